@@ -1,0 +1,2 @@
+//! Receptor platform tooling: `cargo xtask setup`, `rotate` and `verify`.
+fn main() {}
