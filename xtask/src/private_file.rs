@@ -1,0 +1,137 @@
+//! Files that hold secrets: written atomically, private (0600) from their
+//! first byte, and guarded by an advisory lock against concurrent runs.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Why a private file could not be written or locked.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: cannot write: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{path}: another cargo xtask run holds the lock on this project; wait for it to finish, then run again")]
+    Locked { path: PathBuf },
+}
+
+fn write_error(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
+    move |source| FileError::Write { path: path.to_path_buf(), source }
+}
+
+/// Replaces `path` with `bytes` atomically: a temporary file in the same
+/// folder, created 0600, is written, fsynced, renamed over `path`, and the
+/// folder is fsynced. A crash leaves either the old file or the new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let _ = fs::remove_file(&tmp);
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(write_error(path))
+}
+
+/// Creates `dir` (and its parents) with mode 0700 when it does not exist.
+pub fn create_private_dir(dir: &Path) -> Result<(), FileError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(write_error(dir))
+}
+
+/// Whether the file's mode lets anybody but its owner read or write it.
+pub fn is_shared(path: &Path) -> io::Result<bool> {
+    Ok(fs::metadata(path)?.permissions().mode() & 0o077 != 0)
+}
+
+/// An exclusive advisory lock on a project, released when dropped.
+#[derive(Debug)]
+pub struct ProjectLock {
+    _file: File,
+}
+
+/// How long a run waits for another run on the same project.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+impl ProjectLock {
+    /// Takes the lock file `path`, waiting up to `wait` for another run, and
+    /// saying so on stderr while it waits.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<ProjectLock, FileError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(write_error(path))?;
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(ProjectLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) => {
+                    if start.elapsed() >= wait {
+                        return Err(FileError::Locked { path: path.to_path_buf() });
+                    }
+                    if !told {
+                        eprintln!("waiting for another cargo xtask run on this project to finish…");
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(FileError::Write { path: path.to_path_buf(), source });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-private-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn writes_are_private_and_replace_the_whole_file() {
+        let dir = temp_dir("write");
+        let path = dir.join(".env");
+        fs::write(&path, "OLD=1\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"NEW=2\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "NEW=2\n");
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left behind");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_lock_waits_then_fails_with_a_clear_message() {
+        let dir = temp_dir("lock");
+        let path = dir.join(".xtask.lock");
+        let held = ProjectLock::acquire(&path, LOCK_WAIT).unwrap();
+        let err = ProjectLock::acquire(&path, Duration::from_millis(300)).unwrap_err();
+        assert!(err.to_string().contains("another cargo xtask run holds the lock"), "{err}");
+        drop(held);
+        ProjectLock::acquire(&path, Duration::from_millis(300)).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

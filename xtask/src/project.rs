@@ -1,0 +1,76 @@
+//! Where things are: the repository root and a project folder's files.
+
+use std::path::{Path, PathBuf};
+
+/// A project folder name is one plain path component.
+#[derive(Debug, thiserror::Error)]
+#[error("project name {shown:?} is not a plain folder name: use letters, digits, `-`, `_` and `.`, not starting with `.` or `-`")]
+pub struct BadProjectName {
+    shown: String,
+}
+
+/// The repository this xtask belongs to: the nearest folder at or above the
+/// working directory holding `setup.conf` and `docker/`, else the one the
+/// xtask was built from.
+pub fn repo_root() -> PathBuf {
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            if dir.join("setup.conf").is_file() && dir.join("docker").is_dir() {
+                return dir.to_path_buf();
+            }
+        }
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A project folder at the repository root, such as `receptor-dev/`.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn new(root: &Path, name: &str) -> Result<Project, BadProjectName> {
+        let plain = !name.is_empty()
+            && name.len() <= 64
+            && !name.starts_with(['.', '-'])
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !plain {
+            return Err(BadProjectName { shown: name.chars().take(80).collect() });
+        }
+        Ok(Project { name: name.to_string(), dir: root.join(name) })
+    }
+
+    pub fn env_file(&self) -> PathBuf {
+        self.dir.join(".env")
+    }
+
+    pub fn env_example(&self) -> PathBuf {
+        self.dir.join(".env.example")
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.dir.join(".xtask.lock")
+    }
+
+    /// Copies of `.env` taken before each change.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.dir.join("backups")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_folder_names_are_accepted() {
+        for good in ["receptor-dev", "receptor_stg", "r2.local"] {
+            assert!(Project::new(Path::new("/repo"), good).is_ok(), "{good}");
+        }
+        for bad in ["", "..", ".", "../x", "a/b", "/etc", "-rf", ".hidden", "sp ace", "a\\b", "x\0y"] {
+            assert!(Project::new(Path::new("/repo"), bad).is_err(), "{bad:?}");
+        }
+    }
+}

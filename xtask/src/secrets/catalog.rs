@@ -1,0 +1,339 @@
+//! The one description of every secret in the stack's `.env`.
+//!
+//! Generation, validation, `verify`'s findings and the docs table all read
+//! this list; nothing else in the project names the secrets again.
+
+/// The three tiers of the key-management document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// Infrastructure core: generated in dev, injected in staging and prod.
+    One,
+    /// Third-party credentials: supplied by the operator, never generated.
+    Two,
+}
+
+impl Tier {
+    pub fn number(self) -> u8 {
+        match self {
+            Tier::One => 1,
+            Tier::Two => 2,
+        }
+    }
+}
+
+/// Which characters a value may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Charset {
+    /// `[0-9a-f]`.
+    Hex,
+    /// `[A-Za-z0-9]`.
+    Alphanumeric,
+    /// A compact JWT: three base64url segments.
+    Jwt,
+    /// Anything printable on one line: third-party tokens have their own formats.
+    Printable,
+}
+
+impl Charset {
+    pub fn allows(self, c: char) -> bool {
+        match self {
+            Charset::Hex => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
+            Charset::Alphanumeric => c.is_ascii_alphanumeric(),
+            Charset::Jwt => c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
+            Charset::Printable => !c.is_control(),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Charset::Hex => "lowercase hex digits",
+            Charset::Alphanumeric => "letters and digits",
+            Charset::Jwt => "a compact JWT",
+            Charset::Printable => "printable characters on one line",
+        }
+    }
+}
+
+/// The role claim of a minted API key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Anon,
+    ServiceRole,
+}
+
+impl Role {
+    pub fn claim(self) -> &'static str {
+        match self {
+            Role::Anon => "anon",
+            Role::ServiceRole => "service_role",
+        }
+    }
+}
+
+/// How a value comes into being when the tool has to make one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Make {
+    /// Random characters from the OS random source.
+    Random { charset: Charset, len: usize },
+    /// An HS256 JWT signed with `JWT_SECRET`.
+    Minted(Role),
+    /// Never made by the tool: the operator supplies it, or it stays empty.
+    Supplied,
+}
+
+/// The rule a value must follow. Empty values are "missing", not a rule break.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub min_len: usize,
+    pub exact_len: Option<usize>,
+    pub charset: Charset,
+    pub needs_letter: bool,
+    pub differs_from: Option<&'static str>,
+}
+
+impl Rule {
+    const fn min(min_len: usize, charset: Charset) -> Rule {
+        Rule { min_len, exact_len: None, charset, needs_letter: false, differs_from: None }
+    }
+
+    const fn exact(len: usize, charset: Charset) -> Rule {
+        Rule { min_len: len, exact_len: Some(len), charset, needs_letter: false, differs_from: None }
+    }
+
+    const fn with_letter(self) -> Rule {
+        Rule { needs_letter: true, ..self }
+    }
+
+    const fn differs_from(self, other: &'static str) -> Rule {
+        Rule { differs_from: Some(other), ..self }
+    }
+
+    /// One phrase for docs and messages, e.g. "exactly 32 lowercase hex digits".
+    pub fn describe(&self) -> String {
+        let mut text = match self.exact_len {
+            Some(n) => format!("exactly {n} {}", self.charset.describe()),
+            None if self.min_len > 0 => format!("at least {} {}", self.min_len, self.charset.describe()),
+            None => self.charset.describe().to_string(),
+        };
+        if self.needs_letter {
+            text.push_str(", with at least one letter");
+        }
+        if let Some(other) = self.differs_from {
+            text.push_str(&format!(", different from {other}"));
+        }
+        text
+    }
+}
+
+/// One secret of the stack.
+#[derive(Clone, Copy, Debug)]
+pub struct SecretSpec {
+    pub name: &'static str,
+    pub tier: Tier,
+    pub rule: Rule,
+    pub make: Make,
+    /// Left empty unless the operator opts in (the newer key model).
+    pub optional: bool,
+    /// Changing it makes data already encrypted with it unreadable.
+    pub encrypts_data: bool,
+    pub about: &'static str,
+}
+
+impl SecretSpec {
+    pub fn is_derived(&self) -> bool {
+        matches!(self.make, Make::Minted(_))
+    }
+}
+
+const fn generated(name: &'static str, rule: Rule, charset: Charset, len: usize, about: &'static str) -> SecretSpec {
+    SecretSpec {
+        name,
+        tier: Tier::One,
+        rule,
+        make: Make::Random { charset, len },
+        optional: false,
+        encrypts_data: false,
+        about,
+    }
+}
+
+const fn minted(name: &'static str, role: Role, about: &'static str) -> SecretSpec {
+    SecretSpec {
+        name,
+        tier: Tier::One,
+        rule: Rule::min(0, Charset::Jwt),
+        make: Make::Minted(role),
+        optional: false,
+        encrypts_data: false,
+        about,
+    }
+}
+
+const fn optional(name: &'static str, about: &'static str) -> SecretSpec {
+    SecretSpec {
+        name,
+        tier: Tier::One,
+        rule: Rule::min(0, Charset::Printable),
+        make: Make::Supplied,
+        optional: true,
+        encrypts_data: false,
+        about,
+    }
+}
+
+const fn third_party(name: &'static str, about: &'static str) -> SecretSpec {
+    SecretSpec {
+        name,
+        tier: Tier::Two,
+        rule: Rule::min(0, Charset::Printable),
+        make: Make::Supplied,
+        optional: true,
+        encrypts_data: false,
+        about,
+    }
+}
+
+const fn encrypting(spec: SecretSpec) -> SecretSpec {
+    SecretSpec { encrypts_data: true, ..spec }
+}
+
+use Charset::{Alphanumeric, Hex};
+
+/// Every secret of the stack, in the order `.env.example` lists them.
+pub const CATALOG: &[SecretSpec] = &[
+    generated(
+        "POSTGRES_PASSWORD",
+        Rule::min(16, Alphanumeric),
+        Hex,
+        32,
+        "password of postgres, supabase_admin and the service roles; applied only when the database is first created",
+    ),
+    generated(
+        "JWT_SECRET",
+        Rule::min(32, Alphanumeric),
+        Alphanumeric,
+        40,
+        "HMAC key that signs every API key and user session (raw ASCII bytes)",
+    ),
+    minted("ANON_KEY", Role::Anon, "public API key: HS256 JWT with role anon, signed with JWT_SECRET"),
+    minted(
+        "SERVICE_ROLE_KEY",
+        Role::ServiceRole,
+        "privileged API key: HS256 JWT with role service_role, signed with JWT_SECRET",
+    ),
+    generated(
+        "DASHBOARD_PASSWORD",
+        Rule::min(16, Alphanumeric).with_letter(),
+        Alphanumeric,
+        32,
+        "Studio dashboard password (Kong basic auth)",
+    ),
+    generated(
+        "SECRET_KEY_BASE",
+        Rule::min(64, Alphanumeric),
+        Alphanumeric,
+        64,
+        "Realtime and Supavisor session signing key",
+    ),
+    encrypting(generated(
+        "VAULT_ENC_KEY",
+        Rule::exact(32, Alphanumeric),
+        Hex,
+        32,
+        "Supavisor encryption key for stored tenant credentials",
+    )),
+    encrypting(generated(
+        "REALTIME_DB_ENC_KEY",
+        Rule::exact(16, Alphanumeric),
+        Hex,
+        16,
+        "Realtime AES-128 key for stored tenant credentials",
+    )),
+    generated(
+        "PG_META_CRYPTO_KEY",
+        Rule::min(32, Alphanumeric),
+        Alphanumeric,
+        32,
+        "Studio and postgres-meta connection encryption key",
+    ),
+    generated(
+        "LOGFLARE_PUBLIC_ACCESS_TOKEN",
+        Rule::min(32, Alphanumeric).differs_from("LOGFLARE_PRIVATE_ACCESS_TOKEN"),
+        Alphanumeric,
+        32,
+        "Logflare ingest token (analytics, vector, studio)",
+    ),
+    generated(
+        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        Rule::min(32, Alphanumeric).differs_from("LOGFLARE_PUBLIC_ACCESS_TOKEN"),
+        Alphanumeric,
+        32,
+        "Logflare management token (analytics, studio)",
+    ),
+    generated(
+        "S3_PROTOCOL_ACCESS_KEY_ID",
+        Rule::min(16, Alphanumeric),
+        Hex,
+        32,
+        "Storage S3-protocol access key id",
+    ),
+    generated(
+        "S3_PROTOCOL_ACCESS_KEY_SECRET",
+        Rule::min(32, Alphanumeric),
+        Hex,
+        64,
+        "Storage S3-protocol access key secret",
+    ),
+    optional("JWT_KEYS", "GoTrue signing key set (JSON); empty keeps legacy HS256-only mode"),
+    optional("JWT_JWKS", "verifiers' public key set (JSON); empty keeps legacy HS256-only mode"),
+    third_party("OPENAI_API_KEY", "Studio's SQL assistant"),
+    third_party("SMTP_PASS", "password of the SMTP relay that sends auth mail"),
+    third_party("CLOUDFLARED_TOKEN", "Cloudflare tunnel token"),
+    third_party("SMS_TWILIO_AUTH_TOKEN", "Twilio token for phone sign-in"),
+];
+
+/// The catalog entry for `name`, if it is a secret.
+pub fn find(name: &str) -> Option<&'static SecretSpec> {
+    CATALOG.iter().find(|spec| spec.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_generator_satisfies_its_own_rule() {
+        for spec in CATALOG {
+            if let Make::Random { charset, len } = spec.make {
+                assert!(len >= spec.rule.min_len, "{}", spec.name);
+                if let Some(exact) = spec.rule.exact_len {
+                    assert_eq!(len, exact, "{}", spec.name);
+                }
+                assert!(
+                    charset == spec.rule.charset || (charset == Hex && spec.rule.charset == Alphanumeric),
+                    "{}",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_differs_from_points_to_a_real_entry() {
+        for (i, spec) in CATALOG.iter().enumerate() {
+            assert!(CATALOG[i + 1..].iter().all(|other| other.name != spec.name), "{}", spec.name);
+            if let Some(other) = spec.rule.differs_from {
+                assert!(find(other).is_some(), "{} names {other}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn rules_read_as_sentences() {
+        assert_eq!(find("VAULT_ENC_KEY").unwrap().rule.describe(), "exactly 32 letters and digits");
+        assert_eq!(
+            find("DASHBOARD_PASSWORD").unwrap().rule.describe(),
+            "at least 16 letters and digits, with at least one letter"
+        );
+    }
+}
