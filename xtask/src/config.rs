@@ -33,7 +33,12 @@ pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}:{column}: {message}")]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// Where the stack template comes from.
@@ -57,7 +62,11 @@ pub struct Projects {
 
 impl Default for Projects {
     fn default() -> Self {
-        Projects { dev: "receptor-dev".into(), staging: "receptor-stg".into(), prod: "receptor-prod".into() }
+        Projects {
+            dev: "receptor-dev".into(),
+            staging: "receptor-stg".into(),
+            prod: "receptor-prod".into(),
+        }
     }
 }
 
@@ -82,7 +91,11 @@ fn default_upstream_ref() -> String {
 
 impl Default for Stack {
     fn default() -> Self {
-        Stack { source: StackSource::Embedded, upstream_url: default_upstream_url(), upstream_ref: default_upstream_ref() }
+        Stack {
+            source: StackSource::Embedded,
+            upstream_url: default_upstream_url(),
+            upstream_ref: default_upstream_ref(),
+        }
     }
 }
 
@@ -108,7 +121,12 @@ impl SetupConf {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(SetupConf::default()),
-            Err(source) => return Err(ConfigError::Read { path: path.into(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.into(),
+                    source,
+                });
+            }
         };
         SetupConf::parse(path, &text)
     }
@@ -118,7 +136,12 @@ impl SetupConf {
             let before = &text[..offset.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            ConfigError::Invalid { path: path.into(), line, column, message }
+            ConfigError::Invalid {
+                path: path.into(),
+                line,
+                column,
+                message,
+            }
         };
         let conf: SetupConf = toml::from_str(text).map_err(|err| {
             let offset = err.span().map_or(0, |s| s.start);
@@ -129,7 +152,9 @@ impl SetupConf {
             if Reference::parse(reference).is_none() {
                 return Err(at(
                     offset,
-                    format!("{name} must be a reference (\"${{VAR}}\", \"bws:<key>\" or \"doppler:<NAME>\"), never a literal secret"),
+                    format!(
+                        "{name} must be a reference (\"${{VAR}}\", \"bws:<key>\" or \"doppler:<NAME>\"), never a literal secret"
+                    ),
                 ));
             }
         }
@@ -215,14 +240,21 @@ mod tests {
         let conf = parse("[secrets]\nA = \"${A_VAR}\"\nB = \"bws:smtp-pass\"\nC = \"doppler:C\"\n").unwrap();
         assert_eq!(conf.secrets.len(), 3);
         assert_eq!(Reference::parse("${A_VAR}"), Some(Reference::Env("A_VAR".into())));
-        let err = parse("[secrets]\n\nOPENAI_API_KEY = \"sk-live-canary\"\n").unwrap_err().to_string();
-        assert!(err.starts_with("setup.conf:3:1: OPENAI_API_KEY must be a reference"), "{err}");
+        let err = parse("[secrets]\n\nOPENAI_API_KEY = \"sk-live-canary\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("setup.conf:3:1: OPENAI_API_KEY must be a reference"),
+            "{err}"
+        );
         assert!(!err.contains("canary"));
     }
 
     #[test]
     fn unknown_keys_and_wrong_types_name_line_and_column() {
-        let err = parse("[project]\ndev = \"a\"\nstaging = \"b\"\nprod = \"c\"\ncolour = 1\n").unwrap_err().to_string();
+        let err = parse("[project]\ndev = \"a\"\nstaging = \"b\"\nprod = \"c\"\ncolour = 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("setup.conf:5:1: unknown field `colour`"), "{err}");
         let err = parse("[stack]\nsource = 3\n").unwrap_err().to_string();
         assert!(err.starts_with("setup.conf:2:10:"), "{err}");

@@ -12,7 +12,11 @@ use adotenv::{AssignmentState, Dialect, Quote, Severity};
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
     #[error("{path}:{line}: {problem}")]
-    Syntax { path: PathBuf, line: usize, problem: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
     #[error("{path}: is a symbolic link; edit the file it points to directly, or replace the link with the file")]
     Symlink { path: PathBuf },
     #[error("{path}: cannot read: {source}")]
@@ -30,7 +34,9 @@ pub struct EnvFile {
 
 impl fmt::Debug for EnvFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnvFile").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("EnvFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,21 +46,37 @@ impl EnvFile {
     /// Reads and checks `path`. A symbolic link is refused: the atomic
     /// rename that writes the file would replace the link, not its target.
     pub fn load(path: &Path) -> Result<EnvFile, EnvError> {
-        let meta = std::fs::symlink_metadata(path).map_err(|source| EnvError::Read { path: path.into(), source })?;
+        let meta = std::fs::symlink_metadata(path).map_err(|source| EnvError::Read {
+            path: path.into(),
+            source,
+        })?;
         if meta.file_type().is_symlink() {
             return Err(EnvError::Symlink { path: path.into() });
         }
-        let bytes = std::fs::read(path).map_err(|source| EnvError::Read { path: path.into(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| EnvError::Read {
+            path: path.into(),
+            source,
+        })?;
         let text = String::from_utf8(bytes).map_err(|err| {
-            let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
-            EnvError::Syntax { path: path.into(), line, problem: "is not valid UTF-8".into() }
+            let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            EnvError::Syntax {
+                path: path.into(),
+                line,
+                problem: "is not valid UTF-8".into(),
+            }
         })?;
         EnvFile::parse(path, text)
     }
 
     /// Checks `text` as the content of `path` (the path is only for messages).
     pub fn parse(path: &Path, text: String) -> Result<EnvFile, EnvError> {
-        let file = EnvFile { path: path.to_path_buf(), text };
+        let file = EnvFile {
+            path: path.to_path_buf(),
+            text,
+        };
         file.check()?;
         Ok(file)
     }
@@ -69,14 +91,21 @@ impl EnvFile {
     }
 
     fn syntax(&self, line: usize, problem: impl Into<String>) -> EnvError {
-        EnvError::Syntax { path: self.path.clone(), line, problem: problem.into() }
+        EnvError::Syntax {
+            path: self.path.clone(),
+            line,
+            problem: problem.into(),
+        }
     }
 
     /// Refuses whatever Compose versions read differently, or not at all.
     fn check(&self) -> Result<(), EnvError> {
         if let Some(at) = self.text.find('\r') {
             let line = 1 + self.text[..at].matches('\n').count();
-            return Err(self.syntax(line, "has a CRLF line ending; save the file with LF (Unix) line endings"));
+            return Err(self.syntax(
+                line,
+                "has a CRLF line ending; save the file with LF (Unix) line endings",
+            ));
         }
         let (doc, diagnostics) = adotenv::parse_with(&self.text, DIALECT);
         if let Some(d) = diagnostics.iter().find(|d| d.severity() == Severity::Error) {
@@ -87,11 +116,17 @@ impl EnvFile {
         for entry in doc.entries() {
             let key = entry.key();
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
-                return Err(self.syntax(entry.line(), format!("{key} is set again (first set on line {first}); keep one")));
+                return Err(self.syntax(
+                    entry.line(),
+                    format!("{key} is set again (first set on line {first}); keep one"),
+                ));
             }
             seen.push((key, entry.line()));
             if entry.state() == AssignmentState::Bare {
-                return Err(self.syntax(entry.line(), format!("{key} has no `=`; write {key}= for an empty value")));
+                return Err(self.syntax(
+                    entry.line(),
+                    format!("{key} has no `=`; write {key}= for an empty value"),
+                ));
             }
             let raw = entry.raw_value().unwrap_or("");
             match entry.quote() {
@@ -99,7 +134,9 @@ impl EnvFile {
                     if raw.contains('$') {
                         return Err(self.syntax(
                             entry.line(),
-                            format!("{key} holds `$`, which Compose would interpolate; wrap the value in single quotes"),
+                            format!(
+                                "{key} holds `$`, which Compose would interpolate; wrap the value in single quotes"
+                            ),
                         ));
                     }
                     if raw.contains(char::is_whitespace) || raw.contains('#') {
@@ -109,13 +146,13 @@ impl EnvFile {
                         ));
                     }
                 }
-                Quote::Double => {
-                    if has_unescaped_dollar(raw) {
-                        return Err(self.syntax(
-                            entry.line(),
-                            format!("{key} holds `$` inside double quotes, which Compose would interpolate; use single quotes"),
-                        ));
-                    }
+                Quote::Double if has_unescaped_dollar(raw) => {
+                    return Err(self.syntax(
+                        entry.line(),
+                        format!(
+                            "{key} holds `$` inside double quotes, which Compose would interpolate; use single quotes"
+                        ),
+                    ));
                 }
                 _ => {}
             }
@@ -144,7 +181,11 @@ impl EnvFile {
     /// Sets `key` to `value`: its line is edited in place, or a new line is
     /// appended at the end when the key is not declared yet.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), EnvError> {
-        let edit_error = |why: String| EnvError::Edit { path: self.path.clone(), key: key.to_string(), why };
+        let edit_error = |why: String| EnvError::Edit {
+            path: self.path.clone(),
+            key: key.to_string(),
+            why,
+        };
         if value.contains(['\n', '\r']) {
             return Err(edit_error("a value must fit on one line".into()));
         }
@@ -164,7 +205,10 @@ impl EnvFile {
             };
             result.map_err(edit_error)?
         };
-        let edited = EnvFile { path: self.path.clone(), text: new_text };
+        let edited = EnvFile {
+            path: self.path.clone(),
+            text: new_text,
+        };
         // The edit must read back as exactly the value meant, and keep the file acceptable.
         if edited.get(key).as_deref() != Some(value) {
             return Err(EnvError::Edit {
@@ -263,9 +307,15 @@ mod tests {
         let text = "# header\n\nexport A=1 # note\nB='two words'\nC=\n\n# tail\n";
         let mut file = parse(text).unwrap();
         file.set("C", "abc123").unwrap();
-        assert_eq!(file.text(), "# header\n\nexport A=1 # note\nB='two words'\nC=abc123\n\n# tail\n");
+        assert_eq!(
+            file.text(),
+            "# header\n\nexport A=1 # note\nB='two words'\nC=abc123\n\n# tail\n"
+        );
         file.set("A", "9").unwrap();
-        assert_eq!(file.text(), "# header\n\nexport A=9 # note\nB='two words'\nC=abc123\n\n# tail\n");
+        assert_eq!(
+            file.text(),
+            "# header\n\nexport A=9 # note\nB='two words'\nC=abc123\n\n# tail\n"
+        );
         file.set("NEW", "x y$z").unwrap();
         assert!(file.text().ends_with("# tail\nNEW='x y$z'\n"));
         assert_eq!(file.get("NEW").as_deref(), Some("x y$z"));
@@ -292,7 +342,11 @@ mod tests {
     fn bad_input_names_file_and_line() {
         assert!(error_of("A=1\nB=2\nA=3\n").starts_with("receptor-dev/.env:3: A is set again (first set on line 1)"));
         assert!(error_of("A=1\nBARE\n").starts_with("receptor-dev/.env:2: BARE has no `=`"));
-        assert!(error_of("A=1\nB=\"open\n").starts_with("receptor-dev/.env:2:"), "{}", error_of("A=1\nB=\"open\n"));
+        assert!(
+            error_of("A=1\nB=\"open\n").starts_with("receptor-dev/.env:2:"),
+            "{}",
+            error_of("A=1\nB=\"open\n")
+        );
         assert!(error_of("A=1\r\nB=2\r\n").starts_with("receptor-dev/.env:1: has a CRLF"));
         assert!(error_of("A=1\nB=a$b\n").starts_with("receptor-dev/.env:2: B holds `$`"));
         assert!(error_of("A=a b\n").starts_with("receptor-dev/.env:1: A holds a space"));
@@ -304,7 +358,11 @@ mod tests {
     #[test]
     fn errors_never_carry_the_value() {
         let canary = "canary7f3e9d";
-        for text in [format!("A={canary} x\n"), format!("A=\"{canary}\nB=1\n"), format!("A={canary}$\n")] {
+        for text in [
+            format!("A={canary} x\n"),
+            format!("A=\"{canary}\nB=1\n"),
+            format!("A={canary}$\n"),
+        ] {
             let shown = error_of(&text);
             assert!(!shown.contains(canary), "{shown}");
         }

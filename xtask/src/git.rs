@@ -6,7 +6,9 @@ use std::process::{Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("git is not installed or not on PATH; install git, or use the embedded stack (stack.source = \"embedded\")")]
+    #[error(
+        "git is not installed or not on PATH; install git, or use the embedded stack (stack.source = \"embedded\")"
+    )]
     NotInstalled,
     #[error("cannot reach {url}: {detail}")]
     Unreachable { url: String, detail: String },
@@ -40,32 +42,69 @@ fn git(dir: &Path, step: &'static str, args: &[&str]) -> Result<String, (String,
 
 fn last_line(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message").trim().to_string()
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
+        .trim()
+        .to_string()
 }
 
 /// Fetches `docker/` of `url` at `reference` (a tag, branch or commit) into
 /// `dest`, which must not exist yet. Returns the path of the fetched `docker/`.
 pub fn fetch_docker_folder(url: &str, reference: &str, dest: &Path) -> Result<PathBuf, GitError> {
-    if Command::new("git").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+    if Command::new("git")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
         return Err(GitError::NotInstalled);
     }
-    std::fs::create_dir_all(dest).map_err(|e| GitError::Failed { step: "init", detail: e.to_string() })?;
+    std::fs::create_dir_all(dest).map_err(|e| GitError::Failed {
+        step: "init",
+        detail: e.to_string(),
+    })?;
     let failed = |(detail, step): (String, &'static str)| GitError::Failed { step, detail };
     git(dest, "init", &["init", "--quiet"]).map_err(failed)?;
     git(dest, "remote add", &["remote", "add", "origin", url]).map_err(failed)?;
-    git(dest, "sparse-checkout", &["sparse-checkout", "set", "--no-cone", "/docker/"]).map_err(failed)?;
-    if let Err((detail, _)) = git(dest, "fetch", &["fetch", "--quiet", "--depth", "1", "--no-tags", "origin", reference]) {
+    git(
+        dest,
+        "sparse-checkout",
+        &["sparse-checkout", "set", "--no-cone", "/docker/"],
+    )
+    .map_err(failed)?;
+    if let Err((detail, _)) = git(
+        dest,
+        "fetch",
+        &["fetch", "--quiet", "--depth", "1", "--no-tags", "origin", reference],
+    ) {
         let lower = detail.to_lowercase();
-        return Err(if lower.contains("couldn't find remote ref") || lower.contains("not our ref") || lower.contains("no such remote ref") {
-            GitError::RefNotFound { url: url.into(), reference: reference.into() }
-        } else {
-            GitError::Unreachable { url: url.into(), detail }
-        });
+        return Err(
+            if lower.contains("couldn't find remote ref")
+                || lower.contains("not our ref")
+                || lower.contains("no such remote ref")
+            {
+                GitError::RefNotFound {
+                    url: url.into(),
+                    reference: reference.into(),
+                }
+            } else {
+                GitError::Unreachable {
+                    url: url.into(),
+                    detail,
+                }
+            },
+        );
     }
     git(dest, "checkout", &["checkout", "--quiet", "FETCH_HEAD"]).map_err(failed)?;
     let docker = dest.join("docker");
     if !docker.is_dir() {
-        return Err(GitError::NoDockerFolder { url: url.into(), reference: reference.into() });
+        return Err(GitError::NoDockerFolder {
+            url: url.into(),
+            reference: reference.into(),
+        });
     }
     Ok(docker)
 }

@@ -27,7 +27,10 @@ fn skipped(relative: &Path) -> bool {
 pub fn lay_out(template: &Path, dir: &Path) -> Result<Laid, FileError> {
     private_file::create_private_dir(dir)?;
     let mut laid = Laid::default();
-    copy_tree(template, dir, Path::new(""), &mut laid).map_err(|source| FileError::Write { path: dir.into(), source })?;
+    copy_tree(template, dir, Path::new(""), &mut laid).map_err(|source| FileError::Write {
+        path: dir.into(),
+        source,
+    })?;
     ignore_everything(dir)?;
     Ok(laid)
 }
@@ -51,7 +54,11 @@ fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid)
                 continue;
             }
             let mode = entry.metadata()?.permissions().mode() & 0o755;
-            let mut out = fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&target)?;
+            let mut out = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&target)?;
             io::copy(&mut fs::File::open(entry.path())?, &mut out)?;
             laid.copied += 1;
         }

@@ -2,21 +2,10 @@
 //!
 //! This file only parses flags and dispatches; each task lives in its own module.
 
-mod clock;
-mod config;
-mod envfile;
-mod error;
-mod git;
-mod layout;
-mod private_file;
-mod project;
-mod secrets;
-mod setup;
-mod summary;
-
 use clap::{Parser, Subcommand};
 
-use crate::config::Env;
+use xtask::config::Env;
+use xtask::{project, setup};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -72,9 +61,18 @@ fn main() {
     let cli = Cli::parse();
     let root = project::repo_root();
     let result = match cli.command {
-        Command::Setup { env, project_name, upstream } => {
-            setup::run(&root, &setup::Options { env, project_name, upstream })
-        }
+        Command::Setup {
+            env,
+            project_name,
+            upstream,
+        } => setup::run(
+            &root,
+            &setup::Options {
+                env,
+                project_name,
+                upstream,
+            },
+        ),
     };
     if let Err(err) = result {
         for line in err.to_string().lines() {

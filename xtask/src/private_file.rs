@@ -17,15 +17,24 @@ pub enum FileError {
 }
 
 fn write_error(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
-    move |source| FileError::Write { path: path.to_path_buf(), source }
+    move |source| FileError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Replaces `path` with `bytes` atomically: a temporary file in the same
 /// folder, created 0600, is written, fsynced, renamed over `path`, and the
 /// folder is fsynced. A crash leaves either the old file or the new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| {
         let _ = fs::remove_file(&tmp);
@@ -47,7 +56,11 @@ pub fn create_private_dir(dir: &Path) -> Result<(), FileError> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(write_error(dir))
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(write_error(dir))
 }
 
 /// Whether the file's mode lets anybody but its owner read or write it.
@@ -83,7 +96,9 @@ impl ProjectLock {
                 Ok(()) => return Ok(ProjectLock { _file: file }),
                 Err(fs::TryLockError::WouldBlock) => {
                     if start.elapsed() >= wait {
-                        return Err(FileError::Locked { path: path.to_path_buf() });
+                        return Err(FileError::Locked {
+                            path: path.to_path_buf(),
+                        });
                     }
                     if !told {
                         eprintln!("waiting for another cargo xtask run on this project to finish…");
@@ -92,7 +107,10 @@ impl ProjectLock {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Err(fs::TryLockError::Error(source)) => {
-                    return Err(FileError::Write { path: path.to_path_buf(), source });
+                    return Err(FileError::Write {
+                        path: path.to_path_buf(),
+                        source,
+                    });
                 }
             }
         }
@@ -119,7 +137,11 @@ mod tests {
         write_atomic(&path, b"NEW=2\n").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "NEW=2\n");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file is left behind");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file is left behind"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -129,7 +151,10 @@ mod tests {
         let path = dir.join(".xtask.lock");
         let held = ProjectLock::acquire(&path, LOCK_WAIT).unwrap();
         let err = ProjectLock::acquire(&path, Duration::from_millis(300)).unwrap_err();
-        assert!(err.to_string().contains("another cargo xtask run holds the lock"), "{err}");
+        assert!(
+            err.to_string().contains("another cargo xtask run holds the lock"),
+            "{err}"
+        );
         drop(held);
         ProjectLock::acquire(&path, Duration::from_millis(300)).unwrap();
         fs::remove_dir_all(dir).unwrap();

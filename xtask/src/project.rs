@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 /// A project folder name is one plain path component.
 #[derive(Debug, thiserror::Error)]
-#[error("project name {shown:?} is not a plain folder name: use letters, digits, `-`, `_` and `.`, not starting with `.` or `-`")]
+#[error(
+    "project name {shown:?} is not a plain folder name: use letters, digits, `-`, `_` and `.`, not starting with `.` or `-`"
+)]
 pub struct BadProjectName {
     shown: String,
 }
@@ -20,7 +22,10 @@ pub fn repo_root() -> PathBuf {
             }
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// A project folder at the repository root, such as `receptor-dev/`.
@@ -37,9 +42,14 @@ impl Project {
             && !name.starts_with(['.', '-'])
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !plain {
-            return Err(BadProjectName { shown: name.chars().take(80).collect() });
+            return Err(BadProjectName {
+                shown: name.chars().take(80).collect(),
+            });
         }
-        Ok(Project { name: name.to_string(), dir: root.join(name) })
+        Ok(Project {
+            name: name.to_string(),
+            dir: root.join(name),
+        })
     }
 
     pub fn env_file(&self) -> PathBuf {
@@ -69,7 +79,9 @@ mod tests {
         for good in ["receptor-dev", "receptor_stg", "r2.local"] {
             assert!(Project::new(Path::new("/repo"), good).is_ok(), "{good}");
         }
-        for bad in ["", "..", ".", "../x", "a/b", "/etc", "-rf", ".hidden", "sp ace", "a\\b", "x\0y"] {
+        for bad in [
+            "", "..", ".", "../x", "a/b", "/etc", "-rf", ".hidden", "sp ace", "a\\b", "x\0y",
+        ] {
             assert!(Project::new(Path::new("/repo"), bad).is_err(), "{bad:?}");
         }
     }

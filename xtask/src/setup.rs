@@ -29,7 +29,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             options.env.name()
         )));
     }
-    let name = options.project_name.as_deref().unwrap_or(conf.project_name(options.env));
+    let name = options
+        .project_name
+        .as_deref()
+        .unwrap_or(conf.project_name(options.env));
     let project = Project::new(root, name)?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
@@ -37,13 +40,19 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let template = match (&options.upstream, conf.stack.source) {
         (None, StackSource::Embedded) => root.join("docker"),
         (upstream, _) => {
-            let reference = upstream.clone().flatten().unwrap_or_else(|| conf.stack.upstream_ref.clone());
+            let reference = upstream
+                .clone()
+                .flatten()
+                .unwrap_or_else(|| conf.stack.upstream_ref.clone());
             println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
             git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?
         }
     };
     if !template.join(".env.example").is_file() {
-        return Err(Error::Usage(format!("{}: no .env.example in the stack template", template.display())));
+        return Err(Error::Usage(format!(
+            "{}: no .env.example in the stack template",
+            template.display()
+        )));
     }
 
     // 2. The project folder, private and ignored by git, locked against a concurrent run.
@@ -86,7 +95,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         println!("no changes: {} is up to date", display(root, &env_path));
     }
     if rows.iter().any(|r| r.action == Action::LeftEmpty && r.tier == 2) {
-        println!("Tier 2 secrets left empty: set them in {} or reference them in setup.conf [secrets]", display(root, &env_path));
+        println!(
+            "Tier 2 secrets left empty: set them in {} or reference them in setup.conf [secrets]",
+            display(root, &env_path)
+        );
     }
     Ok(())
 }
@@ -113,16 +125,30 @@ fn fill_secrets(env: &mut EnvFile) -> Result<Vec<Row>> {
         match (action, value) {
             (Some(action), Some(value)) => {
                 env.set(spec.name, value.expose())?;
-                rows.push(Row { name: spec.name, tier: spec.tier.number(), action, note });
+                rows.push(Row {
+                    name: spec.name,
+                    tier: spec.tier.number(),
+                    action,
+                    note,
+                });
             }
-            (Some(action), None) => rows.push(Row { name: spec.name, tier: spec.tier.number(), action, note }),
+            (Some(action), None) => rows.push(Row {
+                name: spec.name,
+                tier: spec.tier.number(),
+                action,
+                note,
+            }),
             (None, _) => {
                 let line = env.line_of(spec.name).unwrap_or(0);
                 refused.push(format!("{}:{line}: {} {note}", env.path().display(), spec.name));
             }
         }
     }
-    if refused.is_empty() { Ok(rows) } else { Err(Error::Refused(refused)) }
+    if refused.is_empty() {
+        Ok(rows)
+    } else {
+        Err(Error::Refused(refused))
+    }
 }
 
 /// What to do with one secret. `(None, why, _)` refuses the run.
@@ -132,14 +158,21 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> (Option<Action>, S
     match spec.make {
         Make::Random { .. } => {
             if current.is_empty() || is_default {
-                let action = if is_default { Action::ReplacedDefault } else { Action::Generated };
+                let action = if is_default {
+                    Action::ReplacedDefault
+                } else {
+                    Action::Generated
+                };
                 return (Some(action), spec.rule.describe(), generate::for_spec(spec));
             }
             match rules::check(spec, current, &others) {
                 Ok(()) => (Some(Action::Kept), String::new(), None),
                 Err(why) => (
                     None,
-                    format!("{why}; fix the value, or replace it with: cargo xtask rotate {}", spec.name),
+                    format!(
+                        "{why}; fix the value, or replace it with: cargo xtask rotate {}",
+                        spec.name
+                    ),
                     None,
                 ),
             }
@@ -155,9 +188,15 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> (Option<Action>, S
             let (action, note) = if current.is_empty() {
                 (Action::Minted, format!("role {}, signed with JWT_SECRET", role.claim()))
             } else if jwt::signed_by_known_default(current) {
-                (Action::ReplacedDefault, "was signed with a published secret".to_string())
+                (
+                    Action::ReplacedDefault,
+                    "was signed with a published secret".to_string(),
+                )
             } else {
-                (Action::Reminted, "did not verify under JWT_SECRET with its role".to_string())
+                (
+                    Action::Reminted,
+                    "did not verify under JWT_SECRET with its role".to_string(),
+                )
             };
             (Some(action), note, Some(jwt::mint(role, &secret, jwt::now())))
         }
@@ -168,7 +207,11 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> (Option<Action>, S
                 (_, true, _) => "optional: empty keeps legacy HS256 mode".to_string(),
                 _ => String::new(),
             };
-            let action = if current.is_empty() { Action::LeftEmpty } else { Action::Kept };
+            let action = if current.is_empty() {
+                Action::LeftEmpty
+            } else {
+                Action::Kept
+            };
             (Some(action), note, None)
         }
     }

@@ -44,11 +44,27 @@ pub struct Row {
 
 /// Renders rows as an aligned plain-text table.
 pub fn render(rows: &[Row]) -> String {
-    let name_width = rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max("VARIABLE".len());
-    let action_width = rows.iter().map(|r| r.action.to_string().len()).max().unwrap_or(6).max("ACTION".len());
+    let name_width = rows
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(8)
+        .max("VARIABLE".len());
+    let action_width = rows
+        .iter()
+        .map(|r| r.action.to_string().len())
+        .max()
+        .unwrap_or(6)
+        .max("ACTION".len());
     let mut out = format!("{:<name_width$}  TIER  {:<action_width$}  NOTE\n", "VARIABLE", "ACTION");
     for row in rows {
-        let line = format!("{:<name_width$}  {:<4}  {:<action_width$}  {}", row.name, row.tier, row.action.to_string(), row.note);
+        let line = format!(
+            "{:<name_width$}  {:<4}  {:<action_width$}  {}",
+            row.name,
+            row.tier,
+            row.action.to_string(),
+            row.note
+        );
         out.push_str(line.trim_end());
         out.push('\n');
     }

@@ -93,19 +93,37 @@ pub struct Rule {
 
 impl Rule {
     const fn min(min_len: usize, charset: Charset) -> Rule {
-        Rule { min_len, exact_len: None, charset, needs_letter: false, differs_from: None }
+        Rule {
+            min_len,
+            exact_len: None,
+            charset,
+            needs_letter: false,
+            differs_from: None,
+        }
     }
 
     const fn exact(len: usize, charset: Charset) -> Rule {
-        Rule { min_len: len, exact_len: Some(len), charset, needs_letter: false, differs_from: None }
+        Rule {
+            min_len: len,
+            exact_len: Some(len),
+            charset,
+            needs_letter: false,
+            differs_from: None,
+        }
     }
 
     const fn with_letter(self) -> Rule {
-        Rule { needs_letter: true, ..self }
+        Rule {
+            needs_letter: true,
+            ..self
+        }
     }
 
     const fn differs_from(self, other: &'static str) -> Rule {
-        Rule { differs_from: Some(other), ..self }
+        Rule {
+            differs_from: Some(other),
+            ..self
+        }
     }
 
     /// One phrase for docs and messages, e.g. "exactly 32 lowercase hex digits".
@@ -194,7 +212,10 @@ const fn third_party(name: &'static str, about: &'static str) -> SecretSpec {
 }
 
 const fn encrypting(spec: SecretSpec) -> SecretSpec {
-    SecretSpec { encrypts_data: true, ..spec }
+    SecretSpec {
+        encrypts_data: true,
+        ..spec
+    }
 }
 
 use Charset::{Alphanumeric, Hex};
@@ -215,7 +236,11 @@ pub const CATALOG: &[SecretSpec] = &[
         40,
         "HMAC key that signs every API key and user session (raw ASCII bytes)",
     ),
-    minted("ANON_KEY", Role::Anon, "public API key: HS256 JWT with role anon, signed with JWT_SECRET"),
+    minted(
+        "ANON_KEY",
+        Role::Anon,
+        "public API key: HS256 JWT with role anon, signed with JWT_SECRET",
+    ),
     minted(
         "SERVICE_ROLE_KEY",
         Role::ServiceRole,
@@ -284,8 +309,14 @@ pub const CATALOG: &[SecretSpec] = &[
         64,
         "Storage S3-protocol access key secret",
     ),
-    optional("JWT_KEYS", "GoTrue signing key set (JSON); empty keeps legacy HS256-only mode"),
-    optional("JWT_JWKS", "verifiers' public key set (JSON); empty keeps legacy HS256-only mode"),
+    optional(
+        "JWT_KEYS",
+        "GoTrue signing key set (JSON); empty keeps legacy HS256-only mode",
+    ),
+    optional(
+        "JWT_JWKS",
+        "verifiers' public key set (JSON); empty keeps legacy HS256-only mode",
+    ),
     third_party("OPENAI_API_KEY", "Studio's SQL assistant"),
     third_party("SMTP_PASS", "password of the SMTP relay that sends auth mail"),
     third_party("CLOUDFLARED_TOKEN", "Cloudflare tunnel token"),
@@ -321,7 +352,11 @@ mod tests {
     #[test]
     fn names_are_unique_and_differs_from_points_to_a_real_entry() {
         for (i, spec) in CATALOG.iter().enumerate() {
-            assert!(CATALOG[i + 1..].iter().all(|other| other.name != spec.name), "{}", spec.name);
+            assert!(
+                CATALOG[i + 1..].iter().all(|other| other.name != spec.name),
+                "{}",
+                spec.name
+            );
             if let Some(other) = spec.rule.differs_from {
                 assert!(find(other).is_some(), "{} names {other}", spec.name);
             }
@@ -330,10 +365,39 @@ mod tests {
 
     #[test]
     fn rules_read_as_sentences() {
-        assert_eq!(find("VAULT_ENC_KEY").unwrap().rule.describe(), "exactly 32 letters and digits");
+        assert_eq!(
+            find("VAULT_ENC_KEY").unwrap().rule.describe(),
+            "exactly 32 letters and digits"
+        );
         assert_eq!(
             find("DASHBOARD_PASSWORD").unwrap().rule.describe(),
             "at least 16 letters and digits, with at least one letter"
         );
     }
+}
+
+/// The catalog as the Markdown table `docs/key-management.md` shows.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| variable | tier | rule | made by | about |\n|---|---|---|---|---|\n");
+    for spec in CATALOG {
+        let made = match spec.make {
+            Make::Random { charset: Charset::Hex, len } => format!("generated in dev: {len} hex characters"),
+            Make::Random { len, .. } => format!("generated in dev: {len} letters and digits"),
+            Make::Minted(role) => format!("minted: HS256 JWT, role `{}`", role.claim()),
+            Make::Supplied if spec.tier == Tier::Two => "you (never generated)".to_string(),
+            Make::Supplied => "you, when opting in (empty is fine)".to_string(),
+        };
+        let rule = match spec.make {
+            Make::Minted(_) => "verifies under `JWT_SECRET` with its role".to_string(),
+            Make::Supplied => "none".to_string(),
+            Make::Random { .. } => spec.rule.describe(),
+        };
+        let about = if spec.encrypts_data {
+            format!("{}; **encrypts stored data**", spec.about)
+        } else {
+            spec.about.to_string()
+        };
+        out.push_str(&format!("| `{}` | {} | {rule} | {made} | {about} |\n", spec.name, spec.tier.number()));
+    }
+    out
 }

@@ -3,7 +3,10 @@
 /// Placeholder values shipped in upstream `.env.example` files (current and older).
 pub const KNOWN_DEFAULT_VALUES: &[(&str, &str)] = &[
     ("POSTGRES_PASSWORD", "your-super-secret-and-long-postgres-password"),
-    ("JWT_SECRET", "your-super-secret-jwt-token-with-at-least-32-characters-long"),
+    (
+        "JWT_SECRET",
+        "your-super-secret-jwt-token-with-at-least-32-characters-long",
+    ),
     ("DASHBOARD_PASSWORD", "this_password_is_insecure_and_should_be_updated"),
     (
         "SECRET_KEY_BASE",
@@ -14,10 +17,22 @@ pub const KNOWN_DEFAULT_VALUES: &[(&str, &str)] = &[
     ("REALTIME_DB_ENC_KEY", "your16charkey123"),
     ("REALTIME_DB_ENC_KEY", "supabaserealtime"),
     ("PG_META_CRYPTO_KEY", "your-encryption-key-32-chars-min"),
-    ("LOGFLARE_PUBLIC_ACCESS_TOKEN", "your-super-secret-and-long-logflare-key-public"),
-    ("LOGFLARE_PRIVATE_ACCESS_TOKEN", "your-super-secret-and-long-logflare-key-private"),
-    ("LOGFLARE_PUBLIC_ACCESS_TOKEN", "your-super-secret-and-long-logflare-key"),
-    ("LOGFLARE_PRIVATE_ACCESS_TOKEN", "your-super-secret-and-long-logflare-key"),
+    (
+        "LOGFLARE_PUBLIC_ACCESS_TOKEN",
+        "your-super-secret-and-long-logflare-key-public",
+    ),
+    (
+        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        "your-super-secret-and-long-logflare-key-private",
+    ),
+    (
+        "LOGFLARE_PUBLIC_ACCESS_TOKEN",
+        "your-super-secret-and-long-logflare-key",
+    ),
+    (
+        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        "your-super-secret-and-long-logflare-key",
+    ),
     ("S3_PROTOCOL_ACCESS_KEY_ID", "625729a08b95bf1b7ff351a663f3a23c"),
     (
         "S3_PROTOCOL_ACCESS_KEY_SECRET",

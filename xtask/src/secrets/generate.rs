@@ -20,7 +20,9 @@ pub fn random(charset: Charset, len: usize) -> Secret {
     let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
     while out.len() < len {
-        SysRng.try_fill_bytes(&mut buf).expect("the operating system's random source failed");
+        SysRng
+            .try_fill_bytes(&mut buf)
+            .expect("the operating system's random source failed");
         for &byte in &buf {
             if (byte as usize) < limit && out.len() < len {
                 out.push(alphabet[byte as usize % alphabet.len()] as char);

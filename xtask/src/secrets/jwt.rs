@@ -23,7 +23,10 @@ struct Claims {
 }
 
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A new key for `role`, signed with `jwt_secret`, valid from `iat` for five years.
@@ -43,7 +46,11 @@ pub fn mint(role: Role, jwt_secret: &Secret, iat: u64) -> Secret {
 /// What checking a key against a secret found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyCheck {
-    Valid { role: String, iss: Option<String>, exp: u64 },
+    Valid {
+        role: String,
+        iss: Option<String>,
+        exp: u64,
+    },
     /// The signature does not verify under the secret (PostgREST's `PGRST301`).
     BadSignature,
     Expired,
@@ -73,7 +80,11 @@ pub fn check(token: &str, jwt_secret: &str) -> KeyCheck {
             if exp <= now() {
                 return KeyCheck::Expired;
             }
-            KeyCheck::Valid { role: data.claims.role.unwrap_or_default(), iss: data.claims.iss, exp }
+            KeyCheck::Valid {
+                role: data.claims.role.unwrap_or_default(),
+                iss: data.claims.iss,
+                exp,
+            }
         }
         Err(err) => match err.kind() {
             jsonwebtoken::errors::ErrorKind::InvalidSignature => KeyCheck::BadSignature,
@@ -128,7 +139,10 @@ mod tests {
     #[test]
     fn another_secret_and_garbage_are_told_apart() {
         let key = mint(Role::Anon, &Secret::new(SECRET), now());
-        assert_eq!(check(key.expose(), "another-secret-of-at-least-32-characters"), KeyCheck::BadSignature);
+        assert_eq!(
+            check(key.expose(), "another-secret-of-at-least-32-characters"),
+            KeyCheck::BadSignature
+        );
         assert_eq!(check("not.a.jwt", SECRET), KeyCheck::Malformed);
         let old = mint(Role::Anon, &Secret::new(SECRET), 1000);
         assert_eq!(check(old.expose(), SECRET), KeyCheck::Expired);
@@ -138,7 +152,12 @@ mod tests {
     fn the_upstream_demo_keys_are_caught_whatever_their_claims() {
         // Shaped like upstream's demo keys: iss supabase-demo, iat 1641769200, exp 1799535600,
         // signed with the .env.example secret.
-        let claims = Claims { role: "anon".into(), iss: "supabase-demo".into(), iat: 1_641_769_200, exp: 1_799_535_600 };
+        let claims = Claims {
+            role: "anon".into(),
+            iss: "supabase-demo".into(),
+            iat: 1_641_769_200,
+            exp: 1_799_535_600,
+        };
         let key = EncodingKey::from_secret(KNOWN_DEFAULT_JWT_SECRETS[0].as_bytes()).unwrap();
         let demo = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
         assert!(signed_by_known_default(&demo));

@@ -11,9 +11,17 @@ use super::jwt::{self, KeyCheck};
 pub enum Violation {
     /// A public placeholder (or a key signed with a public secret).
     KnownDefault,
-    TooShort { min: usize, got: usize },
-    WrongLength { exact: usize, got: usize },
-    BadCharacter { allowed: &'static str },
+    TooShort {
+        min: usize,
+        got: usize,
+    },
+    WrongLength {
+        exact: usize,
+        got: usize,
+    },
+    BadCharacter {
+        allowed: &'static str,
+    },
     NoLetter,
     SameAs(&'static str),
     /// A derived key that does not verify under `JWT_SECRET` with its role.
@@ -33,8 +41,6 @@ impl fmt::Display for Violation {
         }
     }
 }
-
-
 
 /// Checks a non-empty `value` for `spec`. `others` gives the values of the
 /// rest of the file, for the rules that compare two variables.
@@ -60,7 +66,9 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
         };
     }
     if !value.chars().all(|c| rule.charset.allows(c)) {
-        return Err(Violation::BadCharacter { allowed: rule.charset.describe() });
+        return Err(Violation::BadCharacter {
+            allowed: rule.charset.describe(),
+        });
     }
     let got = value.chars().count();
     if let Some(exact) = rule.exact_len {
@@ -73,10 +81,10 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
     if rule.needs_letter && !value.chars().any(|c| c.is_ascii_alphabetic()) {
         return Err(Violation::NoLetter);
     }
-    if let Some(other) = rule.differs_from {
-        if others(other).as_deref() == Some(value) {
-            return Err(Violation::SameAs(other));
-        }
+    if let Some(other) = rule.differs_from
+        && others(other).as_deref() == Some(value)
+    {
+        return Err(Violation::SameAs(other));
     }
     Ok(())
 }
@@ -94,12 +102,21 @@ mod tests {
     #[test]
     fn each_rule_names_what_is_wrong() {
         let vault = find("VAULT_ENC_KEY").unwrap();
-        assert_eq!(check(vault, &"a".repeat(31), &none), Err(Violation::WrongLength { exact: 32, got: 31 }));
+        assert_eq!(
+            check(vault, &"a".repeat(31), &none),
+            Err(Violation::WrongLength { exact: 32, got: 31 })
+        );
         assert_eq!(check(vault, &"a".repeat(32), &none), Ok(()));
         let jwt_secret = find("JWT_SECRET").unwrap();
-        assert_eq!(check(jwt_secret, "short", &none), Err(Violation::TooShort { min: 32, got: 5 }));
+        assert_eq!(
+            check(jwt_secret, "short", &none),
+            Err(Violation::TooShort { min: 32, got: 5 })
+        );
         let pg = find("POSTGRES_PASSWORD").unwrap();
-        assert!(matches!(check(pg, "abcdefgh$ijklmnopq", &none), Err(Violation::BadCharacter { .. })));
+        assert!(matches!(
+            check(pg, "abcdefgh$ijklmnopq", &none),
+            Err(Violation::BadCharacter { .. })
+        ));
         let dash = find("DASHBOARD_PASSWORD").unwrap();
         assert_eq!(check(dash, "12345678901234567890", &none), Err(Violation::NoLetter));
     }
@@ -117,7 +134,10 @@ mod tests {
         let token = "a".repeat(40);
         let spec = find("LOGFLARE_PUBLIC_ACCESS_TOKEN").unwrap();
         let same = |_: &str| Some("a".repeat(40));
-        assert_eq!(check(spec, &token, &same), Err(Violation::SameAs("LOGFLARE_PRIVATE_ACCESS_TOKEN")));
+        assert_eq!(
+            check(spec, &token, &same),
+            Err(Violation::SameAs("LOGFLARE_PRIVATE_ACCESS_TOKEN"))
+        );
     }
 
     #[test]
@@ -128,8 +148,14 @@ mod tests {
         let good = jwt::mint(Role::Anon, &Secret::new(&secret), jwt::now());
         assert_eq!(check(anon, good.expose(), &lookup), Ok(()));
         let swapped = jwt::mint(Role::ServiceRole, &Secret::new(&secret), jwt::now());
-        assert!(matches!(check(anon, swapped.expose(), &lookup), Err(Violation::KeyMismatch(_))));
+        assert!(matches!(
+            check(anon, swapped.expose(), &lookup),
+            Err(Violation::KeyMismatch(_))
+        ));
         let foreign = jwt::mint(Role::Anon, &Secret::new("t".repeat(40)), jwt::now());
-        assert!(matches!(check(anon, foreign.expose(), &lookup), Err(Violation::KeyMismatch(_))));
+        assert!(matches!(
+            check(anon, foreign.expose(), &lookup),
+            Err(Violation::KeyMismatch(_))
+        ));
     }
 }

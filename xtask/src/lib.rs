@@ -1,0 +1,16 @@
+//! The Receptor xtask library: the tasks and the secrets core they share.
+//!
+//! Data flows one way: sources → secrets (validated, derived) → envfile →
+//! compose. A task asks the lower layers; they never know which task called.
+
+pub mod clock;
+pub mod config;
+pub mod envfile;
+pub mod error;
+pub mod git;
+pub mod layout;
+pub mod private_file;
+pub mod project;
+pub mod secrets;
+pub mod setup;
+pub mod summary;

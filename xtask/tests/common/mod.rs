@@ -1,0 +1,194 @@
+//! The test builder: a throwaway copy of the repository, the real xtask
+//! binary run in it, and assertions on what a user would see.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The repository this test suite belongs to.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A scratch repository: `docker/` and `setup.conf` copied from the real one.
+pub struct Sandbox {
+    pub root: PathBuf,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("xtask-test-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        copy_dir(&repo().join("docker"), &root.join("docker"));
+        fs::copy(repo().join("setup.conf"), root.join("setup.conf")).unwrap();
+        Sandbox { root }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> &Sandbox {
+        let path = self.path(relative);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    }
+
+    pub fn mode(&self, relative: &str) -> u32 {
+        fs::metadata(self.path(relative)).unwrap().permissions().mode() & 0o777
+    }
+
+    /// A run of the xtask binary with a clean environment.
+    pub fn xtask<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args(args.into_iter().map(|a| a.as_ref().to_string()))
+            .current_dir(&self.root)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::var("HOME").unwrap_or_default())
+            .stdin(Stdio::null());
+        Run { cmd }
+    }
+
+    /// Every `KEY=value` of a project's `.env`, read plainly.
+    pub fn env_values(&self, project: &str) -> BTreeMap<String, String> {
+        parse_env(&self.read(&format!("{project}/.env")))
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-R").arg("-i").arg(&self.root).output();
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+pub fn parse_env(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('\'').to_string()))
+        .collect()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+pub struct Run {
+    pub cmd: Command,
+}
+
+impl Run {
+    pub fn env(mut self, key: &str, value: &str) -> Run {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn output(mut self) -> Outcome {
+        let output = self.cmd.output().expect("the xtask binary runs");
+        Outcome::from(output)
+    }
+
+    /// Runs and asserts exit code 0.
+    pub fn succeeds(self) -> Outcome {
+        let out = self.output();
+        assert_eq!(
+            out.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+
+    /// Runs and asserts the exit code.
+    pub fn fails_with(self, code: i32) -> Outcome {
+        let out = self.output();
+        assert_eq!(
+            out.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+}
+
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Outcome {
+    fn from(output: Output) -> Outcome {
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Outcome {
+    pub fn stdout_has(&self, needle: &str) -> &Outcome {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn stderr_has(&self, needle: &str) -> &Outcome {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that no byte of output holds any of `secrets`.
+    pub fn never_shows(&self, secrets: &[&str]) -> &Outcome {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            assert!(!self.stdout.contains(secret), "a secret value reached stdout");
+            assert!(!self.stderr.contains(secret), "a secret value reached stderr");
+        }
+        self
+    }
+
+    /// The error is exactly one line starting `error: `.
+    pub fn one_line_error(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr:\n{}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{}", self.stderr);
+        lines[0]
+    }
+}

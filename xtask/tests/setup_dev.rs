@@ -1,0 +1,331 @@
+//! `cargo xtask setup --env dev`, driven as a contributor would run it.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::process::Command;
+
+use common::{Sandbox, parse_env};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
+const TIER1_GENERATED: &[(&str, usize)] = &[
+    ("POSTGRES_PASSWORD", 32),
+    ("JWT_SECRET", 40),
+    ("DASHBOARD_PASSWORD", 32),
+    ("SECRET_KEY_BASE", 64),
+    ("VAULT_ENC_KEY", 32),
+    ("REALTIME_DB_ENC_KEY", 16),
+    ("PG_META_CRYPTO_KEY", 32),
+    ("LOGFLARE_PUBLIC_ACCESS_TOKEN", 32),
+    ("LOGFLARE_PRIVATE_ACCESS_TOKEN", 32),
+    ("S3_PROTOCOL_ACCESS_KEY_ID", 32),
+    ("S3_PROTOCOL_ACCESS_KEY_SECRET", 64),
+];
+
+fn role_of(token: &str, secret: &str) -> Option<serde_json::Value> {
+    let key = DecodingKey::from_secret(secret.as_bytes()).ok()?;
+    let data = jsonwebtoken::decode::<serde_json::Value>(token, &key, &Validation::new(Algorithm::HS256)).ok()?;
+    Some(data.claims)
+}
+
+#[test]
+fn a_fresh_setup_generates_every_infrastructure_secret_privately() {
+    let sb = Sandbox::new();
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let env = sb.env_values("receptor-dev");
+    for (name, len) in TIER1_GENERATED {
+        let value = &env[*name];
+        assert_eq!(value.len(), *len, "{name}");
+        assert!(value.chars().all(|c| c.is_ascii_alphanumeric()), "{name}");
+    }
+    assert_ne!(
+        env["LOGFLARE_PUBLIC_ACCESS_TOKEN"],
+        env["LOGFLARE_PRIVATE_ACCESS_TOKEN"]
+    );
+    for (key, role) in [("ANON_KEY", "anon"), ("SERVICE_ROLE_KEY", "service_role")] {
+        let claims = role_of(&env[key], &env["JWT_SECRET"]).unwrap_or_else(|| panic!("{key} does not verify"));
+        assert_eq!(claims["role"], role);
+        assert_eq!(claims["iss"], "supabase");
+        let years = (claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap()) / (365 * 24 * 3600);
+        assert_eq!(years, 5);
+    }
+    for tier2 in [
+        "OPENAI_API_KEY",
+        "SMTP_PASS",
+        "CLOUDFLARED_TOKEN",
+        "SMS_TWILIO_AUTH_TOKEN",
+    ] {
+        assert_eq!(env[tier2], "", "{tier2} is never generated");
+    }
+    assert_eq!(sb.mode("receptor-dev/.env"), 0o600);
+    assert_eq!(sb.mode("receptor-dev"), 0o700);
+    out.stdout_has("VARIABLE")
+        .stdout_has("generated")
+        .stdout_has("minted")
+        .stdout_has("left empty");
+    let values: Vec<&str> = env.values().map(String::as_str).filter(|v| v.len() >= 16).collect();
+    out.never_shows(&values);
+}
+
+#[test]
+fn a_second_run_changes_nothing_and_says_so() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let first = sb.read("receptor-dev/.env");
+    sb.xtask(["setup", "--env", "dev"]).succeeds().stdout_has("no changes");
+    assert_eq!(sb.read("receptor-dev/.env"), first);
+    assert!(
+        !sb.path("receptor-dev/backups").exists(),
+        "nothing changed, so nothing was backed up"
+    );
+}
+
+#[test]
+fn real_values_are_kept_defaults_replaced_and_the_old_file_backed_up() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let mut text = sb.read("receptor-dev/.env");
+    let env = parse_env(&text);
+    let custom_pg = "KeepMePostgres1234567890";
+    text = text.replace(
+        &format!("POSTGRES_PASSWORD={}", env["POSTGRES_PASSWORD"]),
+        &format!("POSTGRES_PASSWORD={custom_pg}"),
+    );
+    text = text.replace(
+        &format!("JWT_SECRET={}", env["JWT_SECRET"]),
+        "JWT_SECRET=your-super-secret-jwt-token-with-at-least-32-characters-long",
+    );
+    text = text.replace(&format!("VAULT_ENC_KEY={}", env["VAULT_ENC_KEY"]), "VAULT_ENC_KEY=");
+    text.push_str("# a comment of mine\n");
+    sb.write("receptor-dev/.env", &text);
+
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    out.stdout_has("replaced default")
+        .stdout_has("re-minted")
+        .stdout_has("backed up");
+    let after = sb.env_values("receptor-dev");
+    assert_eq!(after["POSTGRES_PASSWORD"], custom_pg);
+    assert_ne!(
+        after["JWT_SECRET"],
+        "your-super-secret-jwt-token-with-at-least-32-characters-long"
+    );
+    assert_eq!(after["VAULT_ENC_KEY"].len(), 32);
+    assert!(
+        role_of(&after["ANON_KEY"], &after["JWT_SECRET"]).is_some(),
+        "keys follow the new JWT_SECRET"
+    );
+    assert_eq!(after["SECRET_KEY_BASE"], env["SECRET_KEY_BASE"]);
+    assert!(sb.read("receptor-dev/.env").ends_with("# a comment of mine\n"));
+
+    let backups: Vec<_> = fs::read_dir(sb.path("receptor-dev/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        fs::read_to_string(&backups[0]).unwrap(),
+        text,
+        "the backup is the file as it was"
+    );
+    assert_eq!(fs::metadata(&backups[0]).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+use std::os::unix::fs::PermissionsExt;
+
+#[test]
+fn keys_signed_with_another_secret_or_swapped_are_reminted_and_good_ones_kept() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let env = sb.env_values("receptor-dev");
+    let text = sb.read("receptor-dev/.env");
+    // Swap the two keys: each then has the wrong role.
+    let swapped = text
+        .replace(&env["ANON_KEY"], "@@ANON@@")
+        .replace(&env["SERVICE_ROLE_KEY"], &env["ANON_KEY"])
+        .replace("@@ANON@@", &env["SERVICE_ROLE_KEY"]);
+    sb.write("receptor-dev/.env", &swapped);
+    sb.xtask(["setup", "--env", "dev"]).succeeds().stdout_has("re-minted");
+    let after = sb.env_values("receptor-dev");
+    assert_eq!(
+        role_of(&after["ANON_KEY"], &after["JWT_SECRET"]).unwrap()["role"],
+        "anon"
+    );
+    assert_eq!(
+        role_of(&after["SERVICE_ROLE_KEY"], &after["JWT_SECRET"]).unwrap()["role"],
+        "service_role"
+    );
+    assert_eq!(after["JWT_SECRET"], env["JWT_SECRET"]);
+}
+
+/// Each bad `.env` gets a one-line error naming the file and line, exit 2,
+/// and every file stays as it was.
+#[test]
+fn bad_env_files_are_refused_with_file_and_line_and_left_untouched() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("A=1\nJWT_SECRET=x\nA=2\n", ".env:3:", "A is set again"),
+        ("A=1\nNO_EQUALS_SIGN\n", ".env:2:", "has no `=`"),
+        ("A=1\nB=\"never closed\nC=3\n", ".env:2:", "quote"),
+        ("A=1\r\nB=2\r\n", ".env:1:", "CRLF"),
+        ("A=1\nB=price$5\n", ".env:2:", "`$`"),
+        ("A=1\nB=two words\n", ".env:2:", "space"),
+        ("B=a#b\n", ".env:1:", "`#`"),
+    ];
+    for (text, location, problem) in cases {
+        let sb = Sandbox::new();
+        sb.write("receptor-dev/.env", text);
+        let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
+        let line = out.one_line_error();
+        assert!(line.contains(location), "{text:?}: {line}");
+        assert!(line.contains(problem), "{text:?}: {line}");
+        assert_eq!(sb.read("receptor-dev/.env"), *text, "{text:?} was changed");
+        assert!(!sb.path("receptor-dev/backups").exists());
+    }
+}
+
+#[test]
+fn a_weak_value_is_refused_by_name_and_line_without_echoing_it() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let env = sb.env_values("receptor-dev");
+    let weak = "abcdefabcdefabcdefabcdefabcdefa"; // 31 characters
+    let text = sb.read("receptor-dev/.env").replace(&env["VAULT_ENC_KEY"], weak);
+    sb.write("receptor-dev/.env", &text);
+    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
+    let line = out.one_line_error().to_string();
+    let number = text.lines().position(|l| l.starts_with("VAULT_ENC_KEY=")).unwrap() + 1;
+    assert!(
+        line.contains(&format!(
+            ".env:{number}: VAULT_ENC_KEY must be exactly 32 characters (has 31)"
+        )),
+        "{line}"
+    );
+    assert!(line.contains("cargo xtask rotate VAULT_ENC_KEY"), "{line}");
+    out.never_shows(&[weak]);
+    assert_eq!(sb.read("receptor-dev/.env"), text);
+}
+
+#[test]
+fn a_symlinked_env_is_refused_and_its_target_untouched() {
+    let sb = Sandbox::new();
+    sb.write("elsewhere.env", "A=1\n");
+    fs::create_dir_all(sb.path("receptor-dev")).unwrap();
+    symlink(sb.path("elsewhere.env"), sb.path("receptor-dev/.env")).unwrap();
+    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
+    assert!(out.one_line_error().contains("is a symbolic link"));
+    assert_eq!(sb.read("elsewhere.env"), "A=1\n");
+    assert!(
+        fs::symlink_metadata(sb.path("receptor-dev/.env"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn project_names_that_are_not_plain_folder_names_are_refused() {
+    for bad in ["../escape", "a/b", "/tmp/abs", "..", ".hidden"] {
+        let sb = Sandbox::new();
+        let out = sb.xtask(["setup", "--env", "dev", "--project-name", bad]).fails_with(2);
+        assert!(out.one_line_error().contains("is not a plain folder name"), "{bad}");
+        let entries: Vec<_> = fs::read_dir(&sb.root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            entries.len(),
+            2,
+            "{bad}: nothing but docker/ and setup.conf: {entries:?}"
+        );
+    }
+}
+
+#[test]
+fn a_project_folder_of_any_name_is_never_staged_by_git() {
+    let sb = Sandbox::new();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&sb.root)
+            .output()
+            .expect("git is installed");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    sb.xtask(["setup", "--env", "dev", "--project-name", "my-stack"])
+        .succeeds();
+    git(&["add", "-A"]);
+    let staged = git(&["diff", "--cached", "--name-only"]);
+    assert!(!staged.contains("my-stack"), "staged:\n{staged}");
+    assert!(
+        staged.contains("setup.conf"),
+        "the rest of the tree is staged as usual:\n{staged}"
+    );
+}
+
+#[test]
+fn an_unwritable_project_folder_fails_cleanly_and_leaves_the_env_as_it_was() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let text = sb
+        .read("receptor-dev/.env")
+        .replace(&sb.env_values("receptor-dev")["JWT_SECRET"], "");
+    sb.write("receptor-dev/.env", &text);
+    // Tests run as root, which ignores mode bits: the immutable attribute stops root too.
+    let status = Command::new("chattr")
+        .arg("+i")
+        .arg(sb.path("receptor-dev"))
+        .status()
+        .expect("chattr (e2fsprogs) is installed");
+    assert!(
+        status.success(),
+        "chattr +i failed: this file system must support the immutable attribute"
+    );
+    let out = sb.xtask(["setup", "--env", "dev"]).output();
+    Command::new("chattr")
+        .arg("-i")
+        .arg(sb.path("receptor-dev"))
+        .status()
+        .unwrap();
+    assert_eq!(out.code, 5, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.lines().count() == 1 && out.stderr.contains("receptor-dev"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sb.read("receptor-dev/.env"), text);
+}
+
+#[test]
+fn the_generated_project_is_accepted_by_docker_compose() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let dir = sb.path("receptor-dev");
+    let out = Command::new("docker")
+        .args(["compose", "--project-directory"])
+        .arg(&dir)
+        .arg("--env-file")
+        .arg(dir.join(".env"))
+        .arg("-f")
+        .arg(dir.join("docker-compose.yml"))
+        .args(["config", "-q"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .output()
+        .expect("docker CLI must be installed for this test (.ci/run installs Compose v2+)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "docker compose config -q failed (is the Compose v2+ plugin installed?): {stderr}"
+    );
+    assert!(
+        !stderr.contains("not set"),
+        "compose warns about unset variables: {stderr}"
+    );
+}

@@ -1,0 +1,124 @@
+//! `setup --upstream`: the stack taken from a git repository (a local bare
+//! repository standing in for Supabase's, built here with the real git).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::Sandbox;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "init.defaultBranch=master",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git must be installed for this test");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A bare repository shaped like Supabase's: `docker/` with upstream's
+/// placeholder values, plus other folders the sparse checkout must skip.
+fn upstream(sb: &Sandbox) -> (String, String) {
+    let work = sb.path("upstream-work");
+    std::fs::create_dir_all(work.join("docker")).unwrap();
+    std::fs::create_dir_all(work.join("apps/www")).unwrap();
+    std::fs::write(
+        work.join("docker/.env.example"),
+        "############\n# Secrets\n############\nPOSTGRES_PASSWORD=your-super-secret-and-long-postgres-password\nJWT_SECRET=your-super-secret-jwt-token-with-at-least-32-characters-long\nANON_KEY=\nSERVICE_ROLE_KEY=\nPOSTGRES_HOST=db\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("docker/docker-compose.yml"),
+        "services:\n  db:\n    image: upstream/postgres:1\n",
+    )
+    .unwrap();
+    std::fs::write(work.join("apps/www/big.txt"), "not wanted").unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "upstream"]);
+    git(&work, &["tag", "v1.0.0"]);
+    let sha = git(&work, &["rev-parse", "HEAD"]);
+    let bare = sb.path("upstream.git");
+    git(
+        &sb.root,
+        &["clone", "-q", "--bare", work.to_str().unwrap(), bare.to_str().unwrap()],
+    );
+    (format!("file://{}", bare.display()), sha)
+}
+
+fn point_setup_conf_at(sb: &Sandbox, url: &str, reference: &str, source: &str) {
+    let conf = sb
+        .read("setup.conf")
+        .replace("source = \"embedded\"", &format!("source = \"{source}\""))
+        .replace("https://github.com/supabase/supabase", url)
+        .replace("f813858db24e424146f62442faeafeed544dc508", reference);
+    sb.write("setup.conf", &conf);
+}
+
+#[test]
+fn upstream_at_a_tag_lays_out_only_its_docker_folder_and_replaces_its_defaults() {
+    let sb = Sandbox::new();
+    let (url, _) = upstream(&sb);
+    point_setup_conf_at(&sb, &url, "0000000000000000000000000000000000000000", "embedded");
+    let out = sb.xtask(["setup", "--env", "dev", "--upstream", "v1.0.0"]).succeeds();
+    out.stdout_has("replaced default");
+    assert!(
+        sb.read("receptor-dev/docker-compose.yml")
+            .contains("upstream/postgres:1")
+    );
+    assert!(!sb.path("receptor-dev/apps").exists());
+    let env = sb.env_values("receptor-dev");
+    assert_eq!(env["POSTGRES_PASSWORD"].len(), 32);
+    assert_eq!(env["POSTGRES_HOST"], "db");
+    assert!(!env["ANON_KEY"].is_empty());
+    out.never_shows(&[&env["POSTGRES_PASSWORD"], &env["JWT_SECRET"]]);
+}
+
+#[test]
+fn upstream_from_setup_conf_at_a_pinned_commit() {
+    let sb = Sandbox::new();
+    let (url, sha) = upstream(&sb);
+    point_setup_conf_at(&sb, &url, &sha, "upstream");
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    assert!(
+        sb.read("receptor-dev/docker-compose.yml")
+            .contains("upstream/postgres:1")
+    );
+}
+
+#[test]
+fn a_missing_ref_or_repository_is_a_typed_one_line_error_with_exit_4() {
+    let sb = Sandbox::new();
+    let (url, _) = upstream(&sb);
+    point_setup_conf_at(&sb, &url, "v9.9.9", "upstream");
+    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(4);
+    assert!(out.one_line_error().contains("has no ref v9.9.9"), "{}", out.stderr);
+    assert!(
+        !sb.path("receptor-dev").exists(),
+        "nothing is laid out when the fetch fails"
+    );
+
+    let sb2 = Sandbox::new();
+    point_setup_conf_at(
+        &sb2,
+        &format!("file://{}", sb2.path("nowhere.git").display()),
+        "v1.0.0",
+        "upstream",
+    );
+    let out = sb2.xtask(["setup", "--env", "dev"]).fails_with(4);
+    assert!(out.one_line_error().contains("cannot reach"), "{}", out.stderr);
+}

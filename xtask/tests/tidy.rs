@@ -1,0 +1,69 @@
+//! Checks on the repository itself: docs in sync with the code, every module
+//! documented, nothing secret tracked.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::repo;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_module_starts_with_a_doc_line() {
+    let mut files = Vec::new();
+    rust_files(&repo().join("xtask/src"), &mut files);
+    rust_files(&repo().join("xtask/tests"), &mut files);
+    assert!(files.len() > 10);
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("//!"), "{} does not start with a //! line", file.display());
+    }
+}
+
+/// Like rust-analyzer's tidy: when the docs table is stale, the test writes
+/// the fresh one into the file and fails, so the fix is to commit the file.
+#[test]
+fn the_docs_table_of_secrets_is_the_catalog() {
+    let path = repo().join("docs/key-management.md");
+    let doc = fs::read_to_string(&path).unwrap();
+    let (start_marker, end_marker) = ("<!-- catalog:start -->\n", "<!-- catalog:end -->");
+    let start = doc.find(start_marker).expect("catalog start marker") + start_marker.len();
+    let end = doc.find(end_marker).expect("catalog end marker");
+    let table = xtask::secrets::catalog::markdown_table();
+    if doc[start..end] != table {
+        let fresh = format!("{}{table}{}", &doc[..start], &doc[end..]);
+        fs::write(&path, fresh).unwrap();
+        panic!("docs/key-management.md was out of date with the catalog; it has been updated: review and commit it");
+    }
+}
+
+#[test]
+fn docs_keep_their_docusaurus_front_matter() {
+    for entry in fs::read_dir(repo().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let text = fs::read_to_string(&path).unwrap();
+            assert!(text.starts_with("---\nsidebar_position:"), "{} lacks sidebar_position front matter", path.display());
+        }
+    }
+}
+
+#[test]
+fn the_env_example_lists_every_catalog_secret_with_an_empty_value() {
+    let example = fs::read_to_string(repo().join("docker/.env.example")).unwrap();
+    let values = common::parse_env(&example);
+    for spec in xtask::secrets::CATALOG {
+        assert_eq!(values.get(spec.name).map(String::as_str), Some(""), "{} in docker/.env.example", spec.name);
+    }
+}
