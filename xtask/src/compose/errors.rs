@@ -61,7 +61,8 @@ pub fn classify(stderr: &str, code: Option<i32>) -> ComposeError {
             detail: last_line(stderr),
         }
     } else if lower.contains("no configuration file provided")
-        || lower.contains("yaml:")
+        || lower.contains("yaml")
+        || lower.contains("failed to parse")
         || lower.contains("validating")
         || lower.contains("services.")
         || lower.contains("invalid compose")
