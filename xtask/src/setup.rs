@@ -105,14 +105,48 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
     if options.up {
         bring_up(&project, &env)?;
+    } else {
+        report_drift(&project, &env, options.env);
     }
     Ok(())
 }
 
+fn redactor(env: &EnvFile) -> Redactor {
+    Redactor::new(CATALOG.iter().filter_map(|spec| env.get(spec.name)).map(Secret::new))
+}
+
+/// When the project's stack is running on values other than those in `.env`
+/// (an edit, or a run stopped between writing `.env` and recreating), says
+/// which services and what to run. Silent when Docker is absent or the stack
+/// is not running: setup itself needs neither.
+fn report_drift(project: &Project, env: &EnvFile, which: Env) {
+    let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env)) else {
+        return;
+    };
+    let Ok(states) = compose.ps() else { return };
+    if !states.iter().any(|s| s.state == "running") {
+        return;
+    }
+    match compose.drift() {
+        Ok(drift) if !drift.is_clean() => {
+            println!("the running stack does not use these .env values yet:");
+            for service in &drift.services {
+                println!("  {}: {}", service.service, service.variables.join(", "));
+            }
+            println!(
+                "apply them with: cargo xtask setup --env {} --project-name {} --up (recreates only these services)",
+                which.name(),
+                project.name
+            );
+        }
+        Ok(_) => println!("the running stack uses the values in .env"),
+        Err(_) => {}
+    }
+}
+
 /// `docker compose up -d --wait` on the project, then a health summary.
 fn bring_up(project: &Project, env: &EnvFile) -> Result<()> {
-    let redactor = Redactor::new(CATALOG.iter().filter_map(|spec| env.get(spec.name)).map(Secret::new));
-    let compose = Compose::new(&project.name, &project.dir, redactor)?;
+    let compose = Compose::new(&project.name, &project.dir, redactor(env))?;
     println!(
         "starting {} with Docker Compose {}…",
         project.name,
