@@ -1,10 +1,11 @@
 //! Lays out a project folder from the stack template, keeping what is there.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::pause;
 use crate::private_file::{self, FileError};
 
 /// What laying out the folder did.
@@ -14,6 +15,8 @@ pub struct Laid {
     pub copied: usize,
     /// Template files the project already had (kept as they are).
     pub kept: usize,
+    /// Temporary files of an interrupted run, removed.
+    pub leftovers: usize,
 }
 
 /// Files of the template that are never copied: secrets and local state.
@@ -24,6 +27,8 @@ fn skipped(relative: &Path) -> bool {
 
 /// Copies `template` into `dir` file by file; existing files are never overwritten.
 /// The folder is made private (0700) and ignored by git whatever its name.
+/// Call it while holding the project's lock: it removes temporary files
+/// that an interrupted run left behind.
 pub fn lay_out(template: &Path, dir: &Path) -> Result<Laid, FileError> {
     private_file::create_private_dir(dir)?;
     let mut laid = Laid::default();
@@ -38,6 +43,7 @@ pub fn lay_out(template: &Path, dir: &Path) -> Result<Laid, FileError> {
 fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid) -> io::Result<()> {
     let mut entries: Vec<_> = fs::read_dir(from_root.join(relative))?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
+    remove_leftovers(&to_root.join(relative), laid)?;
     for entry in entries {
         let rel: PathBuf = relative.join(entry.file_name());
         if skipped(&rel) {
@@ -54,15 +60,51 @@ fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid)
                 continue;
             }
             let mode = entry.metadata()?.permissions().mode() & 0o755;
-            let mut out = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .open(&target)?;
-            io::copy(&mut fs::File::open(entry.path())?, &mut out)?;
+            copy_whole(&entry.path(), &target, mode)?;
             laid.copied += 1;
         }
     }
+    Ok(())
+}
+
+/// Copies `from` to `target` under a temporary name, then links it into
+/// place: an interrupted copy never leaves a partial file at `target` (which
+/// later runs would keep as "already present"), and an existing file is
+/// never overwritten.
+fn copy_whole(from: &Path, target: &Path, mode: u32) -> io::Result<()> {
+    let bytes = fs::read(from)?;
+    let tmp = private_file::temp_path(target);
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        let mut out = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        let (first, rest) = bytes.split_at(bytes.len() / 2);
+        out.write_all(first)?;
+        pause::writing("copy-mid-write", target);
+        out.write_all(rest)?;
+        drop(out);
+        match fs::hard_link(&tmp, target) {
+            Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {
+                // A file system without hard links: the lock and the check
+                // above already ensure nothing is at `target`.
+                fs::rename(&tmp, target)
+            }
+            linked => linked,
+        }
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
+}
+
+/// Removes the temporary files an earlier, interrupted run left in `dir`.
+fn remove_leftovers(dir: &Path, laid: &mut Laid) -> io::Result<()> {
+    laid.leftovers += private_file::remove_stale_temps(dir).map_err(|err| match err {
+        FileError::Write { source, .. } => source,
+        other => io::Error::other(other.to_string()),
+    })?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod envfile;
 pub mod error;
 pub mod git;
 pub mod layout;
+pub mod pause;
 pub mod private_file;
 pub mod project;
 pub mod secrets;

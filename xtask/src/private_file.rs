@@ -7,6 +7,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::pause;
+
 /// Why a private file could not be written or locked.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -25,30 +27,75 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
 
 /// Replaces `path` with `bytes` atomically: a temporary file in the same
 /// folder, created 0600, is written, fsynced, renamed over `path`, and the
-/// folder is fsynced. A crash leaves either the old file or the new one.
+/// folder is fsynced. A crash leaves either the old file or the new one, and
+/// at worst a temporary file that [`remove_stale_temps`] recognises.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let tmp = temp_path(path);
     let result = (|| {
         let _ = fs::remove_file(&tmp);
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        file.write_all(bytes)?;
+        pause::writing("created", path);
+        let (first, rest) = bytes.split_at(bytes.len() / 2);
+        file.write_all(first)?;
+        pause::writing("mid-write", path);
+        file.write_all(rest)?;
         file.sync_all()?;
         drop(file);
+        pause::writing("before-rename", path);
         fs::rename(&tmp, path)?;
+        pause::writing("after-rename", path);
         File::open(dir)?.sync_all()
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(write_error(path))
+}
+
+/// The temporary name `path` is written under before its rename:
+/// `.NAME.tmp.PID` beside it (so `.env` is written as `..env.tmp.PID`).
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp.{}", std::process::id()))
+}
+
+/// Whether `name` is a temporary name of [`temp_path`].
+pub fn is_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else {
+        return false;
+    };
+    match rest.rsplit_once(".tmp.") {
+        Some((target, pid)) => !target.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
+    }
+}
+
+/// Removes the temporary files an interrupted run left in `dir` (not in its
+/// subfolders). Call it only while holding the [`ProjectLock`]: then no other
+/// run is writing there. Returns how many were removed.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize, FileError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => return Err(write_error(dir)(source)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(write_error(dir))?;
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && entry.file_name().to_str().is_some_and(is_temp_name) {
+            fs::remove_file(entry.path()).map_err(write_error(&entry.path()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// Creates `dir` (and its parents) with mode 0700 when it does not exist.
@@ -143,6 +190,25 @@ mod tests {
             "no temporary file is left behind"
         );
         fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn only_temporary_names_are_taken_for_leftovers() {
+        assert!(is_temp_name("..env.tmp.123"));
+        assert!(is_temp_name("..env.20261128T194705Z.tmp.9"));
+        assert!(is_temp_name(".docker-compose.yml.tmp.4242"));
+        let own = temp_path(Path::new("p/.env"));
+        assert!(is_temp_name(own.file_name().unwrap().to_str().unwrap()));
+        for kept in [
+            ".env",
+            ".env.20261128T194705Z",
+            "..env.tmp.",
+            "..env.tmp.12a",
+            "..tmp.1",
+            "notes.tmp.1",
+        ] {
+            assert!(!is_temp_name(kept), "{kept}");
+        }
     }
 
     #[test]

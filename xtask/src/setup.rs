@@ -11,7 +11,7 @@ use crate::private_file::{self, LOCK_WAIT, ProjectLock};
 use crate::project::Project;
 use crate::secrets::{self, CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
 use crate::summary::{self, Action, Row};
-use crate::{clock, git, layout};
+use crate::{clock, git, layout, pause};
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -61,7 +61,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 2. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
     let _lock = ProjectLock::acquire(&project.lock_file(), LOCK_WAIT)?;
+    pause::at("locked");
     let laid = layout::lay_out(&template, &project.dir)?;
+    let leftovers = laid.leftovers + private_file::remove_stale_temps(&project.backup_dir())?;
+    if leftovers > 0 {
+        println!("removed {leftovers} temporary file(s) left by an interrupted run");
+    }
 
     // 3. The .env: the existing one, edited; else a new one from .env.example.
     let env_path = project.env_file();
@@ -81,8 +86,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let changed = existing.as_ref().is_none_or(|old| old.text() != env.text());
     if changed {
         if let Some(old) = &existing {
+            pause::at("before-backup");
             let backup = backup(&project, old)?;
             println!("backed up the previous .env to {}", display(root, &backup));
+            pause::at("after-backup");
         }
         private_file::write_atomic(&env_path, env.text().as_bytes())?;
     }
@@ -104,6 +111,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         );
     }
     if options.up {
+        pause::at("before-up");
         bring_up(&project, &env)?;
     } else {
         report_drift(&project, &env, options.env);

@@ -1,0 +1,83 @@
+//! Named pause points for Receptor's crash tests, inert in normal runs.
+//!
+//! When the environment variable `RECEPTOR_TEST_PAUSE_AT` names a step, the
+//! process stops itself with SIGSTOP on reaching it, so a test can look at
+//! the files at that exact moment and then SIGKILL the process (or SIGCONT
+//! it). Without the variable, or when it names no step, nothing happens.
+//!
+//! The value is `STEP` (any file) or `STEP:FILE`, where `FILE` is the file
+//! name being written (`.env`, `docker-compose.yml`) or a prefix ending in
+//! `*` (`.env.*` for the backups). The steps are [`STEPS`].
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The environment variable that names the step to stop at.
+pub const VAR: &str = "RECEPTOR_TEST_PAUSE_AT";
+
+/// Every pause point, in the order a `setup` run reaches them.
+pub const STEPS: &[(&str, &str)] = &[
+    ("locked", "setup holds the project lock, nothing written yet"),
+    (
+        "copy-mid-write",
+        "a template file is half copied into the project, under its temporary name",
+    ),
+    ("created", "a private file's temporary file exists, still empty"),
+    (
+        "mid-write",
+        "a private file's temporary file holds half of the new bytes",
+    ),
+    (
+        "before-rename",
+        "the temporary file is complete and fsynced, not yet renamed",
+    ),
+    ("after-rename", "the new file is in place, the folder not yet fsynced"),
+    (
+        "before-backup",
+        "the new .env is decided, the old one not yet backed up",
+    ),
+    ("after-backup", "the backup is written, .env not yet replaced"),
+    (
+        "before-up",
+        ".env is written, the containers not yet recreated (setup --up)",
+    ),
+];
+
+fn wanted() -> Option<&'static str> {
+    static WANTED: OnceLock<Option<String>> = OnceLock::new();
+    WANTED.get_or_init(|| std::env::var(VAR).ok()).as_deref()
+}
+
+/// Stops here when the variable names `step`.
+pub fn at(step: &str) {
+    if wanted() == Some(step) {
+        stop(step);
+    }
+}
+
+/// Stops here when the variable names `step`, or `step:FILE` for the file at `path`.
+pub fn writing(step: &str, path: &Path) {
+    let Some(spec) = wanted() else { return };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let matches = match spec.split_once(':') {
+        None => spec == step,
+        Some((s, file)) => {
+            s == step
+                && match file.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == file,
+                }
+        }
+    };
+    if matches {
+        stop(&format!("{step}:{name}"));
+    }
+}
+
+fn stop(what: &str) {
+    eprintln!("{VAR}: stopped at {what} (SIGSTOP); SIGCONT resumes, SIGKILL simulates a crash");
+    // SAFETY: raise has no memory-safety preconditions.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
+}
