@@ -145,7 +145,7 @@ impl SetupConf {
         };
         let conf: SetupConf = toml::from_str(text).map_err(|err| {
             let offset = err.span().map_or(0, |s| s.start);
-            at(offset, err.message().trim().replace('\n', "; "))
+            at(offset, without_values(err.message().trim()).replace('\n', "; "))
         })?;
         for (name, reference) in &conf.secrets {
             let offset = locate(text, name);
@@ -176,6 +176,24 @@ impl SetupConf {
             Env::Prod => &self.project.prod,
         }
     }
+}
+
+/// A TOML error message with the offending value taken out: the position
+/// already points at it, and a literal secret typed by mistake must not be
+/// echoed. `unknown variant `x`, expected …` becomes `unknown value, expected …`;
+/// `invalid type: string "x", expected …` becomes `invalid type: string, expected …`.
+fn without_values(message: &str) -> String {
+    let expected = message.rfind(", expected").map(|at| &message[at..]).unwrap_or("");
+    if message.starts_with("unknown variant") {
+        return format!("unknown value{expected}");
+    }
+    for head in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(head) {
+            let kind: String = rest.split(['`', '"', ',']).next().unwrap_or("").trim().to_string();
+            return format!("{head}{kind}{expected}");
+        }
+    }
+    message.to_string()
 }
 
 /// Byte offset of the line that assigns `name`, for error positions.
@@ -258,6 +276,27 @@ mod tests {
         assert!(err.starts_with("setup.conf:5:1: unknown field `colour`"), "{err}");
         let err = parse("[stack]\nsource = 3\n").unwrap_err().to_string();
         assert!(err.starts_with("setup.conf:2:10:"), "{err}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_or_variant_is_not_echoed() {
+        for (text, shown) in [
+            (
+                "[stack]\nsource = \"sk-live-canary\"\n",
+                "setup.conf:2:10: unknown value, expected `embedded` or `upstream`",
+            ),
+            (
+                "[secrets]\nSMTP_PASS = 12345678\n",
+                "setup.conf:2:13: invalid type: integer, expected a string",
+            ),
+            (
+                "[project]\ndev = [\"canary\"]\n",
+                "setup.conf:2:7: invalid type: sequence, expected a string",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert_eq!(err, shown);
+        }
     }
 
     #[test]

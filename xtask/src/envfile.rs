@@ -115,6 +115,25 @@ impl EnvFile {
         let mut seen: Vec<(&str, usize)> = Vec::new();
         for entry in doc.entries() {
             let key = entry.key();
+            // A name that does not start its line follows the closing quote
+            // of a value: it is part of that value, so it is never shown.
+            let key_start = entry.key_span().start;
+            let line_start = self.text[..key_start].rfind('\n').map_or(0, |at| at + 1);
+            let before_key = self.text[line_start..key_start].trim();
+            if !before_key.is_empty() && before_key != "export" {
+                return Err(self.syntax(
+                    entry.line(),
+                    "has text after a closing quote; a line holds one NAME=value, and a value with spaces goes inside the quotes",
+                ));
+            }
+            // A line with no `=` is not shown: it can be a pasted secret, or
+            // the end of a value after its closing quote.
+            if entry.state() == AssignmentState::Bare {
+                return Err(self.syntax(
+                    entry.line(),
+                    "has no `=`; declare a variable as NAME=value (NAME= for an empty value), or remove the line",
+                ));
+            }
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
                 return Err(self.syntax(
                     entry.line(),
@@ -122,12 +141,6 @@ impl EnvFile {
                 ));
             }
             seen.push((key, entry.line()));
-            if entry.state() == AssignmentState::Bare {
-                return Err(self.syntax(
-                    entry.line(),
-                    format!("{key} has no `=`; write {key}= for an empty value"),
-                ));
-            }
             let raw = entry.raw_value().unwrap_or("");
             match entry.quote() {
                 Quote::None => {
@@ -341,7 +354,7 @@ mod tests {
     #[test]
     fn bad_input_names_file_and_line() {
         assert!(error_of("A=1\nB=2\nA=3\n").starts_with("receptor-dev/.env:3: A is set again (first set on line 1)"));
-        assert!(error_of("A=1\nBARE\n").starts_with("receptor-dev/.env:2: BARE has no `=`"));
+        assert!(error_of("A=1\nBARE\n").starts_with("receptor-dev/.env:2: has no `=`"));
         assert!(
             error_of("A=1\nB=\"open\n").starts_with("receptor-dev/.env:2:"),
             "{}",
@@ -362,6 +375,9 @@ mod tests {
             format!("A={canary} x\n"),
             format!("A=\"{canary}\nB=1\n"),
             format!("A={canary}$\n"),
+            format!("A=1\n{canary}\n"),
+            format!("A=\"x\"{canary}\n"),
+            format!("A='x\\'\nB='{canary}:1\n"),
         ] {
             let shown = error_of(&text);
             assert!(!shown.contains(canary), "{shown}");
