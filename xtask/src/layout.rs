@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::pause;
@@ -52,7 +52,11 @@ fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid)
         let target = to_root.join(&rel);
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            fs::create_dir_all(&target)?;
+            // 0755 whatever the umask: containers read these folders through
+            // bind mounts, and nobody else may write them.
+            if !target.is_dir() {
+                fs::DirBuilder::new().mode(0o755).create(&target)?;
+            }
             copy_tree(from_root, to_root, &rel, laid)?;
         } else if kind.is_file() {
             if fs::symlink_metadata(&target).is_ok() {

@@ -84,6 +84,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 4. Write only when something changed, after a backup of what was there.
     let changed = existing.as_ref().is_none_or(|old| old.text() != env.text());
+    let was_shared = existing.is_some() && private_file::is_shared(&env_path).unwrap_or(false);
     if changed {
         if let Some(old) = &existing {
             pause::at("before-backup");
@@ -110,6 +111,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             display(root, &env_path)
         );
     }
+    report_permissions(root, &project, was_shared);
     if options.up {
         pause::at("before-up");
         bring_up(&project, &env)?;
@@ -117,6 +119,55 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         report_drift(&project, &env, options.env);
     }
     Ok(())
+}
+
+/// Warns when `.env` or the project folder can be read by anybody but their
+/// owner, with the command that fixes it. A `.env` rewritten by this run is
+/// private again: then only the past exposure is mentioned.
+fn report_permissions(root: &Path, project: &Project, env_was_shared: bool) {
+    let env_path = project.env_file();
+    if private_file::is_shared(&env_path).unwrap_or(false) {
+        eprintln!(
+            "warning: {} is readable by other users (mode {}); fix it with: chmod 600 {}",
+            display(root, &env_path),
+            mode_of(&env_path),
+            shell_path(&env_path)
+        );
+    } else if env_was_shared {
+        eprintln!(
+            "warning: {} was readable by other users; it is 0600 now, but its previous values may have been read",
+            display(root, &env_path)
+        );
+    }
+    if private_file::is_shared(&project.dir).unwrap_or(false) {
+        eprintln!(
+            "warning: {} is open to other users (mode {}); fix it with: chmod 700 {}",
+            display(root, &project.dir),
+            mode_of(&project.dir),
+            shell_path(&project.dir)
+        );
+    }
+}
+
+fn mode_of(path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or_else(
+        |_| "unknown".into(),
+        |m| format!("{:04o}", m.permissions().mode() & 0o7777),
+    )
+}
+
+/// `path` as a shell argument that works from any folder.
+fn shell_path(path: &Path) -> String {
+    let text = path.display().to_string();
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,@%=:".contains(c))
+    {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 fn redactor(env: &EnvFile) -> Redactor {
