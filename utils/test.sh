@@ -15,9 +15,14 @@ if ! docker compose version --short 2>/dev/null | grep -Eq '^[2-9]\.'; then
 fi
 docker compose version
 
-# chattr (e2fsprogs) makes a folder unwritable even for root in the tests.
-if ! command -v chattr >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq e2fsprogs >/dev/null
+# chattr (e2fsprogs) makes a folder unwritable even for root in the tests;
+# strace shows the fault tests how each secret file is created.
+missing=""
+command -v chattr >/dev/null || missing="${missing} e2fsprogs"
+command -v strace >/dev/null || missing="${missing} strace"
+if [ -n "${missing}" ]; then
+  # shellcheck disable=SC2086
+  apt-get update -qq && apt-get install -y -qq ${missing} >/dev/null
 fi
 
 if ! docker info >/dev/null 2>&1; then
