@@ -14,6 +14,8 @@ use crate::envfile::EnvError;
 use crate::git::GitError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
+use crate::sources::VaultError;
+use crate::sources::prompt::PromptError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -32,13 +34,29 @@ pub enum Error {
     Refused(Vec<String>),
     #[error("{0}")]
     Usage(String),
+    /// Required secrets nobody supplied, and no terminal to ask on.
+    #[error("{0}")]
+    Missing(String),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// A vault's command-line tool failed, or lacks secrets; one line each.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Vault(Vec<VaultError>),
+}
+
+impl From<VaultError> for Error {
+    fn from(err: VaultError) -> Error {
+        Error::Vault(vec![err])
+    }
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Env(_) | Error::ProjectName(_) | Error::Refused(_) | Error::Usage(_) => 2,
-            Error::Git(_) => 4,
+            Error::Prompt(PromptError::GaveUp { .. }) => 2,
+            Error::Missing(_) | Error::Prompt(_) => 3,
+            Error::Git(_) | Error::Vault(_) => 4,
             Error::File(_) => 5,
         }
     }
