@@ -54,13 +54,14 @@ enum Command {
         "  cargo xtask setup --env dev --project-name demo    # demo/ instead\n",
         "  cargo xtask setup --env dev --upstream             # Supabase's docker/ at setup.conf's pinned ref\n",
         "  cargo xtask setup --env dev --upstream v1.2.3      # ... at another ref\n",
+        "  cargo xtask setup --env dev --up                   # then docker compose up -d --wait\n",
         "  cargo xtask setup --env staging                    # injected values; asks for the missing ones\n",
         "  cargo xtask setup --env staging --non-interactive  # CI: fails at once if any is missing\n",
         "  doppler run -- cargo xtask setup --env prod        # Tier 1 injected from Doppler\n",
         "  cargo xtask setup --env prod --force               # a fresh stack: accept injected values that differ\n",
         "\n",
         "Exit codes: 0 done, 2 bad input or a refused value, 3 a secret is missing and there is no terminal,\n",
-        "4 git or a vault CLI failed, 5 cannot write or locked"
+        "4 git, Docker Compose or a vault CLI failed, 5 cannot write or locked"
     ))]
     Setup {
         /// The environment: dev generates secrets; staging and prod never do.
@@ -82,6 +83,9 @@ enum Command {
         /// needs `cargo xtask rotate`.
         #[arg(long)]
         force: bool,
+        /// Then start the stack (docker compose up -d --wait) and show each service's health.
+        #[arg(long)]
+        up: bool,
     },
 }
 
@@ -95,6 +99,7 @@ fn main() {
             upstream,
             non_interactive,
             force,
+            up,
         } => setup::run(
             &root,
             &setup::Options {
@@ -103,6 +108,7 @@ fn main() {
                 upstream,
                 non_interactive,
                 force,
+                up,
             },
         ),
     };

@@ -10,12 +10,13 @@ mod third_party;
 
 use std::path::{Path, PathBuf};
 
+use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf, StackSource};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT, ProjectLock};
 use crate::project::Project;
-use crate::secrets;
+use crate::secrets::{self, CATALOG, Secret};
 use crate::sources::Environment;
 use crate::summary::{self, Action};
 use crate::{clock, git, layout};
@@ -31,6 +32,8 @@ pub struct Options {
     pub non_interactive: bool,
     /// Write injected values that differ from the `.env`'s (a stack known to be fresh).
     pub force: bool,
+    /// After writing `.env`, start the stack and wait for it to be healthy.
+    pub up: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
@@ -122,8 +125,80 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             display(root, &env_path)
         );
     }
+    if options.up {
+        bring_up(&project, &env, &conf)?;
+    } else {
+        report_drift(&project, &env, &conf, options.env);
+    }
     Ok(())
 }
+
+/// Hides every secret of the `.env`: the catalog's and setup.conf's other `[secrets]`.
+fn redactor(env: &EnvFile, conf: &SetupConf) -> Redactor {
+    let names = CATALOG.iter().map(|spec| spec.name).chain(conf.secrets.keys().map(String::as_str));
+    Redactor::new(names.filter_map(|name| env.get(name)).map(Secret::new))
+}
+
+/// When the project's stack is running on values other than those in `.env`
+/// (an edit, or a run stopped between writing `.env` and recreating), says
+/// which services and what to run. Silent when Docker is absent or the stack
+/// is not running: setup itself needs neither.
+fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) {
+    let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env, conf)) else {
+        return;
+    };
+    let Ok(states) = compose.ps() else { return };
+    if !states.iter().any(|s| s.state == "running") {
+        return;
+    }
+    match compose.drift() {
+        Ok(drift) if !drift.is_clean() => {
+            println!("the running stack does not use these .env values yet:");
+            for service in &drift.services {
+                println!("  {}: {}", service.service, service.variables.join(", "));
+            }
+            println!(
+                "apply them with: cargo xtask setup --env {} --project-name {} --up (recreates only these services)",
+                which.name(),
+                project.name
+            );
+        }
+        Ok(_) => println!("the running stack uses the values in .env"),
+        Err(_) => {}
+    }
+}
+
+/// `docker compose up -d --wait` on the project, then a health summary.
+fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
+    let compose = Compose::new(&project.name, &project.dir, redactor(env, conf))?;
+    println!(
+        "starting {} with Docker Compose {}…",
+        project.name,
+        compose.flavour().version()
+    );
+    let result = compose.up(&[], false, UP_WAIT_SECS);
+    let states = compose.ps()?;
+    let width = states
+        .iter()
+        .map(|s| s.service.len())
+        .max()
+        .unwrap_or(7)
+        .max("SERVICE".len());
+    println!("{:<width$}  STATE       HEALTH", "SERVICE");
+    for s in &states {
+        println!(
+            "{:<width$}  {:<10}  {}",
+            s.service,
+            s.state,
+            if s.health.is_empty() { "-" } else { &s.health }
+        );
+    }
+    result?;
+    Ok(())
+}
+
+/// How long `--up` waits for every service to be healthy.
+const UP_WAIT_SECS: u64 = 180;
 
 /// The project's `.env` as it is, if it has one.
 fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
