@@ -135,7 +135,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
 /// Hides every secret of the `.env`: the catalog's and setup.conf's other `[secrets]`.
 fn redactor(env: &EnvFile, conf: &SetupConf) -> Redactor {
-    let names = CATALOG.iter().map(|spec| spec.name).chain(conf.secrets.keys().map(String::as_str));
+    let names = CATALOG
+        .iter()
+        .map(|spec| spec.name)
+        .chain(conf.secrets.keys().map(String::as_str));
     Redactor::new(names.filter_map(|name| env.get(name)).map(Secret::new))
 }
 

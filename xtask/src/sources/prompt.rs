@@ -61,6 +61,9 @@ impl Terminal {
             name: name.into(),
             kind: err.kind(),
         };
+        // Echo goes off before the first prompt shows and stays off until the
+        // value is settled, so nothing typed in between is ever seen.
+        let _quiet = Quiet::new(self.tty.try_clone().map_err(terminal)?).map_err(terminal)?;
         writeln!(
             self.tty,
             "{name} is not set in the environment ({rule}); the input is not shown"
@@ -86,7 +89,7 @@ impl Terminal {
         Err(PromptError::GaveUp { name: name.into() })
     }
 
-    /// Reads one line with echo off. Ctrl-C and Ctrl-D abandon the prompt;
+    /// Reads one line (echo is off). Ctrl-C and Ctrl-D abandon the prompt;
     /// Backspace and Ctrl-U edit; arrow keys and other escapes are ignored.
     fn read_hidden(&mut self, prompt: &str, name: &str) -> Result<Secret, PromptError> {
         let terminal = |err: io::Error| PromptError::Terminal {
@@ -95,10 +98,7 @@ impl Terminal {
         };
         self.tty.write_all(prompt.as_bytes()).map_err(terminal)?;
         self.tty.flush().map_err(terminal)?;
-        let line = {
-            let _quiet = Quiet::new(&self.tty).map_err(terminal)?;
-            read_line(&mut &self.tty)
-        };
+        let line = read_line(&mut self.tty);
         let _ = self.tty.write_all(b"\n");
         match line.map_err(terminal)? {
             Some(bytes) => Ok(Secret::new(String::from_utf8_lossy(&bytes).into_owned())),
@@ -162,13 +162,13 @@ fn read_line(tty: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// The terminal with echo, line editing and signal keys off; restored on drop.
-struct Quiet<'a> {
-    tty: &'a File,
+struct Quiet {
+    tty: File,
     saved: libc::termios,
 }
 
-impl<'a> Quiet<'a> {
-    fn new(tty: &'a File) -> io::Result<Quiet<'a>> {
+impl Quiet {
+    fn new(tty: File) -> io::Result<Quiet> {
         let fd = tty.as_raw_fd();
         // SAFETY: termios is plain old data; tcgetattr fills it or fails.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
@@ -180,6 +180,7 @@ impl<'a> Quiet<'a> {
         quiet.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
         quiet.c_cc[libc::VMIN] = 1;
         quiet.c_cc[libc::VTIME] = 0;
+        // TCSAFLUSH drops keys typed ahead, while echo was still on.
         // SAFETY: as above; `quiet` is a valid termios derived from the saved one.
         if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
             return Err(io::Error::last_os_error());
@@ -188,11 +189,11 @@ impl<'a> Quiet<'a> {
     }
 }
 
-impl Drop for Quiet<'_> {
+impl Drop for Quiet {
     fn drop(&mut self) {
         // SAFETY: restores the settings read in `new` on the same open terminal.
         unsafe {
-            libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSAFLUSH, &self.saved);
+            libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved);
         }
     }
 }
