@@ -475,4 +475,47 @@ mod tests {
         let err = parse("[settings]\nJWT_SECRET = \"x\"\n").unwrap_err().to_string();
         assert!(err.contains("JWT_SECRET is a secret"), "{err}");
     }
+
+    #[test]
+    fn vault_settings_fall_back_from_the_environment_to_the_shared_value() {
+        let conf = parse(
+            "[vaults]\ntimeout_secs = 5\n[vaults.bws]\nproject_id = \"shared\"\n[vaults.bws.prod]\nproject_id = \"p-1\"\n\
+             [vaults.doppler]\nproject = \"receptor\"\n[vaults.doppler.staging]\nconfig = \"stg\"\n",
+        )
+        .unwrap();
+        assert_eq!(*conf.vaults.timeout_secs.get_ref(), 5);
+        assert_eq!(conf.vaults.bws.command(), "bws");
+        assert_eq!(conf.vaults.bws.project_id(Env::Prod), Some("p-1"));
+        assert_eq!(conf.vaults.bws.project_id(Env::Staging), Some("shared"));
+        assert_eq!(conf.vaults.doppler.project(Env::Staging), Some("receptor"));
+        assert_eq!(conf.vaults.doppler.config(Env::Staging), Some("stg"));
+        assert_eq!(conf.vaults.doppler.config(Env::Prod), None);
+        assert_eq!(
+            parse("").unwrap().vaults.timeout_secs.into_inner(),
+            DEFAULT_VAULT_TIMEOUT_SECS
+        );
+    }
+
+    #[test]
+    fn vault_settings_that_could_read_as_flags_or_are_out_of_range_are_refused() {
+        let err = parse("[vaults]\ntimeout_secs = 0\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("setup.conf:2:16: vaults.timeout_secs must be between 1 and 600"),
+            "{err}"
+        );
+        let err = parse("[vaults.doppler.prod]\nconfig = \"-p x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("setup.conf:2:10: config may hold only"), "{err}");
+        let err = parse("[vaults.bws]\ncommand = \"bws --debug\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("setup.conf:2:11: vaults.bws.command must be"), "{err}");
+        let err = parse("[secrets]\nPOSTGRES_PASSWORD = \"${PG}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Tier 1"), "{err}");
+        let err = parse("[settings]\n\"BAD NAME\" = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("is not a variable name"), "{err}");
+    }
 }
