@@ -360,3 +360,48 @@ fn dev_shows_where_each_value_came_from_and_ignores_injected_tier1() {
         "dev generates; a shell export from elsewhere is not taken"
     );
 }
+
+#[test]
+fn a_template_with_published_placeholders_gets_injected_values_and_loses_its_placeholders() {
+    let sb = Sandbox::new();
+    let example = sb
+        .read("docker/.env.example")
+        .replace(
+            "\nPOSTGRES_PASSWORD=\n",
+            "\nPOSTGRES_PASSWORD=your-super-secret-and-long-postgres-password\n",
+        )
+        .replace("\nSMTP_PASS=\n", "\nSMTP_PASS=fake_mail_password\n");
+    assert!(
+        example.contains("SMTP_PASS=fake_mail_password"),
+        "the template lists SMTP_PASS"
+    );
+    sb.write("docker/.env.example", &example);
+    let values = tier1();
+    let out = sb.xtask(["setup", "--env", "staging"]).envs(&pairs(&values)).succeeds();
+    out.stdout_has("the template's published placeholder was dropped");
+    let env = sb.env_values("receptor-stg");
+    assert_eq!(env["SMTP_PASS"], "");
+    assert_eq!(env["POSTGRES_PASSWORD"], get(&values, "POSTGRES_PASSWORD"));
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("POSTGRES_PASSWORD "))
+        .unwrap();
+    assert!(row.contains("replaced default"), "{row}");
+
+    // In a .env the operator already has, a placeholder is refused instead.
+    let text = sb
+        .read("receptor-stg/.env")
+        .replace("SMTP_PASS=", "SMTP_PASS=fake_mail_password");
+    sb.write("receptor-stg/.env", &text);
+    let out = sb
+        .xtask(["setup", "--env", "staging"])
+        .envs(&pairs(&values))
+        .fails_with(2);
+    assert!(
+        out.one_line_error().contains("SMTP_PASS is a published default value"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sb.read("receptor-stg/.env"), text);
+}

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT, ProjectLock};
 use crate::project::Project;
 use crate::secrets::{self, CATALOG, Secret};
-use crate::sources::Environment;
+use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
 use crate::{clock, git, layout};
 
@@ -74,28 +74,33 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         injected::preflight(&env, in_use, &environment, options)?;
     }
 
-    // 3. The project folder, private and ignored by git, locked against a concurrent run.
+    // 3. Tier 2 references, resolved with one call to each vault they name,
+    //    before anything is written: a vault that fails leaves no trace.
+    let resolved = refs::resolve(&conf, options.env, &environment).map_err(Error::Vault)?;
+
+    // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
     let _lock = ProjectLock::acquire(&project.lock_file(), LOCK_WAIT)?;
     let laid = layout::lay_out(&template, &project.dir)?;
 
-    // 4. The .env: the existing one, edited; else a new one from .env.example.
+    // 5. The .env: the existing one, edited; else a new one from .env.example.
     let existing = load_existing(&project)?;
     let in_use = guard::in_use(&project, existing.as_ref());
     let mut env = base(&project, existing.clone(), &example)?;
     add_missing_settings(&mut env, &example)?;
 
-    // 5. Tier 1: generated in dev; injected, typed or kept in staging and prod.
+    // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
     let mut rows = if options.env.generates_secrets() {
         generated::fill(&mut env)?
     } else {
         injected::fill(&mut env, in_use, &environment, options)?
     };
 
-    // 6. Tier 2 from setup.conf's references, then its [settings].
-    rows.extend(third_party::fill(&mut env, &conf, options.env, &environment)?);
+    // 7. Tier 2 from setup.conf's references, then its [settings].
+    let fresh = existing.is_none();
+    rows.extend(third_party::fill(&mut env, &conf, options.env, &resolved, fresh)?);
 
-    // 7. Write only when something changed, after a backup of what was there.
+    // 8. Write only when something changed, after a backup of what was there.
     let env_path = project.env_file();
     let changed = existing.as_ref().is_none_or(|old| old.text() != env.text());
     if changed {

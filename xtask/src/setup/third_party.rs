@@ -7,13 +7,22 @@ use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Tier, catalog, defaults, rules};
-use crate::sources::refs::{self, Resolved};
-use crate::sources::{Environment, Source};
+use std::collections::BTreeMap;
+
+use crate::sources::Source;
+use crate::sources::refs::Resolved;
 use crate::summary::{Action, Row};
 
-/// Every Tier 2 secret (the catalog's, then any other `[secrets]` name), then every setting.
-pub(super) fn fill(env: &mut EnvFile, conf: &SetupConf, which: Env, environment: &Environment) -> Result<Vec<Row>> {
-    let resolved = refs::resolve(conf, which, environment).map_err(Error::Vault)?;
+/// Every Tier 2 secret (the catalog's, then any other `[secrets]` name), then
+/// every setting. `resolved` holds what `setup.conf`'s references gave;
+/// `fresh` says the `.env` is being made from the template right now.
+pub(super) fn fill(
+    env: &mut EnvFile,
+    conf: &SetupConf,
+    which: Env,
+    resolved: &BTreeMap<String, Resolved>,
+    fresh: bool,
+) -> Result<Vec<Row>> {
     // Staging and prod refuse published placeholders; dev only points them out.
     let strict = !which.generates_secrets();
     let mut names: Vec<String> = CATALOG
@@ -71,15 +80,17 @@ pub(super) fn fill(env: &mut EnvFile, conf: &SetupConf, which: Env, environment:
             Some(Resolved::Unset(var)) if current.is_empty() => {
                 row(Action::LeftEmpty, Source::Nothing, format!("${{{var}}} is unset"));
             }
-            Some(Resolved::Unset(var)) => match keep(
-                env,
-                &name,
-                strict,
-                format!("${{{var}}} is unset: the value in .env is kept"),
-            ) {
-                Ok(note) => row(Action::Kept, Source::Kept, note),
-                Err(why) => refused.push(why),
-            },
+            Some(Resolved::Unset(var)) => {
+                let note = format!("${{{var}}} is unset: the value in .env is kept");
+                match keep(env, &name, strict, fresh, note) {
+                    Keep::Note(note) => row(Action::Kept, Source::Kept, note),
+                    Keep::Drop => {
+                        env.set(&name, "")?;
+                        row(Action::LeftEmpty, Source::Nothing, DROPPED.into());
+                    }
+                    Keep::Refuse(why) => refused.push(why),
+                }
+            }
             Some(Resolved::NotUnicode(var)) => {
                 refused.push(format!("{name}: environment variable {var} is not valid UTF-8"));
             }
@@ -90,9 +101,13 @@ pub(super) fn fill(env: &mut EnvFile, conf: &SetupConf, which: Env, environment:
                     "supplied by you: never generated".into(),
                 );
             }
-            None => match keep(env, &name, strict, String::new()) {
-                Ok(note) => row(Action::Kept, Source::Kept, note),
-                Err(why) => refused.push(why),
+            None => match keep(env, &name, strict, fresh, String::new()) {
+                Keep::Note(note) => row(Action::Kept, Source::Kept, note),
+                Keep::Drop => {
+                    env.set(&name, "")?;
+                    row(Action::LeftEmpty, Source::Nothing, DROPPED.into());
+                }
+                Keep::Refuse(why) => refused.push(why),
             },
         }
     }
@@ -114,18 +129,31 @@ pub(super) fn fill(env: &mut EnvFile, conf: &SetupConf, which: Env, environment:
     Ok(rows)
 }
 
-/// The note for keeping the `.env`'s value of `name`, or why it cannot be kept.
-fn keep(env: &EnvFile, name: &str, strict: bool, note: String) -> std::result::Result<String, String> {
+const DROPPED: &str = "the template's published placeholder was dropped";
+
+/// What to do with the value the `.env` already has.
+enum Keep {
+    Note(String),
+    /// A published placeholder that came with the template: emptied.
+    Drop,
+    Refuse(String),
+}
+
+/// Keeps the `.env`'s value of `name`, unless it is a published placeholder:
+/// pointed out in dev, dropped from a fresh staging or prod `.env`, refused
+/// in one the operator already has.
+fn keep(env: &EnvFile, name: &str, strict: bool, fresh: bool, note: String) -> Keep {
     if !defaults::is_known_default(&env.get(name).unwrap_or_default()) {
-        return Ok(note);
-    }
-    if strict {
+        Keep::Note(note)
+    } else if !strict {
+        Keep::Note("a published placeholder: replace it before staging or prod".into())
+    } else if fresh {
+        Keep::Drop
+    } else {
         let line = env.line_of(name).unwrap_or(0);
-        Err(format!(
+        Keep::Refuse(format!(
             "{}:{line}: {name} is a published default value, known to anybody; supply the real one",
             env.path().display()
         ))
-    } else {
-        Ok("a published placeholder: replace it before staging or prod".into())
     }
 }
