@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | findings (`verify`), or a change that failed and was rolled back |
 //! | 2 | bad input: usage, `setup.conf`, `.env`, project name, a weak or default secret |
-//! | 3 | a required secret is missing and there is no terminal to ask on |
+//! | 3 | a required secret is missing and there is no terminal to ask on, or its prompt was abandoned |
 //! | 4 | an external tool failed or is missing: git, Docker Compose, a vault CLI |
 //! | 5 | the file system: a file cannot be written, or another run holds the lock |
 

@@ -182,7 +182,8 @@ fn vault_failures_are_typed_exit_4_and_never_echo_what_the_tool_said() {
             .env("BWS_ACCESS_TOKEN", BWS_TOKEN)
             .env("DOPPLER_TOKEN", DOPPLER_TOKEN)
     };
-    let cases: Vec<(&str, Box<dyn Fn(StandIn) -> StandIn>, &str)> = vec![
+    type Shape = Box<dyn Fn(StandIn) -> StandIn>;
+    let cases: Vec<(&str, Shape, &str)> = vec![
         (
             "not authenticated",
             Box::new(|s| s.fails(1, "Error: [401 Unauthorized] token CanaryStderrSecret rejected")),

@@ -17,7 +17,7 @@ pub const TRIES: usize = 3;
 pub fn availability(non_interactive: bool, env: &Environment) -> Result<(), &'static str> {
     if non_interactive {
         Err("--non-interactive")
-    } else if env.is_set("CI") {
+    } else if env.plain("CI").is_some_and(|ci| !matches!(ci, "false" | "0")) {
         Err("CI is set")
     } else if !io::stdin().is_terminal() {
         Err("standard input is not a terminal")
@@ -224,5 +224,7 @@ mod tests {
         assert_eq!(availability(true, &env), Err("--non-interactive"));
         let ci = Environment::from_pairs([("CI", "true")]);
         assert_eq!(availability(false, &ci), Err("CI is set"));
+        let not_ci = Environment::from_pairs([("CI", "false")]);
+        assert_ne!(availability(false, &not_ci), Err("CI is set"));
     }
 }
