@@ -152,6 +152,9 @@ fn redactor(env: &EnvFile, conf: &SetupConf) -> Redactor {
 /// which services and what to run. Silent when Docker is absent or the stack
 /// is not running: setup itself needs neither.
 fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) {
+    if !crate::compose::has_containers(&project.name) {
+        return;
+    }
     let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env, conf)) else {
         return;
     };
