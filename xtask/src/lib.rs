@@ -15,4 +15,5 @@ pub mod private_file;
 pub mod project;
 pub mod secrets;
 pub mod setup;
+pub mod sources;
 pub mod summary;
