@@ -108,6 +108,7 @@ fn git(dir: &Path, args: &[&str]) {
 /// `setup`'s success and failure paths.
 fn setup_cases() -> Vec<Case> {
     let dev = ["setup", "--env", "dev"];
+    let staging = ["setup", "--env", "staging"];
     let with = |extra: &[&'static str]| -> Vec<&'static str> { dev.iter().chain(extra).copied().collect() };
     vec![
         case("setup, fresh project", &dev, 0, |sb, _| {
@@ -225,7 +226,30 @@ fn setup_cases() -> Vec<Case> {
                 );
             },
         ),
-        case("setup --env staging", &["setup", "--env", "staging"], 2, nothing),
+        case("setup --env staging, every Tier 1 value injected", &staging, 0, nothing),
+        case(
+            "setup --env prod, every Tier 1 value injected",
+            &["setup", "--env", "prod"],
+            0,
+            nothing,
+        ),
+        case(
+            "setup --env staging, injected values differ from those in use",
+            &staging,
+            2,
+            |sb, _| crate::common::copy_dir(&sb.path("receptor-dev"), &sb.path("receptor-stg")),
+        ),
+        case("setup --env staging, a weak injected value", &staging, 2, |sb, _| {
+            sb.write(".weak", "VAULT_ENC_KEY");
+        }),
+        case(
+            "setup --env staging, a value missing and no terminal",
+            &staging,
+            3,
+            |sb, _| {
+                sb.write(".unset", "JWT_SECRET");
+            },
+        ),
         case(
             "setup, a project name that is a path",
             &with(&["--project-name", "../x"]),
@@ -267,9 +291,11 @@ fn leaks(sb: &Sandbox, out: &Outcome, before: &BTreeMap<PathBuf, (Vec<u8>, u32)>
     );
     for (path, (bytes, _)) in files(&sb.root) {
         let written = before.get(&path).is_none_or(|(old, _)| *old != bytes);
-        let holds_secrets = path == Path::new("receptor-dev/.env")
-            || path.starts_with("receptor-dev/backups")
-            || path.starts_with("recorders");
+        let in_project = |rest: &str| {
+            let mut parts = path.components().map(|c| c.as_os_str().to_string_lossy().into_owned());
+            parts.next().is_some_and(|p| p.starts_with("receptor-")) && parts.next().is_some_and(|p| p == rest)
+        };
+        let holds_secrets = in_project(".env") || in_project("backups") || path.starts_with("recorders");
         if written && !holds_secrets {
             search(&format!("file {}", path.display()), &bytes);
         }
@@ -302,8 +328,18 @@ fn hunt(cases: Vec<Case>) -> (usize, Vec<String>) {
         let before = files(&sb.root);
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
         let mut run = sb.xtask(&case.args).env("PATH", &path);
+        let weak = fs::read_to_string(sb.path(".weak")).unwrap_or_default();
+        let unset = fs::read_to_string(sb.path(".unset")).unwrap_or_default();
         for (name, value) in &canaries.in_env {
-            run = run.env(name, value);
+            if *name == unset {
+                continue;
+            }
+            let value = if *name == weak {
+                format!("{value}x")
+            } else {
+                value.clone()
+            };
+            run = run.env(name, &value);
         }
         let started = std::time::Instant::now();
         let out = run.output();
@@ -317,7 +353,10 @@ fn hunt(cases: Vec<Case>) -> (usize, Vec<String>) {
         );
         // The secrets: every canary, and whatever the run generated.
         let mut secrets: Vec<String> = canaries.all().iter().map(|s| s.to_string()).collect();
-        if let Ok(text) = fs::read_to_string(sb.path("receptor-dev/.env")) {
+        for project in ["receptor-dev", "receptor-stg", "receptor-prod"] {
+            let Ok(text) = fs::read_to_string(sb.path(&format!("{project}/.env"))) else {
+                continue;
+            };
             let env = crate::common::parse_env(&text);
             secrets.extend(
                 CATALOG
