@@ -328,6 +328,39 @@ pub fn find(name: &str) -> Option<&'static SecretSpec> {
     CATALOG.iter().find(|spec| spec.name == name)
 }
 
+/// The catalog as the Markdown table `docs/key-management.md` shows.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| variable | tier | rule | made by | about |\n|---|---|---|---|---|\n");
+    for spec in CATALOG {
+        let made = match spec.make {
+            Make::Random {
+                charset: Charset::Hex,
+                len,
+            } => format!("generated in dev: {len} hex characters"),
+            Make::Random { len, .. } => format!("generated in dev: {len} letters and digits"),
+            Make::Minted(role) => format!("minted: HS256 JWT, role `{}`", role.claim()),
+            Make::Supplied if spec.tier == Tier::Two => "you (never generated)".to_string(),
+            Make::Supplied => "you, when opting in (empty is fine)".to_string(),
+        };
+        let rule = match spec.make {
+            Make::Minted(_) => "verifies under `JWT_SECRET` with its role".to_string(),
+            Make::Supplied => "none".to_string(),
+            Make::Random { .. } => spec.rule.describe(),
+        };
+        let about = if spec.encrypts_data {
+            format!("{}; **encrypts stored data**", spec.about)
+        } else {
+            spec.about.to_string()
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {rule} | {made} | {about} |\n",
+            spec.name,
+            spec.tier.number()
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,30 +407,4 @@ mod tests {
             "at least 16 letters and digits, with at least one letter"
         );
     }
-}
-
-/// The catalog as the Markdown table `docs/key-management.md` shows.
-pub fn markdown_table() -> String {
-    let mut out = String::from("| variable | tier | rule | made by | about |\n|---|---|---|---|---|\n");
-    for spec in CATALOG {
-        let made = match spec.make {
-            Make::Random { charset: Charset::Hex, len } => format!("generated in dev: {len} hex characters"),
-            Make::Random { len, .. } => format!("generated in dev: {len} letters and digits"),
-            Make::Minted(role) => format!("minted: HS256 JWT, role `{}`", role.claim()),
-            Make::Supplied if spec.tier == Tier::Two => "you (never generated)".to_string(),
-            Make::Supplied => "you, when opting in (empty is fine)".to_string(),
-        };
-        let rule = match spec.make {
-            Make::Minted(_) => "verifies under `JWT_SECRET` with its role".to_string(),
-            Make::Supplied => "none".to_string(),
-            Make::Random { .. } => spec.rule.describe(),
-        };
-        let about = if spec.encrypts_data {
-            format!("{}; **encrypts stored data**", spec.about)
-        } else {
-            spec.about.to_string()
-        };
-        out.push_str(&format!("| `{}` | {} | {rule} | {made} | {about} |\n", spec.name, spec.tier.number()));
-    }
-    out
 }
