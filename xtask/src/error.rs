@@ -32,12 +32,20 @@ pub enum Error {
     Refused(Vec<String>),
     #[error("{0}")]
     Usage(String),
+    /// `verify` could not look at what it was asked to (exit 2).
+    #[error("could not run: {0}")]
+    CouldNotRun(String),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Env(_) | Error::ProjectName(_) | Error::Refused(_) | Error::Usage(_) => 2,
+            Error::Config(_)
+            | Error::Env(_)
+            | Error::ProjectName(_)
+            | Error::Refused(_)
+            | Error::Usage(_)
+            | Error::CouldNotRun(_) => 2,
             Error::Git(_) => 4,
             Error::File(_) => 5,
         }

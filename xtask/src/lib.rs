@@ -14,3 +14,4 @@ pub mod project;
 pub mod secrets;
 pub mod setup;
 pub mod summary;
+pub mod verify;
