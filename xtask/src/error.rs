@@ -9,6 +9,7 @@
 //! | 4 | an external tool failed or is missing: git, Docker Compose, a vault CLI |
 //! | 5 | the file system: a file cannot be written, or another run holds the lock |
 
+use crate::compose::ComposeError;
 use crate::config::ConfigError;
 use crate::envfile::EnvError;
 use crate::git::GitError;
@@ -27,6 +28,8 @@ pub enum Error {
     Git(#[from] GitError),
     #[error(transparent)]
     File(#[from] FileError),
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
     /// Values that break their rule; one line each, naming file, line and variable.
     #[error("{}", .0.join("\n"))]
     Refused(Vec<String>),
@@ -46,7 +49,7 @@ impl Error {
             | Error::Refused(_)
             | Error::Usage(_)
             | Error::CouldNotRun(_) => 2,
-            Error::Git(_) => 4,
+            Error::Git(_) | Error::Compose(_) => 4,
             Error::File(_) => 5,
         }
     }

@@ -4,6 +4,7 @@
 //! compose. A task asks the lower layers; they never know which task called.
 
 pub mod clock;
+pub mod compose;
 pub mod config;
 pub mod envfile;
 pub mod error;

@@ -41,6 +41,7 @@ enum Command {
         "  cargo xtask setup --env dev --project-name demo    # demo/ instead\n",
         "  cargo xtask setup --env dev --upstream             # Supabase's docker/ at setup.conf's pinned ref\n",
         "  cargo xtask setup --env dev --upstream v1.2.3      # ... at another ref\n",
+        "  cargo xtask setup --env dev --up                   # then docker compose up -d --wait\n",
         "\n",
         "Exit codes: 0 done, 2 bad input, 4 git failed, 5 cannot write or locked"
     ))]
@@ -55,6 +56,9 @@ enum Command {
         /// (default: stack.upstream_ref in setup.conf).
         #[arg(long, value_name = "REF", num_args = 0..=1)]
         upstream: Option<Option<String>>,
+        /// Then start the stack (docker compose up -d --wait) and show each service's health.
+        #[arg(long)]
+        up: bool,
     },
     /// Check the repository and a project's secrets; print findings, never values.
     ///
@@ -112,12 +116,14 @@ fn main() {
             env,
             project_name,
             upstream,
+            up,
         } => setup::run(
             &root,
             &setup::Options {
                 env,
                 project_name,
                 upstream,
+                up,
             },
         )
         .map(|()| 0),

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf, StackSource};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -19,6 +20,8 @@ pub struct Options {
     pub project_name: Option<String>,
     /// `Some(None)`: upstream at the ref of `setup.conf`; `Some(Some(r))`: at `r`.
     pub upstream: Option<Option<String>>,
+    /// After writing `.env`, start the stack and wait for it to be healthy.
+    pub up: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
@@ -100,8 +103,78 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             display(root, &env_path)
         );
     }
+    if options.up {
+        bring_up(&project, &env)?;
+    } else {
+        report_drift(&project, &env, options.env);
+    }
     Ok(())
 }
+
+fn redactor(env: &EnvFile) -> Redactor {
+    Redactor::new(CATALOG.iter().filter_map(|spec| env.get(spec.name)).map(Secret::new))
+}
+
+/// When the project's stack is running on values other than those in `.env`
+/// (an edit, or a run stopped between writing `.env` and recreating), says
+/// which services and what to run. Silent when Docker is absent or the stack
+/// is not running: setup itself needs neither.
+fn report_drift(project: &Project, env: &EnvFile, which: Env) {
+    let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env)) else {
+        return;
+    };
+    let Ok(states) = compose.ps() else { return };
+    if !states.iter().any(|s| s.state == "running") {
+        return;
+    }
+    match compose.drift() {
+        Ok(drift) if !drift.is_clean() => {
+            println!("the running stack does not use these .env values yet:");
+            for service in &drift.services {
+                println!("  {}: {}", service.service, service.variables.join(", "));
+            }
+            println!(
+                "apply them with: cargo xtask setup --env {} --project-name {} --up (recreates only these services)",
+                which.name(),
+                project.name
+            );
+        }
+        Ok(_) => println!("the running stack uses the values in .env"),
+        Err(_) => {}
+    }
+}
+
+/// `docker compose up -d --wait` on the project, then a health summary.
+fn bring_up(project: &Project, env: &EnvFile) -> Result<()> {
+    let compose = Compose::new(&project.name, &project.dir, redactor(env))?;
+    println!(
+        "starting {} with Docker Compose {}…",
+        project.name,
+        compose.flavour().version()
+    );
+    let result = compose.up(&[], false, UP_WAIT_SECS);
+    let states = compose.ps()?;
+    let width = states
+        .iter()
+        .map(|s| s.service.len())
+        .max()
+        .unwrap_or(7)
+        .max("SERVICE".len());
+    println!("{:<width$}  STATE       HEALTH", "SERVICE");
+    for s in &states {
+        println!(
+            "{:<width$}  {:<10}  {}",
+            s.service,
+            s.state,
+            if s.health.is_empty() { "-" } else { &s.health }
+        );
+    }
+    result?;
+    Ok(())
+}
+
+/// How long `--up` waits for every service to be healthy.
+const UP_WAIT_SECS: u64 = 180;
 
 /// Settings present in `.env.example` but missing from `.env` are appended
 /// with their example value, so an older project keeps up with the template.

@@ -27,7 +27,11 @@ fn every_module_starts_with_a_doc_line() {
     assert!(files.len() > 10);
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("//!"), "{} does not start with a //! line", file.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} does not start with a //! line",
+            file.display()
+        );
     }
 }
 
@@ -54,7 +58,11 @@ fn docs_keep_their_docusaurus_front_matter() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "md") {
             let text = fs::read_to_string(&path).unwrap();
-            assert!(text.starts_with("---\nsidebar_position:"), "{} lacks sidebar_position front matter", path.display());
+            assert!(
+                text.starts_with("---\nsidebar_position:"),
+                "{} lacks sidebar_position front matter",
+                path.display()
+            );
         }
     }
 }
@@ -64,6 +72,11 @@ fn the_env_example_lists_every_catalog_secret_with_an_empty_value() {
     let example = fs::read_to_string(repo().join("docker/.env.example")).unwrap();
     let values = common::parse_env(&example);
     for spec in xtask::secrets::CATALOG {
-        assert_eq!(values.get(spec.name).map(String::as_str), Some(""), "{} in docker/.env.example", spec.name);
+        assert_eq!(
+            values.get(spec.name).map(String::as_str),
+            Some(""),
+            "{} in docker/.env.example",
+            spec.name
+        );
     }
 }

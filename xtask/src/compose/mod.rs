@@ -1,0 +1,250 @@
+//! Docker Compose: the one place the tool runs it. Flavour detection, a
+//! controlled environment, typed errors, consumers of each variable, drift.
+//!
+//! Compose output can hold secrets (`config` prints them resolved): nothing
+//! it prints reaches the user without passing through [`Redactor`].
+
+mod consumers;
+mod drift;
+mod errors;
+mod flavour;
+mod redact;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use consumers::{Consumers, consumers_from_config};
+pub use drift::{Drift, ServiceDrift};
+pub use errors::ComposeError;
+pub use flavour::Flavour;
+pub use redact::Redactor;
+
+/// Variables a compose child keeps from the caller's environment: what the
+/// docker CLI needs to find the engine, nothing that could override `.env`.
+const KEPT_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_CONFIG",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+    "DOCKER_API_VERSION",
+    "XDG_RUNTIME_DIR",
+    "TMPDIR",
+];
+
+/// One Compose project: a folder with its compose file and `.env`.
+#[derive(Debug, Clone)]
+pub struct Compose {
+    flavour: Flavour,
+    pub project_name: String,
+    pub dir: PathBuf,
+    file: PathBuf,
+    redactor: Redactor,
+}
+
+/// A service's container as `ps` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceState {
+    pub service: String,
+    pub container_id: String,
+    pub state: String,
+    /// `healthy`, `unhealthy`, `starting`, or empty without a healthcheck.
+    pub health: String,
+}
+
+impl Compose {
+    /// The project in `dir`, named `project_name`. Detects the Compose flavour.
+    /// `redactor` holds the secret values that must never be shown.
+    pub fn new(project_name: &str, dir: &Path, redactor: Redactor) -> Result<Compose, ComposeError> {
+        let flavour = flavour::detect()?;
+        let file = [
+            "docker-compose.yml",
+            "docker-compose.yaml",
+            "compose.yaml",
+            "compose.yml",
+        ]
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| ComposeError::InvalidFile {
+            detail: format!("no compose file in {}", dir.display()),
+        })?;
+        Ok(Compose {
+            flavour,
+            project_name: project_name.to_string(),
+            dir: dir.to_path_buf(),
+            file,
+            redactor,
+        })
+    }
+
+    pub fn flavour(&self) -> &Flavour {
+        &self.flavour
+    }
+
+    /// A compose command with the project's flags and a controlled environment:
+    /// the caller's shell cannot override a `.env` value during interpolation.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.flavour.command();
+        cmd.env_clear();
+        for name in KEPT_ENV {
+            if let Some(value) = std::env::var_os(name) {
+                cmd.env(name, value);
+            }
+        }
+        cmd.arg("-p")
+            .arg(&self.project_name)
+            .arg("--project-directory")
+            .arg(&self.dir)
+            .arg("--env-file")
+            .arg(self.dir.join(".env"))
+            .arg("-f")
+            .arg(&self.file)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `args`, returning stdout; a failure becomes a typed, redacted error.
+    fn run(&self, args: &[&str]) -> Result<String, ComposeError> {
+        self.run_with_stdin(args, None)
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<String, ComposeError> {
+        let mut cmd = self.command(args);
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|_| ComposeError::NotInstalled)?;
+        if let Some(bytes) = stdin {
+            let mut pipe = child.stdin.take().expect("stdin was piped");
+            // A child that exits early closes the pipe: its exit status tells why.
+            let _ = pipe.write_all(bytes);
+        }
+        let output = child.wait_with_output().map_err(|_| ComposeError::NotInstalled)?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            return Ok(stdout);
+        }
+        let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
+        Err(errors::classify(&stderr, output.status.code()))
+    }
+
+    /// `config -q`: whether the compose file and `.env` are valid together.
+    pub fn validate(&self) -> Result<(), ComposeError> {
+        self.run(&["config", "-q"]).map(|_| ())
+    }
+
+    /// Which services read which `.env` variable, from the uninterpolated file.
+    pub fn consumers(&self) -> Result<Consumers, ComposeError> {
+        let json = self.run(&["config", "--no-interpolate", "--format", "json"])?;
+        let value: serde_json::Value = serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
+            detail: "config --format json printed something else".into(),
+        })?;
+        Ok(consumers_from_config(&value))
+    }
+
+    /// The fully resolved configuration. It holds plaintext secrets: never print it.
+    fn resolved_config(&self) -> Result<serde_json::Value, ComposeError> {
+        let json = self.run(&["config", "--format", "json"])?;
+        serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
+            detail: "config --format json printed something else".into(),
+        })
+    }
+
+    /// Containers of the project, running or not.
+    pub fn ps(&self) -> Result<Vec<ServiceState>, ComposeError> {
+        let out = self.run(&["ps", "--all", "--format", "json"])?;
+        let mut states = Vec::new();
+        let trimmed = out.trim();
+        let values: Vec<serde_json::Value> = if trimmed.starts_with('[') {
+            serde_json::from_str(trimmed).unwrap_or_default()
+        } else {
+            trimmed.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        };
+        for v in values {
+            let text = |key: &str| v.get(key).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+            states.push(ServiceState {
+                service: text("Service"),
+                container_id: text("ID"),
+                state: text("State"),
+                health: text("Health"),
+            });
+        }
+        states.sort_by(|a, b| a.service.cmp(&b.service));
+        Ok(states)
+    }
+
+    /// `up -d --wait`: starts (or recreates where the configuration changed)
+    /// `services` (all when empty) and waits until they are running and healthy.
+    pub fn up(&self, services: &[String], force_recreate: bool, wait_secs: u64) -> Result<(), ComposeError> {
+        let timeout = wait_secs.to_string();
+        let mut args = vec!["up", "--detach", "--wait", "--wait-timeout", timeout.as_str()];
+        if force_recreate {
+            args.extend(["--force-recreate", "--no-deps"]);
+        }
+        args.extend(services.iter().map(String::as_str));
+        match self.run(&args) {
+            Err(ComposeError::Failed { .. }) | Err(ComposeError::Unhealthy { .. }) => {
+                let unhealthy: Vec<String> = self
+                    .ps()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|s| s.health == "unhealthy" || s.state != "running")
+                    .map(|s| s.service)
+                    .collect();
+                Err(ComposeError::Unhealthy { services: unhealthy })
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// `restart`: kept for the harness to show it does not apply a changed `.env`.
+    pub fn restart(&self, services: &[String]) -> Result<(), ComposeError> {
+        let mut args = vec!["restart"];
+        args.extend(services.iter().map(String::as_str));
+        self.run(&args).map(|_| ())
+    }
+
+    /// `down`, keeping volumes unless `volumes` is set.
+    pub fn down(&self, volumes: bool) -> Result<(), ComposeError> {
+        let mut args = vec!["down", "--remove-orphans", "--timeout", "5"];
+        if volumes {
+            args.push("--volumes");
+        }
+        self.run(&args).map(|_| ())
+    }
+
+    /// Runs `command` in `service`'s container with `stdin` on its standard
+    /// input (how secrets reach a child: never its argv). Returns stdout.
+    pub fn exec(&self, service: &str, command: &[&str], stdin: &[u8]) -> Result<String, ComposeError> {
+        let mut args = vec!["exec", "-T", service];
+        args.extend_from_slice(command);
+        self.run_with_stdin(&args, Some(stdin))
+            .map(|out| self.redactor.redact(&out))
+    }
+
+    /// Which running services run with values other than those now in `.env`.
+    pub fn drift(&self) -> Result<Drift, ComposeError> {
+        let resolved = self.resolved_config()?;
+        let uninterpolated: serde_json::Value = {
+            let json = self.run(&["config", "--no-interpolate", "--format", "json"])?;
+            serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
+                detail: "config --format json printed something else".into(),
+            })?
+        };
+        let mut report = Drift::default();
+        for state in self.ps()?.into_iter().filter(|s| s.state == "running") {
+            let env = drift::container_env(&state.container_id)?;
+            if let Some(service) = drift::compare(&state.service, &resolved, &uninterpolated, &env) {
+                report.services.push(service);
+            }
+        }
+        Ok(report)
+    }
+}
