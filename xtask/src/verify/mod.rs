@@ -95,6 +95,11 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
     Ok(Report::new(scopes, options.strict, outcomes))
 }
 
+/// Every check verify knows, scope by scope (docs/verify.md lists each).
+pub fn checks() -> impl Iterator<Item = &'static finding::Check> {
+    repo::CHECKS.iter().chain(project::CHECKS).copied()
+}
+
 /// The report in `format`.
 pub fn render(report: &Report, format: Format) -> String {
     match format {

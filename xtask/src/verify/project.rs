@@ -70,6 +70,20 @@ static DEV_VALUES: Check = Check {
     title: "no dev-only value: localhost URLs, auto-confirmed sign-ups (staging and prod)",
 };
 
+/// Every check of this scope, in report order.
+pub static CHECKS: &[&Check] = &[
+    &ENV_FILE,
+    &MODE,
+    &OWNER,
+    &REQUIRED,
+    &DEFAULTS,
+    &RULES,
+    &API_KEYS,
+    &EXPIRY,
+    &TIER2,
+    &DEV_VALUES,
+];
+
 /// A key closer than this to its expiry is a warning.
 const EXPIRY_WARNING_SECS: u64 = 30 * 24 * 3600;
 

@@ -85,6 +85,23 @@ static HISTORY: Check = Check {
     title: "no blob in git history holds a secret",
 };
 
+/// Every check of this scope, in report order.
+pub static CHECKS: &[&Check] = &[
+    &TRACKED,
+    &IGNORED,
+    &PROJECT_IGNORE,
+    &SETUP_CONF,
+    &ENV_EXAMPLE,
+    &COMPOSE_DECLARED,
+    &CATALOG_DECLARED,
+    &CATALOG_READ,
+    &LEAK_JWT,
+    &LEAK_SB_SECRET,
+    &LEAK_PRIVATE_KEY,
+    &LEAK_KNOWN,
+    &HISTORY,
+];
+
 const TEMPLATE: &str = "docker";
 const EXAMPLE: &str = "docker/.env.example";
 const COMPOSE: &str = "docker/docker-compose.yml";
@@ -136,7 +153,8 @@ fn configured_names(conf: Option<&SetupConf>) -> Vec<String> {
 }
 
 /// Project folders present at the root: those named in `setup.conf`, and any
-/// other folder that `setup` has laid out (it holds a `.env` or the lock file).
+/// other folder that `setup` has laid out (its lock file, or a `.env` beside a
+/// compose file).
 pub fn project_folders(root: &Path, names: &[String]) -> Vec<String> {
     let mut found = BTreeSet::new();
     for name in names {
@@ -151,7 +169,8 @@ pub fn project_folders(root: &Path, names: &[String]) -> Vec<String> {
             if name.starts_with('.') || name == TEMPLATE || !dir.is_dir() {
                 continue;
             }
-            if dir.join(".env").exists() || dir.join(".xtask.lock").exists() {
+            let laid_out = dir.join(".env").exists() && dir.join("docker-compose.yml").exists();
+            if laid_out || dir.join(".xtask.lock").exists() {
                 found.insert(name);
             }
         }
@@ -403,7 +422,10 @@ fn known_values(root: &Path, projects: &[String]) -> (Scanner, Outcome) {
             Err(err) => {
                 outcome.push(Finding::warn(
                     Where::file(&origin),
-                    format!("its values were not searched for: {}", super::relative(root, &err.to_string())),
+                    format!(
+                        "its values were not searched for: {}",
+                        super::relative(root, &err.to_string())
+                    ),
                     format!(
                         "fix the file, then run cargo xtask verify --project-name {}",
                         shell_word(project)
@@ -531,11 +553,14 @@ fn leaks(root: &Path, tracked: &[Tracked], scanner: &Scanner, known_outcome: &mu
 }
 
 /// Scans every blob of history not in the index (those were scanned above).
+/// Published defaults are not reported there: they are public, so there is
+/// nothing to rewrite out of history.
 fn history(root: &Path, tracked: &[Tracked], scanner: &Scanner) -> Result<Outcome> {
     let mut outcome = Outcome::new(&HISTORY);
     let current: HashSet<String> = tracked.iter().map(|t| t.blob.clone()).collect();
     git::for_each_history_blob(root, &current, |path, id, bytes| {
-        for (line, kind) in scanner.scan(bytes) {
+        let hits = scanner.scan(bytes);
+        for (line, kind) in hits.into_iter().filter(|(_, k)| !matches!(k, Kind::DefaultJwt | Kind::DefaultSbSecret)) {
             let mut place = Where::file(path).line(Some(line)).object(id);
             if let Kind::Known(k) = kind {
                 place = place.with_variable(&scanner.known(k).variable);
