@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | findings (`verify`), or a change that failed and was rolled back |
 //! | 2 | bad input: usage, `setup.conf`, `.env`, project name, a weak or default secret |
-//! | 3 | a required secret is missing and there is no terminal to ask on |
+//! | 3 | a required secret is missing and there is no terminal to ask on, or its prompt was abandoned |
 //! | 4 | an external tool failed or is missing: git, Docker Compose, a vault CLI |
 //! | 5 | the file system: a file cannot be written, or another run holds the lock |
 
@@ -15,6 +15,8 @@ use crate::envfile::EnvError;
 use crate::git::GitError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
+use crate::sources::VaultError;
+use crate::sources::prompt::PromptError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,6 +40,20 @@ pub enum Error {
     /// `verify` could not look at what it was asked to (exit 2).
     #[error("could not run: {0}")]
     CouldNotRun(String),
+    /// Required secrets nobody supplied, and no terminal to ask on.
+    #[error("{0}")]
+    Missing(String),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// A vault's command-line tool failed, or lacks secrets; one line each.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Vault(Vec<VaultError>),
+}
+
+impl From<VaultError> for Error {
+    fn from(err: VaultError) -> Error {
+        Error::Vault(vec![err])
+    }
 }
 
 impl Error {
@@ -49,7 +65,9 @@ impl Error {
             | Error::Refused(_)
             | Error::Usage(_)
             | Error::CouldNotRun(_) => 2,
-            Error::Git(_) | Error::Compose(_) => 4,
+            Error::Prompt(PromptError::GaveUp { .. }) => 2,
+            Error::Missing(_) | Error::Prompt(_) => 3,
+            Error::Git(_) | Error::Compose(_) | Error::Vault(_) => 4,
             Error::File(_) => 5,
         }
     }

@@ -14,5 +14,6 @@ pub mod private_file;
 pub mod project;
 pub mod secrets;
 pub mod setup;
+pub mod sources;
 pub mod summary;
 pub mod verify;
