@@ -432,7 +432,9 @@ fn tier2_resolved(cx: &Context, env: &EnvFile) -> Outcome {
         outcome.push(Finding::fail(
             place,
             format!("{name} is referenced in setup.conf but empty in {}", cx.env_path),
-            format!("{source}, then run {setup}"),
+            format!(
+                "{source}, then run {setup} (or drop the reference from setup.conf if the stack does not use {name})"
+            ),
         ));
     }
     outcome
