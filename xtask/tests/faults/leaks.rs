@@ -259,6 +259,117 @@ fn setup_cases() -> Vec<Case> {
     ]
 }
 
+/// The sandbox as a git repository, everything committed.
+fn as_git_repo(sb: &Sandbox) {
+    fs::copy(repo().join(".gitignore"), sb.path(".gitignore")).unwrap();
+    sb.git(&["init", "-q"]);
+    sb.commit_all("the stack template");
+}
+
+/// `verify`'s passing and failing paths, on the project and on the repository.
+fn verify_cases() -> Vec<Case> {
+    let dev = ["verify", "--env", "dev"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> { dev.iter().chain(extra).copied().collect() };
+    vec![
+        case("verify --env dev, every value sound", &dev, 0, nothing),
+        case(
+            "verify --env dev --format json",
+            &with(&["--format", "json"]),
+            0,
+            nothing,
+        ),
+        case(
+            "verify --env dev --format junit",
+            &with(&["--format", "junit"]),
+            0,
+            nothing,
+        ),
+        case("verify --env dev, a weak value", &dev, 1, |sb, c| {
+            edit_line(
+                sb,
+                "VAULT_ENC_KEY",
+                &format!("VAULT_ENC_KEY={}x", c.in_file["VAULT_ENC_KEY"]),
+            );
+        }),
+        case(
+            "verify --env dev --format json, a weak value",
+            &with(&["--format", "json"]),
+            1,
+            |sb, c| {
+                edit_line(
+                    sb,
+                    "VAULT_ENC_KEY",
+                    &format!("VAULT_ENC_KEY={}x", c.in_file["VAULT_ENC_KEY"]),
+                );
+            },
+        ),
+        case(
+            "verify --env dev, a key signed with another secret",
+            &dev,
+            1,
+            |sb, c| {
+                edit_line(sb, "ANON_KEY", &format!("ANON_KEY={}", c.in_env["ANON_KEY"]));
+            },
+        ),
+        case("verify --env dev, .env readable by others", &dev, 1, |sb, _| {
+            fs::set_permissions(
+                sb.path("receptor-dev/.env"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o644),
+            )
+            .unwrap();
+        }),
+        case("verify --env dev, a value with a space", &dev, 1, |sb, c| {
+            edit_line(sb, "SMTP_PASS", &format!("SMTP_PASS={} tail", c.in_file["SMTP_PASS"]));
+        }),
+        case(
+            "verify --env dev, a pasted secret on a line of its own",
+            &dev,
+            1,
+            |sb, c| {
+                let text = sb.read("receptor-dev/.env") + &c.in_file["OPENAI_API_KEY"] + "\n";
+                sb.write("receptor-dev/.env", &text);
+            },
+        ),
+        case(
+            "verify --env staging --strict, the dev values copied",
+            &["verify", "--env", "staging", "--strict"],
+            1,
+            |sb, _| crate::common::copy_dir(&sb.path("receptor-dev"), &sb.path("receptor-stg")),
+        ),
+        case("verify, outside a git repository", &["verify"], 2, nothing),
+        case("verify, a tracked .env", &["verify"], 1, |sb, _| {
+            as_git_repo(sb);
+            sb.git(&["add", "-f", "receptor-dev/.env"]);
+            sb.commit_all("oops");
+        }),
+        case(
+            "verify, a secret pasted into a tracked file",
+            &["verify"],
+            1,
+            |sb, c| {
+                as_git_repo(sb);
+                sb.write("notes.md", &format!("service key: {}\n", c.in_file["SERVICE_ROLE_KEY"]));
+                sb.commit_all("notes");
+            },
+        ),
+        case(
+            "verify --history, a secret in a past commit",
+            &["verify", "--history"],
+            1,
+            |sb, c| {
+                as_git_repo(sb);
+                sb.write(
+                    "deploy.sh",
+                    &format!("export SERVICE_ROLE_KEY={}\n", c.in_file["SERVICE_ROLE_KEY"]),
+                );
+                sb.commit_all("deploy");
+                sb.write("deploy.sh", "export SERVICE_ROLE_KEY=\"$FROM_VAULT\"\n");
+                sb.commit_all("from the vault");
+            },
+        ),
+    ]
+}
+
 /// `setup.conf` with its `[stack]` `upstream_url` set to `url`.
 fn point_upstream_at(conf: &str, url: &str) -> String {
     let kept: String = conf
@@ -389,6 +500,13 @@ fn hunt(cases: Vec<Case>) -> (usize, Vec<String>) {
         }
     }
     (runs, all)
+}
+
+#[test]
+fn verify_never_shows_a_secret_on_any_path() {
+    let (runs, leaks) = hunt(verify_cases());
+    eprintln!("verify: {runs} runs, {} leaks", leaks.len());
+    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
 }
 
 #[test]
