@@ -392,7 +392,18 @@ fn without_values(message: &str) -> String {
             return format!("{head}{kind}{expected}");
         }
     }
-    message.to_string()
+    // `unknown field `x``, `duplicate key `x``: a name is shown, anything
+    // else between backticks (a quoted key holding `=` and text) is not.
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let quoted = i % 2 == 1;
+        let is_name = !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        out.push_str(if quoted && !is_name { "…" } else { part });
+    }
+    out
 }
 
 fn is_variable_name(name: &str) -> bool {
@@ -502,6 +513,10 @@ mod tests {
             (
                 "[project]\ndev = [\"canary\"]\n",
                 "setup.conf:2:7: invalid type: sequence, expected a string",
+            ),
+            (
+                "[\"x = canary\"]\n",
+                "setup.conf:1:2: unknown field `…`, expected one of `project`, `stack`, `secrets`, `settings`, `vaults`",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();
