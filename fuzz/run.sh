@@ -45,8 +45,10 @@ seed() {
 run_one() {
   local target="$1" log="target/fuzz/${1}.log"
   local artifacts="fuzz/artifacts/${target}/"
+  rm -rf "${artifacts}"
   mkdir -p "${artifacts}"
   seed "${target}"
+  local start=${SECONDS}
   set +e
   nice -n 10 cargo +nightly fuzz run "${fuzz_flags[@]}" "${target}" \
     "fuzz/corpus/${target}" -- -max_total_time="${seconds}" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
@@ -55,7 +57,7 @@ run_one() {
   set -e
   local runs
   runs=$(grep -E '^stat::number_of_executed_units' "${log}" | awk '{print $2}' | tail -1)
-  echo "${target}: ${seconds} s, ${runs:-unknown} executions, exit ${rc} (log: ${log})"
+  echo "${target}: $((SECONDS - start)) s, ${runs:-unknown} executions, exit ${rc} (log: ${log})"
   if [ "${rc}" -ne 0 ]; then
     local kind
     kind=$(kind_of "${target}")

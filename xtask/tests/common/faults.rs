@@ -70,11 +70,16 @@ pub fn kill(mut child: Child) {
     let _ = child.wait();
 }
 
-/// SIGCONT to a stopped run; returns its output once it ends.
-pub fn resume(child: Child) -> Output {
+/// SIGCONT to a stopped run, which goes on by itself.
+pub fn cont(child: &Child) {
     // SAFETY: kill(2) on a child we own and have not reaped yet.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGCONT) };
     assert_eq!(rc, 0, "SIGCONT failed");
+}
+
+/// SIGCONT to a stopped run; returns its output once it ends.
+pub fn resume(child: Child) -> Output {
+    cont(&child);
     child.wait_with_output().unwrap()
 }
 

@@ -96,6 +96,7 @@ fn random_kills(scenario: &Scenario, trials: usize) -> usize {
     spans.sort();
     let span = spans[0].as_micros() as u64;
     let mut interrupted = 0;
+    let mut mid_write = 0;
     let mut outcomes = BTreeMap::new();
     for trial in 0..trials {
         let sb = scenario.trial();
@@ -115,14 +116,88 @@ fn random_kills(scenario: &Scenario, trials: usize) -> usize {
             interrupted += 1;
         }
         let left = scenario.check_after_crash(&sb, &context);
+        let temps = faults::files(&sb.path(scenario.project))
+            .keys()
+            .any(|p| xtask::private_file::is_temp_name(&p.file_name().unwrap().to_string_lossy()));
+        mid_write += usize::from(temps);
         scenario.recover(&sb, left, &context);
         *outcomes.entry(left).or_insert(0) += 1;
     }
     eprintln!(
-        "{}: {trials} random kills over a {span} µs run, {interrupted} interrupted it, all survived: {outcomes:?} (RECEPTOR_FAULT_SEED={seed})",
+        "{}: {trials} random kills over a {span} µs run, {interrupted} interrupted it ({mid_write} while a file was being written), all survived: {outcomes:?} (RECEPTOR_FAULT_SEED={seed})",
         scenario.name
     );
     interrupted
+}
+
+/// Stops each run at `anchor`, lets it go on, and kills it after a random
+/// delay spread over the rest of the run: the writes that follow the anchor
+/// are hit at moments no pause point names. Returns how many kills landed
+/// before the run ended.
+fn random_kills_after(scenario: &Scenario, anchor: &str, trials: usize) -> usize {
+    let seed = std::env::var("RECEPTOR_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random::<u64>());
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut spans = Vec::new();
+    for _ in 0..5 {
+        let sb = scenario.trial();
+        let child = faults::stop_at(scenario.run(&sb), anchor);
+        let start = Instant::now();
+        let out = faults::resume(child);
+        spans.push(start.elapsed());
+        assert!(out.status.success());
+    }
+    spans.sort();
+    let span = spans[0].as_micros() as u64;
+    let (mut interrupted, mut mid_write) = (0, 0);
+    let mut outcomes = BTreeMap::new();
+    for trial in 0..trials {
+        let sb = scenario.trial();
+        let delay = rng.random_range(0..span);
+        let context = format!(
+            "{}, trial {trial}, killed {delay} µs after {anchor} (RECEPTOR_FAULT_SEED={seed})",
+            scenario.name
+        );
+        let mut child = faults::stop_at(scenario.run(&sb), anchor);
+        faults::cont(&child);
+        std::thread::sleep(Duration::from_micros(delay));
+        let _ = child.kill();
+        if child.wait().unwrap().code().is_none() {
+            interrupted += 1;
+        }
+        let left = scenario.check_after_crash(&sb, &context);
+        let temps = faults::files(&sb.path(scenario.project))
+            .keys()
+            .any(|p| xtask::private_file::is_temp_name(&p.file_name().unwrap().to_string_lossy()));
+        mid_write += usize::from(temps);
+        scenario.recover(&sb, left, &context);
+        *outcomes.entry(left).or_insert(0) += 1;
+    }
+    eprintln!(
+        "{}: {trials} random kills in the {span} µs after {anchor}, {interrupted} interrupted the run ({mid_write} while a file was being written), all survived: {outcomes:?} (RECEPTOR_FAULT_SEED={seed})",
+        scenario.name
+    );
+    interrupted
+}
+
+#[test]
+fn killed_at_random_moments_after_the_lock_of_a_fresh_setup() {
+    let interrupted = random_kills_after(&Scenario::fresh(), "locked", 40);
+    assert!(
+        interrupted >= 25,
+        "only {interrupted} of 40 kills landed during the run"
+    );
+}
+
+#[test]
+fn killed_at_random_moments_after_the_backup_starts() {
+    let interrupted = random_kills_after(&Scenario::stale(), "before-backup", 40);
+    assert!(
+        interrupted >= 25,
+        "only {interrupted} of 40 kills landed during the run"
+    );
 }
 
 #[test]
