@@ -31,13 +31,16 @@ fn canaries(tag: &str) -> BTreeMap<&'static str, String> {
     values
 }
 
+/// What a case does to the sandbox before its run.
+type Prepare = dyn Fn(&Sandbox, &Canaries);
+
 /// One run of the xtask under the microscope.
 struct Case {
     name: &'static str,
     args: Vec<String>,
     code: i32,
     /// Prepares the sandbox (after the canary `.env` is in place).
-    prepare: Box<dyn Fn(&Sandbox, &Canaries)>,
+    prepare: Box<Prepare>,
 }
 
 struct Canaries {
