@@ -392,18 +392,29 @@ fn without_values(message: &str) -> String {
             return format!("{head}{kind}{expected}");
         }
     }
-    // `unknown field `x``, `duplicate key `x``: a name is shown, anything
-    // else between backticks (a quoted key holding `=` and text) is not.
-    let mut out = String::with_capacity(message.len());
-    for (i, part) in message.split('`').enumerate() {
-        if i > 0 {
-            out.push('`');
-        }
-        let quoted = i % 2 == 1;
-        let is_name = !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-        out.push_str(if quoted && !is_name { "…" } else { part });
+    // `unknown field `x`, expected …`: the name is shown only when it is a
+    // plain name (a quoted key can hold `=`, backticks and a value).
+    let is_name = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = message
+            .rfind("`, expected")
+            .filter(|end| *end >= "unknown field `".len())
+            .map_or(rest, |end| &message["unknown field `".len()..end]);
+        let shown = if is_name(name) { name } else { "…" };
+        return format!("unknown field `{shown}`{expected}");
     }
-    out
+    // Anything else between backticks must be a plain name or punctuation
+    // TOML itself quotes (`=`, `.`); otherwise only the message's start is shown.
+    let quoted_ok = message
+        .split('`')
+        .enumerate()
+        .all(|(i, part)| i % 2 == 0 || is_name(part) || part.chars().all(|c| c.is_ascii_punctuation()));
+    if quoted_ok {
+        message.to_string()
+    } else {
+        let head = message.split('`').next().unwrap_or("").trim_end();
+        format!("{head} (the name is not shown)")
+    }
 }
 
 fn is_variable_name(name: &str) -> bool {
@@ -516,6 +527,10 @@ mod tests {
             ),
             (
                 "[\"x = canary\"]\n",
+                "setup.conf:1:2: unknown field `…`, expected one of `project`, `stack`, `secrets`, `settings`, `vaults`",
+            ),
+            (
+                "[\"x`y = canary\"]\n",
                 "setup.conf:1:2: unknown field `…`, expected one of `project`, `stack`, `secrets`, `settings`, `vaults`",
             ),
         ] {
