@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::secrets;
 
@@ -19,6 +20,11 @@ pub enum Env {
 }
 
 impl Env {
+    /// Dev generates missing infrastructure secrets; staging and prod never do.
+    pub fn generates_secrets(self) -> bool {
+        self == Env::Dev
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Env::Dev => "dev",
@@ -99,6 +105,125 @@ impl Default for Stack {
     }
 }
 
+/// How long one vault command may run before it is stopped.
+pub const DEFAULT_VAULT_TIMEOUT_SECS: u64 = 30;
+
+/// `[vaults]`: the command-line tools that resolve `bws:` and `doppler:` references.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vaults {
+    /// Seconds one vault command may take before it is killed.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: Spanned<u64>,
+    #[serde(default)]
+    pub bws: Bitwarden,
+    #[serde(default)]
+    pub doppler: Doppler,
+}
+
+fn default_timeout() -> Spanned<u64> {
+    Spanned::new(0..0, DEFAULT_VAULT_TIMEOUT_SECS)
+}
+
+impl Default for Vaults {
+    fn default() -> Self {
+        Vaults {
+            timeout_secs: default_timeout(),
+            bws: Bitwarden::default(),
+            doppler: Doppler::default(),
+        }
+    }
+}
+
+/// One value per environment, for the vault tables' `[….dev]`, `[….staging]`, `[….prod]`.
+fn for_env<'a, T>(env: Env, dev: &'a Option<T>, staging: &'a Option<T>, prod: &'a Option<T>) -> Option<&'a T> {
+    match env {
+        Env::Dev => dev.as_ref(),
+        Env::Staging => staging.as_ref(),
+        Env::Prod => prod.as_ref(),
+    }
+}
+
+/// `[vaults.bws]`: Bitwarden Secrets Manager's `bws`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bitwarden {
+    /// The program to run (default `bws`).
+    pub command: Option<Spanned<String>>,
+    /// The project whose secrets `bws:` references name, for every environment.
+    pub project_id: Option<Spanned<String>>,
+    /// `[vaults.bws.staging]` and the like: a project per environment.
+    pub dev: Option<BitwardenEnv>,
+    pub staging: Option<BitwardenEnv>,
+    pub prod: Option<BitwardenEnv>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BitwardenEnv {
+    pub project_id: Spanned<String>,
+}
+
+impl Bitwarden {
+    pub fn for_env(&self, env: Env) -> Option<&BitwardenEnv> {
+        for_env(env, &self.dev, &self.staging, &self.prod)
+    }
+
+    pub fn command(&self) -> &str {
+        self.command.as_ref().map_or("bws", |c| c.get_ref())
+    }
+
+    /// The project of `env`: its own table first, then the shared `project_id`.
+    pub fn project_id(&self, env: Env) -> Option<&str> {
+        self.for_env(env)
+            .map(|e| e.project_id.get_ref().as_str())
+            .or(self.project_id.as_ref().map(|p| p.get_ref().as_str()))
+    }
+}
+
+/// `[vaults.doppler]`: the Doppler CLI.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Doppler {
+    /// The program to run (default `doppler`).
+    pub command: Option<Spanned<String>>,
+    pub project: Option<Spanned<String>>,
+    pub config: Option<Spanned<String>>,
+    /// `[vaults.doppler.prod]` and the like: a project or config per environment.
+    pub dev: Option<DopplerEnv>,
+    pub staging: Option<DopplerEnv>,
+    pub prod: Option<DopplerEnv>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DopplerEnv {
+    pub project: Option<Spanned<String>>,
+    pub config: Option<Spanned<String>>,
+}
+
+impl Doppler {
+    pub fn for_env(&self, env: Env) -> Option<&DopplerEnv> {
+        for_env(env, &self.dev, &self.staging, &self.prod)
+    }
+
+    pub fn command(&self) -> &str {
+        self.command.as_ref().map_or("doppler", |c| c.get_ref())
+    }
+
+    /// The project of `env`, if `setup.conf` names one.
+    pub fn project(&self, env: Env) -> Option<&str> {
+        let own = self.for_env(env).and_then(|e| e.project.as_ref());
+        own.or(self.project.as_ref()).map(|p| p.get_ref().as_str())
+    }
+
+    /// The config of `env`, if `setup.conf` names one.
+    pub fn config(&self, env: Env) -> Option<&str> {
+        let own = self.for_env(env).and_then(|e| e.config.as_ref());
+        own.or(self.config.as_ref()).map(|c| c.get_ref().as_str())
+    }
+}
+
 /// The whole `setup.conf`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +238,8 @@ pub struct SetupConf {
     /// Non-secret settings written into `.env` as they are.
     #[serde(default)]
     pub settings: BTreeMap<String, String>,
+    #[serde(default)]
+    pub vaults: Vaults,
 }
 
 impl SetupConf {
@@ -149,6 +276,20 @@ impl SetupConf {
         })?;
         for (name, reference) in &conf.secrets {
             let offset = locate(text, name);
+            if !is_variable_name(name) {
+                return Err(at(
+                    offset,
+                    format!("{name:?} is not a variable name; use letters, digits and `_`"),
+                ));
+            }
+            if secrets::catalog::find(name).is_some_and(|spec| spec.tier == secrets::Tier::One) {
+                return Err(at(
+                    offset,
+                    format!(
+                        "{name} is an infrastructure (Tier 1) secret: inject it as an environment variable, never through setup.conf"
+                    ),
+                ));
+            }
             if Reference::parse(reference).is_none() {
                 return Err(at(
                     offset,
@@ -158,15 +299,73 @@ impl SetupConf {
                 ));
             }
         }
-        for name in conf.settings.keys() {
+        for (name, value) in &conf.settings {
             if secrets::catalog::find(name).is_some() {
                 return Err(at(
                     locate(text, name),
                     format!("{name} is a secret: put a reference under [secrets], never a value under [settings]"),
                 ));
             }
+            if !is_variable_name(name) {
+                return Err(at(
+                    locate(text, name),
+                    format!("{name:?} is not a variable name; use letters, digits and `_`"),
+                ));
+            }
+            if value.contains(['\n', '\r']) {
+                return Err(at(locate(text, name), format!("{name} must fit on one line")));
+            }
         }
+        conf.check_vaults().map_err(|(span, message)| at(span.start, message))?;
         Ok(conf)
+    }
+
+    /// Refuses vault settings that could be read as a flag or are out of range.
+    fn check_vaults(&self) -> Result<(), (std::ops::Range<usize>, String)> {
+        let vaults = &self.vaults;
+        let secs = &vaults.timeout_secs;
+        if !(1..=600).contains(secs.get_ref()) {
+            return Err((secs.span(), "vaults.timeout_secs must be between 1 and 600".into()));
+        }
+        let bws = &vaults.bws;
+        let doppler = &vaults.doppler;
+        let commands = [
+            ("vaults.bws.command", &bws.command),
+            ("vaults.doppler.command", &doppler.command),
+        ];
+        for (field, command) in commands {
+            if let Some(command) = command {
+                let ok = !command.get_ref().is_empty()
+                    && !command.get_ref().starts_with('-')
+                    && !command.get_ref().contains(char::is_whitespace);
+                if !ok {
+                    return Err((
+                        command.span(),
+                        format!("{field} must be a program name or path, without spaces"),
+                    ));
+                }
+            }
+        }
+        let mut ids: Vec<(&str, &Spanned<String>)> = Vec::new();
+        ids.extend(bws.project_id.iter().map(|p| ("project_id", p)));
+        for env in [Env::Dev, Env::Staging, Env::Prod] {
+            ids.extend(bws.for_env(env).map(|e| ("project_id", &e.project_id)));
+            if let Some(e) = doppler.for_env(env) {
+                ids.extend(e.project.iter().map(|p| ("project", p)));
+                ids.extend(e.config.iter().map(|c| ("config", c)));
+            }
+        }
+        ids.extend(doppler.project.iter().map(|p| ("project", p)));
+        ids.extend(doppler.config.iter().map(|c| ("config", c)));
+        for (field, id) in ids {
+            if !is_identifier(id.get_ref()) {
+                return Err((
+                    id.span(),
+                    format!("{field} may hold only letters, digits, `_`, `-` and `.`, and must not start with `-`"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn project_name(&self, env: Env) -> &str {
@@ -176,6 +375,17 @@ impl SetupConf {
             Env::Prod => &self.project.prod,
         }
     }
+}
+
+fn is_variable_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A vault project, config or secret id: safe as one argv element.
+fn is_identifier(id: &str) -> bool {
+    !id.is_empty() && !id.starts_with('-') && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 /// Byte offset of the line that assigns `name`, for error positions.
@@ -264,5 +474,48 @@ mod tests {
     fn a_secret_under_settings_is_refused() {
         let err = parse("[settings]\nJWT_SECRET = \"x\"\n").unwrap_err().to_string();
         assert!(err.contains("JWT_SECRET is a secret"), "{err}");
+    }
+
+    #[test]
+    fn vault_settings_fall_back_from_the_environment_to_the_shared_value() {
+        let conf = parse(
+            "[vaults]\ntimeout_secs = 5\n[vaults.bws]\nproject_id = \"shared\"\n[vaults.bws.prod]\nproject_id = \"p-1\"\n\
+             [vaults.doppler]\nproject = \"receptor\"\n[vaults.doppler.staging]\nconfig = \"stg\"\n",
+        )
+        .unwrap();
+        assert_eq!(*conf.vaults.timeout_secs.get_ref(), 5);
+        assert_eq!(conf.vaults.bws.command(), "bws");
+        assert_eq!(conf.vaults.bws.project_id(Env::Prod), Some("p-1"));
+        assert_eq!(conf.vaults.bws.project_id(Env::Staging), Some("shared"));
+        assert_eq!(conf.vaults.doppler.project(Env::Staging), Some("receptor"));
+        assert_eq!(conf.vaults.doppler.config(Env::Staging), Some("stg"));
+        assert_eq!(conf.vaults.doppler.config(Env::Prod), None);
+        assert_eq!(
+            parse("").unwrap().vaults.timeout_secs.into_inner(),
+            DEFAULT_VAULT_TIMEOUT_SECS
+        );
+    }
+
+    #[test]
+    fn vault_settings_that_could_read_as_flags_or_are_out_of_range_are_refused() {
+        let err = parse("[vaults]\ntimeout_secs = 0\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("setup.conf:2:16: vaults.timeout_secs must be between 1 and 600"),
+            "{err}"
+        );
+        let err = parse("[vaults.doppler.prod]\nconfig = \"-p x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("setup.conf:2:10: config may hold only"), "{err}");
+        let err = parse("[vaults.bws]\ncommand = \"bws --debug\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("setup.conf:2:11: vaults.bws.command must be"), "{err}");
+        let err = parse("[secrets]\nPOSTGRES_PASSWORD = \"${PG}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Tier 1"), "{err}");
+        let err = parse("[settings]\n\"BAD NAME\" = \"x\"\n").unwrap_err().to_string();
+        assert!(err.contains("is not a variable name"), "{err}");
     }
 }

@@ -5,7 +5,7 @@
 //! | 0 | success |
 //! | 1 | findings (`verify`), or a change that failed and was rolled back |
 //! | 2 | bad input: usage, `setup.conf`, `.env`, project name, a weak or default secret |
-//! | 3 | a required secret or confirmation is missing and there is no terminal to ask on |
+//! | 3 | a required secret or confirmation is missing and there is no terminal to ask on, or its prompt was abandoned |
 //! | 4 | an external tool failed or is missing: git, Docker Compose, a vault CLI |
 //! | 5 | the file system: a file cannot be written, or another run holds the lock |
 //! | 6 | a change failed and its rollback failed too: the stack needs attention |
@@ -17,6 +17,8 @@ use crate::git::GitError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
 use crate::psql::PsqlError;
+use crate::sources::VaultError;
+use crate::sources::prompt::PromptError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -40,6 +42,11 @@ pub enum Error {
     /// Required secrets nobody supplied, and no terminal to ask on.
     #[error("{0}")]
     Missing(String),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// A vault's command-line tool failed, or lacks secrets; one line each.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Vault(Vec<VaultError>),
     /// A change that needs a confirmation, and no terminal to ask on.
     #[error("{0}")]
     Unconfirmed(String),
@@ -53,13 +60,20 @@ pub enum Error {
     RollbackFailed(Vec<String>),
 }
 
+impl From<VaultError> for Error {
+    fn from(err: VaultError) -> Error {
+        Error::Vault(vec![err])
+    }
+}
+
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::RolledBack(_) => 1,
             Error::Config(_) | Error::Env(_) | Error::ProjectName(_) | Error::Refused(_) | Error::Usage(_) => 2,
-            Error::Missing(_) | Error::Unconfirmed(_) => 3,
-            Error::Git(_) | Error::Compose(_) | Error::Psql(_) => 4,
+            Error::Prompt(PromptError::GaveUp { .. }) => 2,
+            Error::Missing(_) | Error::Prompt(_) | Error::Unconfirmed(_) => 3,
+            Error::Git(_) | Error::Compose(_) | Error::Vault(_) | Error::Psql(_) => 4,
             Error::File(_) => 5,
             Error::RollbackFailed(_) => 6,
         }

@@ -19,4 +19,5 @@ pub mod psql;
 pub mod rotate;
 pub mod secrets;
 pub mod setup;
+pub mod sources;
 pub mod summary;

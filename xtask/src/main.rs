@@ -13,7 +13,8 @@ Exit codes:
   0  success
   1  findings (verify), or a change that failed and was rolled back
   2  bad input: usage, setup.conf, .env, project name, a weak or default secret
-  3  a required secret or confirmation is missing and there is no terminal to ask on
+  3  a required secret or confirmation is missing and there is no terminal to ask on,
+     or its prompt was abandoned
   4  an external tool failed or is missing: git, Docker Compose, a vault CLI
   5  the file system: a file cannot be written, or another run holds the lock
   6  a change failed and its rollback failed too: the stack needs attention";
@@ -30,12 +31,26 @@ struct Cli {
 enum Command {
     /// Lay out a project folder from the stack template and fill its .env.
     ///
-    /// In dev, every missing infrastructure (Tier 1) secret is generated from
-    /// the operating system's random source; empty values and published
-    /// defaults count as missing. Existing sound values are always kept, and
-    /// ANON_KEY / SERVICE_ROLE_KEY are kept while they verify under JWT_SECRET.
-    /// Third-party (Tier 2) secrets are never generated. A second run changes
-    /// nothing. No value is ever printed.
+    /// dev: every missing infrastructure (Tier 1) secret is generated from the
+    /// operating system's random source; empty values and published defaults
+    /// count as missing. Sound values are kept, and ANON_KEY / SERVICE_ROLE_KEY
+    /// are kept while they verify under JWT_SECRET.
+    ///
+    /// staging, prod: nothing is ever generated. Each Tier 1 secret comes from
+    /// the environment variable of the same name (JWT_SECRET, POSTGRES_PASSWORD,
+    /// …), else is kept from the project's .env, else is asked for on the
+    /// terminal (unseen, typed twice); with no terminal (CI set, standard input
+    /// not a terminal, or --non-interactive) the run fails at once, naming every
+    /// missing variable. ANON_KEY / SERVICE_ROLE_KEY, when injected, must verify
+    /// under JWT_SECRET with their role; otherwise they are minted from it. An
+    /// injected value that differs from the .env of an existing project is a
+    /// rotation: it is refused unless --force says the stack is fresh.
+    ///
+    /// Every environment: Tier 2 secrets are resolved from setup.conf's
+    /// [secrets] references (${VAR}, bws:<key>, doppler:<NAME>) with one call
+    /// per vault, [settings] are written as they are, and a summary shows what
+    /// happened to each variable and where its value came from. A second run
+    /// changes nothing. No value is ever printed.
     #[command(after_help = concat!(
         "Examples:\n",
         "  cargo xtask setup --env dev                        # receptor-dev/ from docker/\n",
@@ -43,8 +58,13 @@ enum Command {
         "  cargo xtask setup --env dev --upstream             # Supabase's docker/ at setup.conf's pinned ref\n",
         "  cargo xtask setup --env dev --upstream v1.2.3      # ... at another ref\n",
         "  cargo xtask setup --env dev --up                   # then docker compose up -d --wait\n",
+        "  cargo xtask setup --env staging                    # injected values; asks for the missing ones\n",
+        "  cargo xtask setup --env staging --non-interactive  # CI: fails at once if any is missing\n",
+        "  doppler run -- cargo xtask setup --env prod        # Tier 1 injected from Doppler\n",
+        "  cargo xtask setup --env prod --force               # a fresh stack: accept injected values that differ\n",
         "\n",
-        "Exit codes: 0 done, 2 bad input, 4 git failed, 5 cannot write or locked"
+        "Exit codes: 0 done, 2 bad input or a refused value, 3 a secret is missing and there is no terminal,\n",
+        "4 git, Docker Compose or a vault CLI failed, 5 cannot write or locked"
     ))]
     Setup {
         /// The environment: dev generates secrets; staging and prod never do.
@@ -57,6 +77,15 @@ enum Command {
         /// (default: stack.upstream_ref in setup.conf).
         #[arg(long, value_name = "REF", num_args = 0..=1)]
         upstream: Option<Option<String>>,
+        /// Never prompt: fail at once (exit 3) when a Tier 1 secret is missing.
+        /// Implied when CI is set or standard input is not a terminal.
+        #[arg(long)]
+        non_interactive: bool,
+        /// Staging and prod: write injected Tier 1 values that differ from the
+        /// project's .env. Only for a stack known to be fresh; a stack in use
+        /// needs `cargo xtask rotate`.
+        #[arg(long)]
+        force: bool,
         /// Then start the stack (docker compose up -d --wait) and show each service's health.
         #[arg(long)]
         up: bool,
@@ -64,8 +93,9 @@ enum Command {
     /// Give keys of a running stack new values, ending consistent whatever fails.
     ///
     /// New values are generated in dev; in staging and prod they come from
-    /// their source (today: the environment variable of the same name), and
-    /// Tier 2 values always do. A new JWT_SECRET re-mints ANON_KEY and
+    /// the environment variable of the same name, else a prompt. Tier 2
+    /// values always come from their source: setup.conf's reference (the
+    /// environment, bws, doppler), else the variable of the same name. A new JWT_SECRET re-mints ANON_KEY and
     /// SERVICE_ROLE_KEY and rebuilds JWT_KEYS / JWT_JWKS; a new
     /// POSTGRES_PASSWORD is set on the service roles inside the database.
     ///
@@ -80,8 +110,8 @@ enum Command {
         "Examples:\n",
         "  cargo xtask rotate JWT_SECRET --env dev --dry-run        # show the plan, change nothing\n",
         "  cargo xtask rotate JWT_SECRET --env dev                  # asks before ending user sessions\n",
-        "  cargo xtask rotate POSTGRES_PASSWORD --env prod --yes    # new value from $POSTGRES_PASSWORD\n",
-        "  cargo xtask rotate SMTP_PASS --env staging               # Tier 2: new value from $SMTP_PASS\n",
+        "  cargo xtask rotate POSTGRES_PASSWORD --env prod          # from $POSTGRES_PASSWORD, else a prompt\n",
+        "  cargo xtask rotate SMTP_PASS --env staging               # Tier 2: from setup.conf's reference\n",
         "  cargo xtask rotate --tier 1 --env dev --yes              # every Tier 1 key but the encrypting ones\n",
         "  cargo xtask rotate --rollback --env dev                  # put the newest backup back\n",
         "  cargo xtask rotate --rollback .env.20261128T194705Z --env dev\n",
@@ -109,6 +139,9 @@ enum Command {
         /// Confirm ending every user session (JWT_SECRET) without asking: for automation.
         #[arg(long)]
         yes: bool,
+        /// Never prompt (for a missing value or a confirmation): fail at once instead.
+        #[arg(long)]
+        non_interactive: bool,
         /// Show the plan (variables, services, database statements with values redacted) and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -132,6 +165,8 @@ fn main() {
             env,
             project_name,
             upstream,
+            non_interactive,
+            force,
             up,
         } => setup::run(
             &root,
@@ -139,6 +174,8 @@ fn main() {
                 env,
                 project_name,
                 upstream,
+                non_interactive,
+                force,
                 up,
             },
         ),
@@ -149,6 +186,7 @@ fn main() {
             env,
             project_name,
             yes,
+            non_interactive,
             dry_run,
             gateway_url,
             allow_encrypting,
@@ -170,6 +208,7 @@ fn main() {
                     project_name,
                     selection,
                     yes,
+                    non_interactive,
                     dry_run,
                     gateway_url,
                     allow_encrypting,

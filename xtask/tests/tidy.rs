@@ -80,3 +80,23 @@ fn the_env_example_lists_every_catalog_secret_with_an_empty_value() {
         );
     }
 }
+
+/// The GitLab example names every required Tier 1 secret and runs setup
+/// without prompts, then verify.
+#[test]
+fn the_gitlab_example_injects_every_required_tier1_secret() {
+    let text = fs::read_to_string(repo().join("docs/gitlab-ci.example.yml")).unwrap();
+    for spec in xtask::secrets::CATALOG {
+        let required =
+            spec.tier == xtask::secrets::Tier::One && matches!(spec.make, xtask::secrets::Make::Random { .. });
+        if required {
+            assert!(
+                text.contains(spec.name),
+                "docs/gitlab-ci.example.yml does not name {}",
+                spec.name
+            );
+        }
+    }
+    assert!(text.contains("cargo xtask setup --env \"$RECEPTOR_ENV\" --non-interactive"));
+    assert!(text.contains("cargo xtask verify"));
+}

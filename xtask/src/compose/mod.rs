@@ -76,6 +76,25 @@ pub struct ServiceState {
     pub health: String,
 }
 
+/// Whether the engine has any container of Compose project `project_name`,
+/// asked with one `docker ps` (no Compose start-up): false when Docker is
+/// absent or down. Lets callers skip Compose entirely when nothing runs.
+pub fn has_containers(project_name: &str) -> bool {
+    let mut cmd = Command::new("docker");
+    cmd.env_clear();
+    for name in KEPT_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    let label = format!("label=com.docker.compose.project={project_name}");
+    cmd.args(["ps", "--all", "--quiet", "--filter", &label])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| out.status.success() && !out.stdout.trim_ascii().is_empty())
+}
+
 impl Compose {
     /// The project in `dir`, named `project_name`. Detects the Compose flavour.
     /// `redactor` holds the secret values that must never be shown.

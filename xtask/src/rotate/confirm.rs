@@ -1,21 +1,22 @@
 //! The confirmation asked before a change that ends every user session.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 
 use crate::error::{Error, Result};
 
 /// Asks on the terminal to type `yes`. `--yes` answers for automation; with
-/// no terminal and no `--yes`, the run stops before changing anything (exit 3).
-pub fn ask(what: &str, yes: bool) -> Result<()> {
+/// nobody to ask (`terminal` says why: no terminal, CI, `--non-interactive`)
+/// and no `--yes`, the run stops before changing anything (exit 3).
+pub fn ask(what: &str, yes: bool, terminal: std::result::Result<(), &str>) -> Result<()> {
     if yes {
         return Ok(());
     }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
+    if let Err(why) = terminal {
         return Err(Error::Unconfirmed(format!(
-            "{what}: confirm in a terminal, or pass --yes to rotate without asking; nothing changed"
+            "{what}: nobody to confirm ({why}): pass --yes to rotate without asking; nothing changed"
         )));
     }
+    let stdin = std::io::stdin();
     eprint!("{what}.\nType yes to go on: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

@@ -44,6 +44,8 @@ pub struct Options {
     /// `None` with `rollback`.
     pub selection: Option<Selection>,
     pub yes: bool,
+    /// Never prompt: a missing value or confirmation fails the run at once.
+    pub non_interactive: bool,
     pub dry_run: bool,
     pub gateway_url: Option<String>,
     pub allow_encrypting: bool,
@@ -77,7 +79,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let before = EnvFile::load(&project.env_file())?;
 
     if let Some(backup) = &options.rollback {
-        return rollback::run(root, &project, options, before, backup.as_deref(), fault);
+        let sources = source::Sources::new(&conf, options.env, options.non_interactive);
+        return rollback::run(root, &project, options, before, backup.as_deref(), fault, &sources);
     }
     let selection = options
         .selection
@@ -85,7 +88,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .ok_or_else(|| Error::Usage("name the variables to rotate, or pass --tier 1 or --all".into()))?;
 
     // 1. The new values, and what follows from them.
-    let plan = plan::plan(&before, selection, options.env, options.allow_encrypting)?;
+    let mut sources = source::Sources::new(&conf, options.env, options.non_interactive);
+    let plan = plan::plan(&before, selection, options.env, options.allow_encrypting, &mut sources)?;
     let names = plan.names();
 
     // 2. The services that read them, and the database statements.
@@ -117,7 +121,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 3. Ask before ending every user session.
     if plan.changes("JWT_SECRET") {
-        confirm::ask(SESSIONS_END, options.yes)?;
+        confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
     }
 
     // 4. Back up, write, database, recreate, health, check; undo on failure.

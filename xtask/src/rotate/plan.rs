@@ -7,7 +7,9 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Role, SecretSpec, Tier, catalog, generate, jwt, rules};
 
-use super::{jwks, source};
+use super::jwks;
+use super::source::{self, Found, Sources};
+use crate::sources::Source;
 
 /// The flag that lets a run replace a key that encrypts stored data.
 pub const ENCRYPTING_OVERRIDE: &str = "--i-understand-encrypted-data-becomes-unreadable";
@@ -51,15 +53,22 @@ impl Plan {
 /// Builds the new `.env` from `before`. Refuses (exit 2) unknown names, keys
 /// that encrypt stored data without the override, the pgsodium key, and new
 /// values that break their rule or equal the current ones; reports (exit 3)
-/// values the source does not have.
-pub fn plan(before: &EnvFile, selection: &Selection, env: Env, allow_encrypting: bool) -> Result<Plan> {
+/// values no source has and nobody can be asked for.
+pub fn plan(
+    before: &EnvFile,
+    selection: &Selection,
+    env: Env,
+    allow_encrypting: bool,
+    sources: &mut Sources<'_>,
+) -> Result<Plan> {
     let mut refused = Vec::new();
     let mut missing = Vec::new();
     let mut notes = Vec::new();
-    let primaries = select(before, selection, env, allow_encrypting, &mut refused, &mut notes);
+    let primaries = select(before, selection, allow_encrypting, sources, &mut refused, &mut notes)?;
 
     let mut after = before.clone();
     let mut rows = Vec::new();
+    let mut to_ask: Vec<(&'static SecretSpec, String)> = Vec::new();
     for spec in &primaries {
         let current = before.get(spec.name).unwrap_or_default();
         let (value, how) = match (spec.make, env) {
@@ -67,12 +76,16 @@ pub fn plan(before: &EnvFile, selection: &Selection, env: Env, allow_encrypting:
                 generate::for_spec(spec).expect("a random spec generates"),
                 format!("generated: {len} {}", charset.describe()),
             ),
-            _ => match source::new_value_from_source(spec, env) {
-                Some(value) => (value, "from the environment".to_string()),
-                None => {
+            _ => match sources.new_value_from_source(spec)? {
+                Found::Value(value, source) => (value, source::describe(source).to_string()),
+                Found::Nothing(why) if spec.tier == Tier::One => {
+                    to_ask.push((spec, why));
+                    continue;
+                }
+                Found::Nothing(why) => {
                     missing.push(format!(
-                        "{}: no new value: put the new value in the vault and export {}, then run again",
-                        spec.name, spec.name
+                        "{}: no new value ({why}): put the new value in its source, then run again",
+                        spec.name
                     ));
                     continue;
                 }
@@ -87,6 +100,38 @@ pub fn plan(before: &EnvFile, selection: &Selection, env: Env, allow_encrypting:
         }
         after.set(spec.name, value.expose())?;
         rows.push(Row { name: spec.name, how });
+    }
+
+    // Tier 1 values the environment lacks: typed at a terminal, else missing.
+    if !to_ask.is_empty() && refused.is_empty() {
+        match sources.can_prompt() {
+            Ok(()) => {
+                let specs: Vec<&SecretSpec> = to_ask.iter().map(|(spec, _)| *spec).collect();
+                let check = |spec: &SecretSpec, value: &str| {
+                    if before.get(spec.name).as_deref() == Some(value) {
+                        return Err("is the current value; type the new one".to_string());
+                    }
+                    rules::check(spec, value, &|name| after.get(name)).map_err(|why| why.to_string())
+                };
+                let values = sources.ask(&specs, &check)?;
+                for (spec, value) in specs.iter().zip(values) {
+                    after.set(spec.name, value.expose())?;
+                    rows.push(Row {
+                        name: spec.name,
+                        how: source::describe(Source::Prompt).to_string(),
+                    });
+                }
+                rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
+            }
+            Err(no_terminal) => {
+                for (spec, why) in &to_ask {
+                    missing.push(format!(
+                        "{}: no new value ({why}) and no terminal to ask on ({no_terminal}): put the new value in the vault and export {}, then run again",
+                        spec.name, spec.name
+                    ));
+                }
+            }
+        }
     }
 
     if rows.iter().any(|r| r.name == "JWT_SECRET") {
@@ -115,11 +160,11 @@ pub fn plan(before: &EnvFile, selection: &Selection, env: Env, allow_encrypting:
 fn select(
     before: &EnvFile,
     selection: &Selection,
-    env: Env,
     allow_encrypting: bool,
+    sources: &mut Sources<'_>,
     refused: &mut Vec<String>,
     notes: &mut Vec<String>,
-) -> Vec<&'static SecretSpec> {
+) -> Result<Vec<&'static SecretSpec>> {
     let mut wanted: Vec<&'static str> = Vec::new();
     let rotatable = |spec: &SecretSpec| matches!(spec.make, Make::Random { .. });
     match selection {
@@ -165,7 +210,7 @@ fn select(
             if *selection == Selection::All {
                 for spec in CATALOG.iter().filter(|s| s.tier == Tier::Two) {
                     let empty = before.get(spec.name).unwrap_or_default().is_empty();
-                    if empty && source::new_value_from_source(spec, env).is_none() {
+                    if empty && matches!(sources.new_value_from_source(spec)?, Found::Nothing(_)) {
                         notes.push(format!("{} skipped: not set, and no new value", spec.name));
                     } else {
                         wanted.push(spec.name);
@@ -174,7 +219,7 @@ fn select(
             }
         }
     }
-    CATALOG.iter().filter(|spec| wanted.contains(&spec.name)).collect()
+    Ok(CATALOG.iter().filter(|spec| wanted.contains(&spec.name)).collect())
 }
 
 const PGSODIUM: &str = "the pgsodium root key is not in .env: it lives in the db-config volume and encrypts every Vault secret in the database, which a new key makes unreadable; cargo xtask rotate never changes it";
@@ -256,6 +301,12 @@ mod tests {
             "b".repeat(32),
         );
         EnvFile::parse(Path::new("p/.env"), text).unwrap()
+    }
+
+    fn plan(before: &EnvFile, selection: &Selection, env: Env, allow: bool) -> Result<Plan> {
+        let conf = crate::config::SetupConf::default();
+        let mut sources = Sources::new(&conf, env, true);
+        super::plan(before, selection, env, allow, &mut sources)
     }
 
     fn names(list: &[&str]) -> Selection {

@@ -17,6 +17,7 @@ use crate::psql::{Login, Psql};
 use crate::secrets::Secret;
 
 use super::fault::Step;
+use super::source::Sources;
 use super::{Options, SESSIONS_END, apply, compose_for, confirm, database, show_steps};
 
 pub fn run(
@@ -26,6 +27,7 @@ pub fn run(
     current: EnvFile,
     name: Option<&str>,
     fault: Option<Step>,
+    sources: &Sources<'_>,
 ) -> Result<()> {
     let backup = backups::pick(project, name, current.text()).map_err(Error::Usage)?;
     let target = EnvFile::load(&backup.path)?;
@@ -95,7 +97,7 @@ pub fn run(
         return Ok(());
     }
     if names.iter().any(|n| n == "JWT_SECRET") {
-        confirm::ask(SESSIONS_END, options.yes)?;
+        confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
     }
     let change = apply::Change {
         action: "rollback",

@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod inject;
+pub mod pty;
 pub mod stack;
+pub mod stand_in;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -112,6 +115,25 @@ impl Run {
     pub fn env(mut self, key: &str, value: &str) -> Run {
         self.cmd.env(key, value);
         self
+    }
+
+    pub fn envs(mut self, pairs: &[(&str, &str)]) -> Run {
+        for (key, value) in pairs {
+            self.cmd.env(key, value);
+        }
+        self
+    }
+
+    /// Puts `dir` (stand-in programs) first on the PATH.
+    pub fn path_first(mut self, dir: &Path) -> Run {
+        let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+        self.cmd.env("PATH", path);
+        self
+    }
+
+    /// Runs in a new pseudo-terminal, as an operator at a keyboard would.
+    pub fn in_pty(self) -> pty::Pty {
+        pty::Pty::spawn(self.cmd)
     }
 
     pub fn output(mut self) -> Outcome {

@@ -78,19 +78,28 @@ impl Stack {
             sb.path(&format!("{project}/docker-compose.yml")),
         )
         .unwrap();
-        let port = free_port();
         let mut env = sb.read(&format!("{project}/.env"));
         for (k, v) in &images {
             env.push_str(&format!("{k}={v}\n"));
         }
-        env = env.replace("KONG_HTTP_PORT=8000", &format!("KONG_HTTP_PORT={port}"));
-        sb.write(&format!("{project}/.env",), &env);
-        let stack = Stack { sb, project, port };
-        stack
-            .compose()
-            .up(&[], false, 120)
-            .unwrap_or_else(|e| panic!("the test stack did not come up: {e}"));
-        stack
+        let template = env;
+        // Other test processes share the engine: a port picked free can be taken
+        // before the gateway binds it. Then the stack comes up again on another.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let env = template.replace("KONG_HTTP_PORT=8000", &format!("KONG_HTTP_PORT={port}"));
+            sb.write(&format!("{project}/.env"), &env);
+            let compose = compose_for(&sb, &project);
+            match compose.up(&[], false, 120) {
+                Ok(()) => return Stack { sb, project, port },
+                Err(e) => {
+                    last_error = e.to_string();
+                    let _ = compose.down(true);
+                }
+            }
+        }
+        panic!("the test stack did not come up: {last_error}");
     }
 
     pub fn env(&self) -> std::collections::BTreeMap<String, String> {
@@ -98,8 +107,7 @@ impl Stack {
     }
 
     pub fn compose(&self) -> Compose {
-        let redactor = Redactor::new(self.env().into_values().map(Secret::new));
-        Compose::new(&self.project, &self.sb.path(&self.project), redactor).expect("Docker Compose v2+ is installed")
+        compose_for(&self.sb, &self.project)
     }
 
     /// The HTTP status of `GET path` on the gateway with `headers`.
@@ -232,6 +240,11 @@ impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self.compose().down(true);
     }
+}
+
+fn compose_for(sb: &Sandbox, project: &str) -> Compose {
+    let redactor = Redactor::new(sb.env_values(project).into_values().map(Secret::new));
+    Compose::new(project, &sb.path(project), redactor).expect("Docker Compose v2+ is installed")
 }
 
 /// A one-shot HTTP/1.1 request; returns the status code (0 when unreachable).

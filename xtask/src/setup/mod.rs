@@ -1,5 +1,12 @@
 //! `cargo xtask setup`: lay out a project folder and aggregate every secret
-//! into its `.env`, following the key-management document's development workflow.
+//! into its `.env`, following the key-management document's workflows: dev
+//! generates what is missing; staging and prod take what is injected (the
+//! environment, a prompt, the vaults `setup.conf` names) and never generate.
+
+mod generated;
+mod guard;
+mod injected;
+mod third_party;
 
 use std::path::{Path, PathBuf};
 
@@ -9,8 +16,9 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT, ProjectLock};
 use crate::project::Project;
-use crate::secrets::{self, CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
-use crate::summary::{self, Action, Row};
+use crate::secrets::{self, CATALOG, Secret};
+use crate::sources::{Environment, refs};
+use crate::summary::{self, Action};
 use crate::{clock, git, layout};
 
 /// What the command line asked for.
@@ -20,18 +28,17 @@ pub struct Options {
     pub project_name: Option<String>,
     /// `Some(None)`: upstream at the ref of `setup.conf`; `Some(Some(r))`: at `r`.
     pub upstream: Option<Option<String>>,
+    /// Never prompt: a missing value fails the run at once.
+    pub non_interactive: bool,
+    /// Write injected values that differ from the `.env`'s (a stack known to be fresh).
+    pub force: bool,
     /// After writing `.env`, start the stack and wait for it to be healthy.
     pub up: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
-    if options.env != Env::Dev {
-        return Err(Error::Usage(format!(
-            "setup --env {} takes its secrets from the environment and vaults, which this version does not support yet; use --env dev",
-            options.env.name()
-        )));
-    }
+    let environment = Environment::from_process();
     let name = options
         .project_name
         .as_deref()
@@ -57,27 +64,44 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             template.display()
         )));
     }
+    let example = EnvFile::load(&template.join(".env.example"))?;
 
-    // 2. The project folder, private and ignored by git, locked against a concurrent run.
+    // 2. Staging and prod: what was injected is checked before anything is written.
+    if !options.env.generates_secrets() {
+        let existing = load_existing(&project)?;
+        let in_use = guard::in_use(&project, existing.as_ref());
+        let env = base(&project, existing, &example)?;
+        injected::preflight(&env, in_use, &environment, options)?;
+    }
+
+    // 3. Tier 2 references, resolved with one call to each vault they name,
+    //    before anything is written: a vault that fails leaves no trace.
+    let resolved = refs::resolve(&conf, options.env, &environment).map_err(Error::Vault)?;
+
+    // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
     let _lock = ProjectLock::acquire(&project.lock_file(), LOCK_WAIT)?;
     let laid = layout::lay_out(&template, &project.dir)?;
 
-    // 3. The .env: the existing one, edited; else a new one from .env.example.
-    let env_path = project.env_file();
-    let existing = match std::fs::symlink_metadata(&env_path) {
-        Ok(_) => Some(EnvFile::load(&env_path)?),
-        Err(_) => None,
-    };
-    let example = EnvFile::load(&template.join(".env.example"))?;
-    let mut env = match &existing {
-        Some(file) => file.clone(),
-        None => EnvFile::parse(&env_path, example.text().to_string())?,
-    };
+    // 5. The .env: the existing one, edited; else a new one from .env.example.
+    let existing = load_existing(&project)?;
+    let in_use = guard::in_use(&project, existing.as_ref());
+    let mut env = base(&project, existing.clone(), &example)?;
     add_missing_settings(&mut env, &example)?;
-    let rows = fill_secrets(&mut env)?;
 
-    // 4. Write only when something changed, after a backup of what was there.
+    // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
+    let mut rows = if options.env.generates_secrets() {
+        generated::fill(&mut env)?
+    } else {
+        injected::fill(&mut env, in_use, &environment, options)?
+    };
+
+    // 7. Tier 2 from setup.conf's references, then its [settings].
+    let fresh = existing.is_none();
+    rows.extend(third_party::fill(&mut env, &conf, options.env, &resolved, fresh)?);
+
+    // 8. Write only when something changed, after a backup of what was there.
+    let env_path = project.env_file();
     let changed = existing.as_ref().is_none_or(|old| old.text() != env.text());
     if changed {
         if let Some(old) = &existing {
@@ -89,38 +113,49 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     println!("{}", summary::render(&rows));
     println!(
-        "project {}: {} template files copied, {} already present",
-        project.name, laid.copied, laid.kept
+        "project {} ({}): {} template files copied, {} already present",
+        project.name,
+        options.env.name(),
+        laid.copied,
+        laid.kept
     );
     if changed {
         println!("wrote {} (mode 0600)", display(root, &env_path));
     } else {
         println!("no changes: {} is up to date", display(root, &env_path));
     }
-    if rows.iter().any(|r| r.action == Action::LeftEmpty && r.tier == 2) {
+    if rows.iter().any(|r| r.action == Action::LeftEmpty && r.tier == Some(2)) {
         println!(
-            "Tier 2 secrets left empty: set them in {} or reference them in setup.conf [secrets]",
+            "Tier 2 secrets left empty: export the variables setup.conf [secrets] references, or set them in {}",
             display(root, &env_path)
         );
     }
     if options.up {
-        bring_up(&project, &env)?;
+        bring_up(&project, &env, &conf)?;
     } else {
-        report_drift(&project, &env, options.env);
+        report_drift(&project, &env, &conf, options.env);
     }
     Ok(())
 }
 
-fn redactor(env: &EnvFile) -> Redactor {
-    Redactor::new(CATALOG.iter().filter_map(|spec| env.get(spec.name)).map(Secret::new))
+/// Hides every secret of the `.env`: the catalog's and setup.conf's other `[secrets]`.
+fn redactor(env: &EnvFile, conf: &SetupConf) -> Redactor {
+    let names = CATALOG
+        .iter()
+        .map(|spec| spec.name)
+        .chain(conf.secrets.keys().map(String::as_str));
+    Redactor::new(names.filter_map(|name| env.get(name)).map(Secret::new))
 }
 
 /// When the project's stack is running on values other than those in `.env`
 /// (an edit, or a run stopped between writing `.env` and recreating), says
 /// which services and what to run. Silent when Docker is absent or the stack
 /// is not running: setup itself needs neither.
-fn report_drift(project: &Project, env: &EnvFile, which: Env) {
-    let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env)) else {
+fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) {
+    if !crate::compose::has_containers(&project.name) {
+        return;
+    }
+    let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env, conf)) else {
         return;
     };
     let Ok(states) = compose.ps() else { return };
@@ -145,8 +180,8 @@ fn report_drift(project: &Project, env: &EnvFile, which: Env) {
 }
 
 /// `docker compose up -d --wait` on the project, then a health summary.
-fn bring_up(project: &Project, env: &EnvFile) -> Result<()> {
-    let compose = Compose::new(&project.name, &project.dir, redactor(env))?;
+fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
+    let compose = Compose::new(&project.name, &project.dir, redactor(env, conf))?;
     println!(
         "starting {} with Docker Compose {}…",
         project.name,
@@ -176,6 +211,23 @@ fn bring_up(project: &Project, env: &EnvFile) -> Result<()> {
 /// How long `--up` waits for every service to be healthy.
 const UP_WAIT_SECS: u64 = 180;
 
+/// The project's `.env` as it is, if it has one.
+fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
+    let path = project.env_file();
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => Ok(Some(EnvFile::load(&path)?)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// What the run edits: the existing `.env`, else the template's `.env.example`.
+fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Result<EnvFile> {
+    match existing {
+        Some(file) => Ok(file),
+        None => Ok(EnvFile::parse(&project.env_file(), example.text().to_string())?),
+    }
+}
+
 /// Settings present in `.env.example` but missing from `.env` are appended
 /// with their example value, so an older project keeps up with the template.
 fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
@@ -186,108 +238,6 @@ fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Every catalog secret, in catalog order: kept when sound, made when missing.
-fn fill_secrets(env: &mut EnvFile) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    let mut refused = Vec::new();
-    for spec in CATALOG {
-        let current = env.get(spec.name).unwrap_or_default();
-        let (action, note, value) = decide(spec, &current, env);
-        match (action, value) {
-            (Some(action), Some(value)) => {
-                env.set(spec.name, value.expose())?;
-                rows.push(Row {
-                    name: spec.name,
-                    tier: spec.tier.number(),
-                    action,
-                    note,
-                });
-            }
-            (Some(action), None) => rows.push(Row {
-                name: spec.name,
-                tier: spec.tier.number(),
-                action,
-                note,
-            }),
-            (None, _) => {
-                let line = env.line_of(spec.name).unwrap_or(0);
-                refused.push(format!("{}:{line}: {} {note}", env.path().display(), spec.name));
-            }
-        }
-    }
-    if refused.is_empty() {
-        Ok(rows)
-    } else {
-        Err(Error::Refused(refused))
-    }
-}
-
-/// What to do with one secret. `(None, why, _)` refuses the run.
-fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> (Option<Action>, String, Option<Secret>) {
-    let others = |name: &str| env.get(name);
-    let is_default = defaults::is_known_default(current);
-    match spec.make {
-        Make::Random { .. } => {
-            if current.is_empty() || is_default {
-                let action = if is_default {
-                    Action::ReplacedDefault
-                } else {
-                    Action::Generated
-                };
-                return (Some(action), spec.rule.describe(), generate::for_spec(spec));
-            }
-            match rules::check(spec, current, &others) {
-                Ok(()) => (Some(Action::Kept), String::new(), None),
-                Err(why) => (
-                    None,
-                    format!(
-                        "{why}; fix the value, or replace it with: cargo xtask rotate {}",
-                        spec.name
-                    ),
-                    None,
-                ),
-            }
-        }
-        Make::Minted(role) => {
-            let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
-            if !current.is_empty()
-                && !jwt::signed_by_known_default(current)
-                && jwt::is_valid_for(current, secret.expose(), role)
-            {
-                return (Some(Action::Kept), String::new(), None);
-            }
-            let (action, note) = if current.is_empty() {
-                (Action::Minted, format!("role {}, signed with JWT_SECRET", role.claim()))
-            } else if jwt::signed_by_known_default(current) {
-                (
-                    Action::ReplacedDefault,
-                    "was signed with a published secret".to_string(),
-                )
-            } else {
-                (
-                    Action::Reminted,
-                    "did not verify under JWT_SECRET with its role".to_string(),
-                )
-            };
-            (Some(action), note, Some(jwt::mint(role, &secret, jwt::now())))
-        }
-        Make::Supplied => {
-            let note = match (spec.tier, current.is_empty(), is_default) {
-                (Tier::Two, true, _) => "supplied by you: never generated".to_string(),
-                (Tier::Two, false, true) => "a published placeholder: replace it before staging or prod".to_string(),
-                (_, true, _) => "optional: empty keeps legacy HS256 mode".to_string(),
-                _ => String::new(),
-            };
-            let action = if current.is_empty() {
-                Action::LeftEmpty
-            } else {
-                Action::Kept
-            };
-            (Some(action), note, None)
-        }
-    }
 }
 
 /// A 0600 copy of the `.env` as it was, in the project's `backups/`.

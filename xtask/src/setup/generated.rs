@@ -1,0 +1,131 @@
+//! Dev: every missing infrastructure (Tier 1) secret is generated, every
+//! sound one kept, and the API keys minted while they do not verify.
+
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
+use crate::summary::{Action, Row, Source};
+
+/// Every Tier 1 secret, in catalog order: kept when sound, made when missing.
+pub(super) fn fill(env: &mut EnvFile) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let mut refused = Vec::new();
+    for spec in CATALOG.iter().filter(|s| s.tier == Tier::One) {
+        let current = env.get(spec.name).unwrap_or_default();
+        match decide(spec, &current, env) {
+            Ok(Decision {
+                action,
+                source,
+                note,
+                value,
+            }) => {
+                if let Some(value) = value {
+                    env.set(spec.name, value.expose())?;
+                }
+                rows.push(Row {
+                    name: spec.name.to_string(),
+                    tier: Some(spec.tier.number()),
+                    action,
+                    source,
+                    note,
+                });
+            }
+            Err(why) => {
+                let line = env.line_of(spec.name).unwrap_or(0);
+                refused.push(format!("{}:{line}: {} {why}", env.path().display(), spec.name));
+            }
+        }
+    }
+    if refused.is_empty() {
+        Ok(rows)
+    } else {
+        Err(Error::Refused(refused))
+    }
+}
+
+pub(super) struct Decision {
+    pub(super) action: Action,
+    pub(super) source: Source,
+    pub(super) note: String,
+    /// The new value, when it changes.
+    pub(super) value: Option<Secret>,
+}
+
+fn keep() -> Decision {
+    Decision {
+        action: Action::Kept,
+        source: Source::Kept,
+        note: String::new(),
+        value: None,
+    }
+}
+
+/// What to do with one secret; `Err(why)` refuses the run.
+fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Result<Decision, String> {
+    let others = |name: &str| env.get(name);
+    let is_default = defaults::is_known_default(current);
+    match spec.make {
+        Make::Random { .. } => {
+            if current.is_empty() || is_default {
+                return Ok(Decision {
+                    action: if is_default {
+                        Action::ReplacedDefault
+                    } else {
+                        Action::Generated
+                    },
+                    source: Source::Generated,
+                    note: spec.rule.describe(),
+                    value: generate::for_spec(spec),
+                });
+            }
+            match rules::check(spec, current, &others) {
+                Ok(()) => Ok(keep()),
+                Err(why) => Err(format!(
+                    "{why}; fix the value, or replace it with: cargo xtask rotate {}",
+                    spec.name
+                )),
+            }
+        }
+        Make::Minted(role) => {
+            let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
+            Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
+        }
+        Make::Supplied if current.is_empty() => Ok(Decision {
+            action: Action::LeftEmpty,
+            source: Source::Nothing,
+            note: "optional: empty keeps legacy HS256 mode".into(),
+            value: None,
+        }),
+        Make::Supplied => Ok(keep()),
+    }
+}
+
+/// A fresh key for `role` unless `current` already verifies under `secret`;
+/// shared with staging and prod, which mint the same way.
+pub(super) fn mint_unless_valid(role: crate::secrets::Role, current: &str, secret: &Secret) -> Option<Decision> {
+    if !current.is_empty()
+        && !jwt::signed_by_known_default(current)
+        && jwt::is_valid_for(current, secret.expose(), role)
+    {
+        return None;
+    }
+    let (action, note) = if current.is_empty() {
+        (Action::Minted, format!("role {}, signed with JWT_SECRET", role.claim()))
+    } else if jwt::signed_by_known_default(current) {
+        (
+            Action::ReplacedDefault,
+            "was signed with a published secret".to_string(),
+        )
+    } else {
+        (
+            Action::Reminted,
+            "did not verify under JWT_SECRET with its role".to_string(),
+        )
+    };
+    Some(Decision {
+        action,
+        source: Source::Minted,
+        note,
+        value: Some(jwt::mint(role, secret, jwt::now())),
+    })
+}

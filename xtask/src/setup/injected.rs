@@ -1,0 +1,227 @@
+//! Staging and prod: every Tier 1 value is injected through the process
+//! environment under its own name, or typed at a prompt; none is ever
+//! generated. `ANON_KEY` and `SERVICE_ROLE_KEY` must verify under the
+//! injected `JWT_SECRET` when they are injected too, and are minted from it
+//! when they are not.
+
+use std::collections::BTreeMap;
+
+use super::generated::mint_unless_valid;
+use super::{Options, guard};
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, rules};
+use crate::sources::env::Lookup;
+use crate::sources::prompt::{self, Terminal};
+use crate::sources::{Environment, Source};
+use crate::summary::{Action, Row};
+
+/// What can be decided without a terminal.
+struct Plan {
+    /// Values that are settled: injected, or kept from the `.env`.
+    values: BTreeMap<&'static str, (Secret, Source)>,
+    /// `ANON_KEY` / `SERVICE_ROLE_KEY` as injected; checked once `JWT_SECRET` is known.
+    keys: BTreeMap<&'static str, Secret>,
+    /// Required values nobody supplied, in catalog order.
+    missing: Vec<&'static SecretSpec>,
+    refused: Vec<String>,
+    /// Injected values that differ from the ones a stack in use has.
+    changed: Vec<&'static str>,
+}
+
+fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
+    CATALOG.iter().filter(|s| s.tier == Tier::One)
+}
+
+fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> Plan {
+    let mut plan = Plan {
+        values: BTreeMap::new(),
+        keys: BTreeMap::new(),
+        missing: Vec::new(),
+        refused: Vec::new(),
+        changed: Vec::new(),
+    };
+    for spec in tier_one() {
+        let current = env.get(spec.name).unwrap_or_default();
+        match environment.lookup(spec.name) {
+            Lookup::NotUnicode => plan
+                .refused
+                .push(format!("environment variable {} is not valid UTF-8", spec.name)),
+            Lookup::Value(value) => {
+                if in_use && !current.is_empty() && current != value.expose() {
+                    plan.changed.push(spec.name);
+                }
+                if spec.is_derived() {
+                    plan.keys.insert(spec.name, value);
+                } else {
+                    plan.values.insert(spec.name, (value, Source::Environment));
+                }
+            }
+            Lookup::Unset => match spec.make {
+                Make::Minted(_) => {}
+                Make::Random { .. } if current.is_empty() => plan.missing.push(spec),
+                _ if current.is_empty() => {}
+                _ => {
+                    plan.values.insert(spec.name, (Secret::new(current), Source::Kept));
+                }
+            },
+        }
+    }
+    // Each settled value against its rule, with the others as they will be.
+    let settled: BTreeMap<&str, String> = plan
+        .values
+        .iter()
+        .map(|(name, (value, _))| (*name, value.expose().to_string()))
+        .collect();
+    let others = |name: &str| settled.get(name).cloned();
+    for (name, (value, source)) in plan.values.clone() {
+        let spec = catalog::find(name).expect("a catalog name");
+        let Err(why) = rules::check(spec, value.expose(), &others) else {
+            continue;
+        };
+        match source {
+            Source::Kept if !in_use || force => {
+                // A fresh stack, or one known to be: ask for a sound value instead.
+                plan.values.remove(name);
+                plan.missing.push(spec);
+            }
+            Source::Kept => {
+                let line = env.line_of(name).unwrap_or(0);
+                plan.refused.push(format!(
+                    "{}:{line}: {name} {why}; inject a sound value and replace it with: cargo xtask rotate {name}",
+                    env.path().display()
+                ));
+            }
+            _ => plan.refused.push(format!("{name} from the environment {why}")),
+        }
+    }
+    plan.missing
+        .sort_by_key(|spec| CATALOG.iter().position(|s| s.name == spec.name));
+    plan
+}
+
+/// The injected keys that do not verify under `jwt_secret` with their role.
+fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec<String> {
+    let secret = |name: &str| (name == "JWT_SECRET").then(|| jwt_secret.expose().to_string());
+    keys.iter()
+        .filter_map(|(name, key)| {
+            let spec = catalog::find(name).expect("a catalog name");
+            rules::check(spec, key.expose(), &secret)
+                .err()
+                .map(|why| format!("{name} from the environment {why}"))
+        })
+        .collect()
+}
+
+fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
+    let names: Vec<&str> = missing.iter().map(|s| s.name).collect();
+    Error::Missing(format!(
+        "missing from the environment, and no terminal to ask on ({why}): {}; inject them as environment variables (in GitLab: masked, protected CI/CD variables) and run again",
+        names.join(", ")
+    ))
+}
+
+/// The checks that need neither a terminal nor a lock, run before anything
+/// is written: refused values (exit 2), a rotation in disguise (exit 2),
+/// missing values with nobody to ask (exit 3), injected keys that do not verify.
+pub(super) fn preflight(env: &EnvFile, in_use: bool, environment: &Environment, options: &Options) -> Result<()> {
+    let plan = plan(env, in_use, environment, options.force);
+    settled_checks(&plan, env, options)?;
+    if !plan.missing.is_empty() {
+        return prompt::availability(options.non_interactive, environment)
+            .map_err(|why| missing_error(&plan.missing, why));
+    }
+    match plan.values.get("JWT_SECRET") {
+        Some((secret, _)) => refused(check_keys(&plan.keys, secret)),
+        None => Ok(()),
+    }
+}
+
+fn settled_checks(plan: &Plan, env: &EnvFile, options: &Options) -> Result<()> {
+    refused(plan.refused.clone())?;
+    guard::refuse_disguised_rotation(env.path(), &plan.changed, options.force)
+}
+
+fn refused(lines: Vec<String>) -> Result<()> {
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Refused(lines))
+    }
+}
+
+/// Every Tier 1 secret of `env`, in catalog order: injected, kept, typed or minted.
+pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, options: &Options) -> Result<Vec<Row>> {
+    let mut plan = plan(env, in_use, environment, options.force);
+    settled_checks(&plan, env, options)?;
+    if !plan.missing.is_empty() {
+        prompt::availability(options.non_interactive, environment).map_err(|why| missing_error(&plan.missing, why))?;
+        let mut terminal = Terminal::open().map_err(|_| missing_error(&plan.missing, "no controlling terminal"))?;
+        for spec in plan.missing.clone() {
+            let settled: BTreeMap<&str, String> = plan
+                .values
+                .iter()
+                .map(|(name, (value, _))| (*name, value.expose().to_string()))
+                .collect();
+            let others = |name: &str| settled.get(name).cloned();
+            let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
+            let value = terminal.ask_new(spec.name, &spec.rule.describe(), &check)?;
+            plan.values.insert(spec.name, (value, Source::Prompt));
+        }
+    }
+    let jwt_secret = plan
+        .values
+        .get("JWT_SECRET")
+        .map(|(secret, _)| secret.clone())
+        .expect("JWT_SECRET is injected, kept or typed by now");
+    refused(check_keys(&plan.keys, &jwt_secret))?;
+
+    let mut rows = Vec::new();
+    for spec in tier_one() {
+        let current = env.get(spec.name).unwrap_or_default();
+        let (action, source, note, value) = match spec.make {
+            Make::Minted(role) => match plan.keys.get(spec.name) {
+                Some(key) => (
+                    changed(&current, key),
+                    Source::Environment,
+                    String::new(),
+                    Some(key.clone()),
+                ),
+                None => match mint_unless_valid(role, &current, &jwt_secret) {
+                    Some(d) => (d.action, d.source, d.note, d.value),
+                    None => (Action::Kept, Source::Kept, String::new(), None),
+                },
+            },
+            _ => match plan.values.get(spec.name) {
+                Some((_, Source::Kept)) => (Action::Kept, Source::Kept, String::new(), None),
+                Some((value, source)) => (changed(&current, value), *source, String::new(), Some(value.clone())),
+                None => (
+                    Action::LeftEmpty,
+                    Source::Nothing,
+                    "optional: empty keeps legacy HS256 mode".into(),
+                    None,
+                ),
+            },
+        };
+        if let Some(value) = value {
+            env.set(spec.name, value.expose())?;
+        }
+        rows.push(Row {
+            name: spec.name.to_string(),
+            tier: Some(spec.tier.number()),
+            action,
+            source,
+            note,
+        });
+    }
+    Ok(rows)
+}
+
+/// What writing `new` over `current` is.
+fn changed(current: &str, new: &Secret) -> Action {
+    if !current.is_empty() && current != new.expose() && defaults::is_known_default(current) {
+        Action::ReplacedDefault
+    } else {
+        Action::for_value(current, new.expose())
+    }
+}

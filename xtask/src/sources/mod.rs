@@ -1,0 +1,58 @@
+//! Where values come from: the process environment, a terminal prompt, and
+//! the vaults that `setup.conf` references name (Bitwarden, Doppler).
+//!
+//! Each vault command-line tool has its own module; [`child`] runs them all
+//! with a controlled environment and a time limit, and [`refs`] resolves
+//! `setup.conf`'s references with one call per vault.
+
+pub mod bws;
+pub mod child;
+pub mod doppler;
+pub mod env;
+pub mod prompt;
+pub mod refs;
+pub mod vault;
+
+use std::fmt;
+
+pub use env::Environment;
+pub use vault::VaultError;
+
+/// Where the value a variable holds after a run came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The process environment, under the variable's own name or a `${VAR}` reference.
+    Environment,
+    /// Typed at a terminal prompt.
+    Prompt,
+    /// A literal of `setup.conf`'s `[settings]`.
+    SetupConf,
+    /// Bitwarden Secrets Manager (`bws:` reference).
+    Bitwarden,
+    /// Doppler (`doppler:` reference).
+    Doppler,
+    /// The project's existing `.env`.
+    Kept,
+    /// Signed with `JWT_SECRET` by the tool.
+    Minted,
+    /// Drawn from the operating system's random source (dev only).
+    Generated,
+    /// No value.
+    Nothing,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Environment => "environment",
+            Source::Prompt => "prompt",
+            Source::SetupConf => "setup.conf",
+            Source::Bitwarden => "bws",
+            Source::Doppler => "doppler",
+            Source::Kept => "kept",
+            Source::Minted => "minted",
+            Source::Generated => "generated",
+            Source::Nothing => "-",
+        })
+    }
+}
