@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use consumers::{Consumers, consumers_from_config};
+pub use consumers::{Consumers, consumers_from_config, layers};
 pub use drift::{Drift, ServiceDrift};
 pub use errors::ComposeError;
 pub use flavour::Flavour;
@@ -224,11 +224,44 @@ impl Compose {
 
     /// Which services read which `.env` variable, from the uninterpolated file.
     pub fn consumers(&self) -> Result<Consumers, ComposeError> {
+        Ok(consumers_from_config(&self.uninterpolated_config()?))
+    }
+
+    /// The configuration before interpolation: it holds no `.env` value.
+    fn uninterpolated_config(&self) -> Result<serde_json::Value, ComposeError> {
         let json = self.run(&["config", "--no-interpolate", "--format", "json"])?;
-        let value: serde_json::Value = serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
+        serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
             detail: "config --format json printed something else".into(),
-        })?;
-        Ok(consumers_from_config(&value))
+        })
+    }
+
+    /// `services` in the order [`Compose::recreate`] takes them: dependents first.
+    pub fn recreate_layers(&self, services: &[String]) -> Result<Vec<Vec<String>>, ComposeError> {
+        Ok(layers(&self.uninterpolated_config()?, services))
+    }
+
+    /// Recreates `services` a layer at a time, dependents first, each layer
+    /// with `up --no-deps --wait` (and `--force-recreate` when `force`; else
+    /// only containers whose configuration differs are recreated). A service's
+    /// dependencies keep running while it comes back.
+    pub fn recreate(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
+        for layer in self.recreate_layers(services)? {
+            let timeout = wait_secs.to_string();
+            let mut args = vec![
+                "up",
+                "--detach",
+                "--wait",
+                "--wait-timeout",
+                timeout.as_str(),
+                "--no-deps",
+            ];
+            if force {
+                args.push("--force-recreate");
+            }
+            args.extend(layer.iter().map(String::as_str));
+            self.up_with(&args)?;
+        }
+        Ok(())
     }
 
     /// The fully resolved configuration. It holds plaintext secrets: never print it.
@@ -271,7 +304,12 @@ impl Compose {
             args.extend(["--force-recreate", "--no-deps"]);
         }
         args.extend(services.iter().map(String::as_str));
-        match self.run(&args) {
+        self.up_with(&args)
+    }
+
+    /// Runs an `up` command line; a service that fails to get healthy is named.
+    fn up_with(&self, args: &[&str]) -> Result<(), ComposeError> {
+        match self.run(args) {
             Err(ComposeError::Failed { .. }) | Err(ComposeError::Unhealthy { .. }) => {
                 let unhealthy: Vec<String> = self
                     .ps()
@@ -346,12 +384,7 @@ impl Compose {
     /// Which running services run with values other than those now in `.env`.
     pub fn drift(&self) -> Result<Drift, ComposeError> {
         let resolved = self.resolved_config()?;
-        let uninterpolated: serde_json::Value = {
-            let json = self.run(&["config", "--no-interpolate", "--format", "json"])?;
-            serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
-                detail: "config --format json printed something else".into(),
-            })?
-        };
+        let uninterpolated = self.uninterpolated_config()?;
         let mut report = Drift::default();
         for state in self.ps()?.into_iter().filter(|s| s.state == "running") {
             let env = drift::container_env(&state.container_id)?;
