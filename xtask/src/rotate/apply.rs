@@ -230,11 +230,11 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
 
     if !change.services.is_empty() {
         touched.services = true;
-        println!("recreating {}…", change.services.join(", "));
         let (compose, _cleanup) = fault::recreate_compose(&ctx.compose, ctx.fault, &change.services)
             .map_err(|e| Failure::at("recreate", e))?;
+        println!("recreating {}…", order(&ctx.compose, &change.services));
         compose
-            .up(&change.services, change.force_recreate, WAIT_SECS)
+            .recreate(&change.services, change.force_recreate, WAIT_SECS)
             .map_err(|e| match e {
                 ComposeError::Unhealthy { .. } => Failure::at("health", e),
                 other => Failure::at("recreate", other),
@@ -260,6 +260,18 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         ));
     }
     Ok(report)
+}
+
+/// `services` in the order they are recreated: "kong, then functions, then db".
+pub fn order(compose: &Compose, services: &[String]) -> String {
+    match compose.recreate_layers(services) {
+        Ok(layers) => layers
+            .iter()
+            .map(|layer| layer.join(", "))
+            .collect::<Vec<_>>()
+            .join(", then "),
+        Err(_) => services.join(", "),
+    }
 }
 
 /// Every service of `services` is running, and healthy where it has a healthcheck.
@@ -329,7 +341,7 @@ fn restore(
 
     if touched.services {
         println!("recreating what differs from the previous .env…");
-        if let Err(err) = ctx.compose.up(&change.services, false, WAIT_SECS) {
+        if let Err(err) = ctx.compose.recreate(&change.services, false, WAIT_SECS) {
             return Err(vec![
                 format!("rollback failed: the services were not recreated on the previous .env: {err}"),
                 format!(

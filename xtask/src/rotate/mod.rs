@@ -159,13 +159,15 @@ fn show_steps(
         println!("services to recreate: none (no service reads these variables)");
     } else if force {
         println!(
-            "services to recreate: {} (docker compose up --force-recreate --no-deps --wait)",
-            services.join(", ")
+            "services to recreate: {} (docker compose up --force-recreate --no-deps --wait, dependents first: {})",
+            services.join(", "),
+            apply::order(&ctx.compose, services)
         );
     } else {
         println!(
-            "services to recreate: {} (docker compose up --wait: those whose configuration differs)",
-            services.join(", ")
+            "services to recreate: {} (docker compose up --no-deps --wait, dependents first: {}; only those whose configuration differs)",
+            services.join(", "),
+            apply::order(&ctx.compose, services)
         );
     }
     let statements = database::describe(target, &apply::main_db(after));
