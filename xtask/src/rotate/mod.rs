@@ -31,6 +31,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::ProjectLock;
 use crate::project::Project;
+use crate::psql;
 use crate::secrets::{CATALOG, Secret};
 
 pub use fault::VAR as TEST_HOOK_VAR;
@@ -94,7 +95,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 2. The services that read them, and the database statements.
     let compose = compose_for(&project, [&before, &plan.after])?;
-    let services = compose.consumers()?.services_reading(names.iter().map(String::as_str));
+    let consumers = compose.consumers()?.services_reading(names.iter().map(String::as_str));
     let target = database::Target {
         password: plan
             .changes("POSTGRES_PASSWORD")
@@ -113,11 +114,19 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     };
     println!("rotate on project {} ({}):", project.name, options.env.name());
     print!("{}", plan::render(&plan));
-    show_steps(&ctx, &services, true, &target, &plan.after)?;
+    let stack = running(&ctx.compose, consumers, !target.is_empty())?;
+    show_steps(&ctx, &stack.services, true, &target, &plan.after)?;
     if options.dry_run {
+        if let Some(why) = &stack.refusal {
+            println!("note: {why}");
+        }
         println!("dry run: nothing changed");
         return Ok(());
     }
+    if let Some(why) = stack.refusal {
+        return Err(Error::Usage(why));
+    }
+    let services = stack.services;
 
     // 3. Ask before ending every user session.
     if plan.changes("JWT_SECRET") {
@@ -136,6 +145,45 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         backup_label: None,
     };
     apply::apply(&ctx, &change)
+}
+
+/// The consumers to recreate, and why the stack cannot be changed now, if it cannot.
+struct Running {
+    services: Vec<String>,
+    refusal: Option<String>,
+}
+
+/// Only consumers that run are recreated: a stopped one (an unused profile,
+/// say) reads the new value when it next starts. A stack with nothing
+/// running, or without `db` when the database must change, is refused.
+fn running(compose: &Compose, consumers: Vec<String>, needs_db: bool) -> Result<Running> {
+    let states = compose.ps()?;
+    let is_running = |service: &str| states.iter().any(|s| s.service == service && s.state == "running");
+    let (services, stopped): (Vec<String>, Vec<String>) = consumers.into_iter().partition(|s| is_running(s));
+    if !stopped.is_empty() {
+        println!(
+            "not running, so not recreated (they read the new values when they start): {}",
+            stopped.join(", ")
+        );
+    }
+    let start = format!(
+        "start it (cd {} && docker compose up -d --wait), then run again; nothing changed",
+        compose.dir.display()
+    );
+    let refusal = if !states.iter().any(|s| s.state == "running") {
+        Some(format!(
+            "the stack of project {} is not running, and a rotation changes a running stack: {start}",
+            compose.project_name
+        ))
+    } else if needs_db && !is_running(psql::SERVICE) {
+        Some(format!(
+            "service {} is not running, and the database must change first: {start}",
+            psql::SERVICE
+        ))
+    } else {
+        None
+    };
+    Ok(Running { services, refusal })
 }
 
 /// Compose for the project, hiding every secret value of `envs` in what it shows.

@@ -18,7 +18,7 @@ use crate::secrets::Secret;
 
 use super::fault::Step;
 use super::source::Sources;
-use super::{Options, SESSIONS_END, apply, compose_for, confirm, database, show_steps};
+use super::{Options, SESSIONS_END, apply, compose_for, confirm, database, running, show_steps};
 
 pub fn run(
     root: &Path,
@@ -45,7 +45,11 @@ pub fn run(
         .into_iter()
         .collect();
     services.extend(compose.drift()?.services());
-    let services: Vec<String> = services.into_iter().collect();
+    let stack = running(&compose, services.into_iter().collect(), true)?;
+    if let Some(why) = stack.refusal {
+        return Err(Error::Usage(why));
+    }
+    let services = stack.services;
 
     // 3. The database: the backup's password where the roles do not take it yet.
     let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
