@@ -135,7 +135,8 @@ pub fn plan(
     }
 
     if rows.iter().any(|r| r.name == "JWT_SECRET") {
-        derive_from_jwt_secret(before, &mut after, &mut rows, &mut refused)?;
+        let injected = env != Env::Dev;
+        derive_from_jwt_secret(before, &mut after, &mut rows, &mut refused, injected.then_some(sources))?;
     }
     for row in &rows {
         let spec = catalog::find(row.name).expect("rows come from the catalog");
@@ -231,25 +232,51 @@ fn encrypting_refusal(spec: &SecretSpec) -> String {
     )
 }
 
-/// A new `JWT_SECRET` re-mints both API keys and rebuilds the key sets that embed it.
+/// A new `JWT_SECRET` re-mints both API keys (in staging and prod, keys
+/// injected with it are taken when they verify under it) and rebuilds the key
+/// sets that embed it.
 fn derive_from_jwt_secret(
     before: &EnvFile,
     after: &mut EnvFile,
     rows: &mut Vec<Row>,
     refused: &mut Vec<String>,
+    mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
     let old = crate::secrets::Secret::new(before.get("JWT_SECRET").unwrap_or_default());
     let new = crate::secrets::Secret::new(after.get("JWT_SECRET").unwrap_or_default());
     let now = jwt::now();
     for (name, role) in [("ANON_KEY", Role::Anon), ("SERVICE_ROLE_KEY", Role::ServiceRole)] {
-        after.set(name, jwt::mint(role, &new, now).expose())?;
-        rows.push(Row {
-            name: catalog::find(name).expect("in the catalog").name,
-            how: format!(
-                "re-minted: HS256 JWT, role {}, signed with the new JWT_SECRET",
-                role.claim()
+        let spec = catalog::find(name).expect("in the catalog");
+        let given = match injected.as_deref_mut() {
+            Some(sources) => match sources.new_value_from_source(spec)? {
+                Found::Value(key, source) => Some((key, source)),
+                Found::Nothing(_) => None,
+            },
+            None => None,
+        };
+        let (key, how) = match given {
+            Some((key, source)) if jwt::is_valid_for(key.expose(), new.expose(), role) => (
+                key,
+                format!("{}: verifies under the new JWT_SECRET", source::describe(source)),
             ),
-        });
+            Some((_, source)) => {
+                refused.push(format!(
+                    "{name} {} does not verify under the new JWT_SECRET with role {}; inject the matching key, or none to have it minted",
+                    source::describe(source),
+                    role.claim()
+                ));
+                continue;
+            }
+            None => (
+                jwt::mint(role, &new, now),
+                format!(
+                    "re-minted: HS256 JWT, role {}, signed with the new JWT_SECRET",
+                    role.claim()
+                ),
+            ),
+        };
+        after.set(name, key.expose())?;
+        rows.push(Row { name: spec.name, how });
     }
     for name in ["JWT_KEYS", "JWT_JWKS"] {
         let text = before.get(name).unwrap_or_default();
