@@ -163,7 +163,9 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             for line in &report.passed {
                 println!("  ok: {line}");
             }
-            log("succeeded", None)?;
+            if let Err(err) = log("succeeded", None) {
+                eprintln!("warning: the rotation succeeded but {err}");
+            }
             println!(
                 "{} done: {} changed{}; the previous .env is kept in {backup_shown} (undo with cargo xtask rotate --rollback {} --env {} --project-name {})",
                 change.action,
@@ -193,7 +195,9 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             for line in &report.passed {
                 println!("  ok: {line}");
             }
-            log("rolled back", Some(failure.step))?;
+            if let Err(err) = log("rolled back", Some(failure.step)) {
+                eprintln!("warning: {err}");
+            }
             Err(Error::RolledBack(format!(
                 "{} failed at step {} and was rolled back (the stack runs on the previous .env, restored from {backup_shown}): {}",
                 change.action, failure.step, failure.message
