@@ -248,4 +248,11 @@ fn refusals_confirmations_and_dry_runs_change_nothing() {
         .succeeds();
     out.stdout_has("VAULT_ENC_KEY");
     unchanged("a dry run");
+
+    // A stack that does not run is not rotated: its database cannot change.
+    stack.compose().down(false).unwrap();
+    let out = stack.rotate(&["POSTGRES_PASSWORD"]).fails_with(2);
+    assert!(out.one_line_error().contains("is not running"), "{}", out.stderr);
+    assert_eq!(stack.env_text(), text);
+    assert!(!stack.project_path("backups").exists());
 }
