@@ -39,6 +39,9 @@ pub enum Error {
     Refused(Vec<String>),
     #[error("{0}")]
     Usage(String),
+    /// `verify` could not look at what it was asked to (exit 2).
+    #[error("could not run: {0}")]
+    CouldNotRun(String),
     /// Required secrets nobody supplied, and no terminal to ask on.
     #[error("{0}")]
     Missing(String),
@@ -70,7 +73,12 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::RolledBack(_) => 1,
-            Error::Config(_) | Error::Env(_) | Error::ProjectName(_) | Error::Refused(_) | Error::Usage(_) => 2,
+            Error::Config(_)
+            | Error::Env(_)
+            | Error::ProjectName(_)
+            | Error::Refused(_)
+            | Error::Usage(_)
+            | Error::CouldNotRun(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
             Error::Missing(_) | Error::Prompt(_) | Error::Unconfirmed(_) => 3,
             Error::Git(_) | Error::Compose(_) | Error::Vault(_) | Error::Psql(_) => 4,

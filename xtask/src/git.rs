@@ -1,6 +1,9 @@
-//! Git, for taking the stack template from Supabase's repository: a shallow,
-//! sparse checkout of its `docker/` folder at a pinned ref.
+//! Git: the stack template taken from Supabase's repository (a shallow,
+//! sparse checkout of its `docker/` folder at a pinned ref), and the questions
+//! `verify` asks of this repository (tracked files, ignore rules, history).
 
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -18,6 +21,8 @@ pub enum GitError {
     NoDockerFolder { url: String, reference: String },
     #[error("git {step} failed: {detail}")]
     Failed { step: &'static str, detail: String },
+    #[error("{dir} is not inside a git repository; run verify in a clone of the Receptor repository")]
+    NotARepository { dir: PathBuf },
 }
 
 /// Runs one git command in `dir` with prompts disabled; returns stdout.
@@ -107,4 +112,177 @@ pub fn fetch_docker_folder(url: &str, reference: &str, dest: &Path) -> Result<Pa
         });
     }
     Ok(docker)
+}
+
+/// A file in the git index.
+#[derive(Clone, Debug)]
+pub struct Tracked {
+    /// Relative to the folder git ran in, with `/` separators.
+    pub path: String,
+    /// The object id of the staged content.
+    pub blob: String,
+}
+
+/// Runs one read-only git query in `dir`; `ok` lists the exit codes that are not failures.
+fn query(dir: &Path, step: &'static str, args: &[&str], stdin: &[u8], ok: &[i32]) -> Result<Vec<u8>, GitError> {
+    let mut child = Command::new("git")
+        .args(["-c", "core.quotePath=off"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|_| GitError::NotInstalled)?;
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let output = child.wait_with_output().map_err(|err| GitError::Failed {
+        step,
+        detail: err.to_string(),
+    })?;
+    let _ = writer.join();
+    match output.status.code() {
+        Some(code) if ok.contains(&code) => Ok(output.stdout),
+        _ => Err(GitError::Failed {
+            step,
+            detail: last_line(&output.stderr),
+        }),
+    }
+}
+
+/// Fails with [`GitError::NotARepository`] unless `dir` is inside a work tree.
+pub fn ensure_work_tree(dir: &Path) -> Result<(), GitError> {
+    match query(dir, "rev-parse", &["rev-parse", "--is-inside-work-tree"], b"", &[0]) {
+        Ok(out) if out.starts_with(b"true") => Ok(()),
+        Err(GitError::NotInstalled) => Err(GitError::NotInstalled),
+        _ => Err(GitError::NotARepository { dir: dir.into() }),
+    }
+}
+
+/// Every file in the index, relative to `dir`.
+pub fn tracked_files(dir: &Path) -> Result<Vec<Tracked>, GitError> {
+    let out = query(dir, "ls-files", &["ls-files", "-z", "--stage"], b"", &[0])?;
+    let mut files = Vec::new();
+    for record in out.split(|b| *b == 0).filter(|r| !r.is_empty()) {
+        // `<mode> <object> <stage>\t<path>`
+        let text = String::from_utf8_lossy(record);
+        if let Some((meta, path)) = text.split_once('\t') {
+            let blob = meta.split(' ').nth(1).unwrap_or_default().to_string();
+            files.push(Tracked {
+                path: path.to_string(),
+                blob,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// For each of `paths` (relative to `dir`), whether the ignore rules cover it,
+/// whether or not it is tracked.
+pub fn ignored(dir: &Path, paths: &[String]) -> Result<Vec<bool>, GitError> {
+    let mut stdin = Vec::new();
+    for path in paths {
+        stdin.extend_from_slice(path.as_bytes());
+        stdin.push(0);
+    }
+    let out = query(
+        dir,
+        "check-ignore",
+        &["check-ignore", "--no-index", "--stdin", "-z", "-v", "-n"],
+        &stdin,
+        &[0, 1],
+    )?;
+    // `<source> NUL <line> NUL <pattern> NUL <path> NUL`; an empty source means no rule.
+    let fields: Vec<&[u8]> = out.split(|b| *b == 0).collect();
+    let mut verdicts = std::collections::HashMap::new();
+    for record in fields.chunks(4).filter(|r| r.len() == 4) {
+        let pattern = record[2];
+        let covered = !record[0].is_empty() && !pattern.starts_with(b"!");
+        verdicts.insert(String::from_utf8_lossy(record[3]).into_owned(), covered);
+    }
+    Ok(paths
+        .iter()
+        .map(|p| verdicts.get(p).copied().unwrap_or(false))
+        .collect())
+}
+
+/// Calls `visit(path, object id, content)` for every blob reachable from any
+/// ref, once per distinct content, skipping the ids in `skip`. Returns the
+/// number of blobs visited.
+pub fn for_each_history_blob(
+    dir: &Path,
+    skip: &HashSet<String>,
+    mut visit: impl FnMut(&str, &str, &[u8]),
+) -> Result<usize, GitError> {
+    let listing = query(
+        dir,
+        "rev-list",
+        &["rev-list", "--all", "--objects", "--filter=object:type=blob"],
+        b"",
+        &[0],
+    )?;
+    let mut paths = std::collections::HashMap::new();
+    let mut wanted = Vec::new();
+    for line in String::from_utf8_lossy(&listing).lines() {
+        let Some((id, path)) = line.split_once(' ') else {
+            continue; // a commit
+        };
+        if skip.contains(id) || paths.contains_key(id) {
+            continue;
+        }
+        paths.insert(id.to_string(), path.to_string());
+        wanted.push(id.to_string());
+    }
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(dir)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|_| GitError::NotInstalled)?;
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let ids = wanted.join("\n") + "\n";
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(ids.as_bytes());
+    });
+    let failed = |detail: String| GitError::Failed {
+        step: "cat-file",
+        detail,
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, child.stdout.take().expect("stdout is piped"));
+    let mut header = String::new();
+    let mut content = Vec::new();
+    let mut visited = 0;
+    for _ in 0..wanted.len() {
+        header.clear();
+        reader.read_line(&mut header).map_err(|e| failed(e.to_string()))?;
+        // `<id> <type> <size>`, or `<id> missing`.
+        let parts: Vec<&str> = header.split_whitespace().collect();
+        let [id, kind, size] = parts[..] else {
+            continue;
+        };
+        let size: usize = size
+            .parse()
+            .map_err(|_| failed(format!("unexpected header {header:?}")))?;
+        content.resize(size + 1, 0);
+        reader.read_exact(&mut content).map_err(|e| failed(e.to_string()))?;
+        if kind == "blob" {
+            visit(&paths[id], id, &content[..size]);
+            visited += 1;
+        }
+    }
+    drop(reader);
+    let _ = writer.join();
+    let _ = child.wait();
+    Ok(visited)
 }

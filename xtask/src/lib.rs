@@ -21,3 +21,4 @@ pub mod secrets;
 pub mod setup;
 pub mod sources;
 pub mod summary;
+pub mod verify;

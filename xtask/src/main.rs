@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use xtask::config::Env;
 use xtask::rotate::Selection;
+use xtask::verify::{self, Format, Scope};
 use xtask::{project, rotate, setup};
 
 const EXIT_CODES: &str = "\
@@ -155,6 +156,52 @@ enum Command {
         #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
         rollback: Option<Option<String>>,
     },
+    /// Check the repository and a project's secrets; print findings, never values.
+    ///
+    /// The repository scope (the default, what CI runs; needs no secret): no
+    /// .env, backup or project folder tracked by git and all of them ignored;
+    /// setup.conf and docker/.env.example hold no secret; the compose file,
+    /// .env.example and the catalog agree; no tracked file holds a
+    /// Supabase-shaped JWT, an sb_secret_ key, a private key block or the
+    /// current value of a project's secret. A line carrying
+    /// `receptor-verify: allow` is never reported.
+    ///
+    /// The project scope (--env and/or --project-name): the project's .env
+    /// against the catalog: every required secret set and within its rule, no
+    /// published default, API keys that verify under JWT_SECRET with their role,
+    /// not expired (a warning within 30 days), the file 0600 and yours; in
+    /// staging and prod also Tier 2 references resolved and no localhost URLs.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  cargo xtask verify                                 # the repository, as CI runs it\n",
+        "  cargo xtask verify --history                       # ... and every blob of git history\n",
+        "  cargo xtask verify --env dev                       # receptor-dev/.env against the catalog\n",
+        "  cargo xtask verify --env prod --strict             # receptor-prod/, warnings fail too\n",
+        "  cargo xtask verify --scope all --project-name demo # the repository and demo/\n",
+        "  cargo xtask verify --format junit > verify.xml     # a GitLab test report\n",
+        "\n",
+        "Exit codes: 0 clean, 1 findings, 2 could not run (not a git repository, no such project folder, ...)"
+    ))]
+    Verify {
+        /// What to check (default: project when --env or --project-name is given, else repo).
+        #[arg(long, value_enum)]
+        scope: Option<Scope>,
+        /// The project's environment: staging and prod get the stricter checks.
+        #[arg(long, value_enum)]
+        env: Option<Env>,
+        /// The project folder (default: from setup.conf for --env, e.g. receptor-dev).
+        #[arg(long, value_name = "NAME")]
+        project_name: Option<String>,
+        /// Also scan every blob reachable from any git ref for leaked secrets.
+        #[arg(long)]
+        history: bool,
+        /// How to print the report.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Warnings count as findings (exit 1).
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 fn main() {
@@ -178,7 +225,8 @@ fn main() {
                 force,
                 up,
             },
-        ),
+        )
+        .map(|()| 0),
         Command::Rotate {
             names,
             tier,
@@ -215,12 +263,37 @@ fn main() {
                     rollback,
                 },
             )
+            .map(|()| 0)
         }
+        Command::Verify {
+            scope,
+            env,
+            project_name,
+            history,
+            format,
+            strict,
+        } => verify::run(
+            &root,
+            &verify::Options {
+                scope,
+                env,
+                project_name,
+                history,
+                strict,
+            },
+        )
+        .map(|report| {
+            print!("{}", verify::render(&report, format));
+            report.exit_code()
+        }),
     };
-    if let Err(err) = result {
-        for line in err.to_string().lines() {
-            eprintln!("error: {line}");
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            for line in err.to_string().lines() {
+                eprintln!("error: {line}");
+            }
+            std::process::exit(err.exit_code());
         }
-        std::process::exit(err.exit_code());
     }
 }

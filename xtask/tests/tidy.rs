@@ -81,6 +81,18 @@ fn the_env_example_lists_every_catalog_secret_with_an_empty_value() {
     }
 }
 
+#[test]
+fn every_verify_check_is_documented() {
+    let doc = fs::read_to_string(repo().join("docs/verify.md")).unwrap();
+    for check in xtask::verify::checks() {
+        assert!(
+            doc.contains(&format!("| `{}` |", check.id)),
+            "docs/verify.md does not document the check {}",
+            check.id
+        );
+    }
+}
+
 /// The GitLab example names every required Tier 1 secret and runs setup
 /// without prompts, then verify.
 #[test]

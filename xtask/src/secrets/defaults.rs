@@ -51,7 +51,7 @@ pub const KNOWN_DEFAULT_JWT_SECRETS: &[&str] = &[
 /// Fixed opaque keys of the Supabase CLI's local stack.
 pub const KNOWN_DEFAULT_OPAQUE_KEYS: &[&str] = &[
     "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH",
-    "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz",
+    "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", // receptor-verify: allow (published by Supabase)
 ];
 
 /// Whether `value` is a published placeholder, for `name` or for any secret at all.

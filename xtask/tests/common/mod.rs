@@ -63,20 +63,71 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        cmd.args(args.into_iter().map(|a| a.as_ref().to_string()))
+        xtask_in(&self.root, args)
+    }
+
+    /// A scratch repository that is also a git repository: the real `.gitignore`
+    /// copied too, and everything committed.
+    pub fn git_repo() -> Sandbox {
+        let sb = Sandbox::new();
+        fs::copy(repo().join(".gitignore"), sb.path(".gitignore")).unwrap();
+        sb.git(&["init", "-q"]);
+        sb.commit_all("the stack template");
+        sb
+    }
+
+    /// Runs git in the sandbox, asserting success; returns its stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Receptor Test",
+                "-c",
+                "user.email=test@example.invalid",
+                "-c",
+                "init.defaultBranch=main",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
             .current_dir(&self.root)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::var("HOME").unwrap_or_default())
-            .stdin(Stdio::null());
-        Run { cmd }
+            .output()
+            .expect("git must be installed for this test");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Stages everything git does not ignore and commits it.
+    pub fn commit_all(&self, message: &str) -> &Sandbox {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self
     }
 
     /// Every `KEY=value` of a project's `.env`, read plainly.
     pub fn env_values(&self, project: &str) -> BTreeMap<String, String> {
         parse_env(&self.read(&format!("{project}/.env")))
     }
+}
+
+/// A run of the xtask binary in `dir` with a clean environment.
+pub fn xtask_in<I, S>(dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args.into_iter().map(|a| a.as_ref().to_string()))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .stdin(Stdio::null());
+    Run { cmd }
 }
 
 impl Drop for Sandbox {
@@ -206,6 +257,19 @@ impl Outcome {
             assert!(!self.stderr.contains(secret), "a secret value reached stderr");
         }
         self
+    }
+
+    /// Stdout parsed as JSON (`--format json`).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// The table lines of `check` that are not passes.
+    pub fn findings_of(&self, check: &str) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.starts_with("pass") && l.split_whitespace().nth(1) == Some(check))
+            .collect()
     }
 
     /// The error is exactly one line starting `error: `.

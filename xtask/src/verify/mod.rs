@@ -1,0 +1,141 @@
+//! `cargo xtask verify`: prove that the repository and a project's secrets are sound.
+//!
+//! Each scope is one module (`repo`, `project`; the running stack is for a
+//! later `live` scope). Every check reads the one catalog of secrets, and
+//! yields findings (`finding`) that the renderers (`table`, `json`, `junit`)
+//! print. No value is ever printed: findings name variables and file:line.
+
+pub mod finding;
+pub mod interpolation;
+pub mod json;
+pub mod junit;
+pub mod project;
+pub mod repo;
+pub mod scan;
+pub mod table;
+
+use std::path::Path;
+
+use crate::config::{Env, SetupConf};
+use crate::error::{Error, Result};
+use finding::Report;
+
+/// What to look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// The repository: tracked files, ignore rules, template and history (needs no secret).
+    Repo,
+    /// A project folder's `.env` against the catalog.
+    Project,
+    /// Both.
+    All,
+}
+
+/// How to print the report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// An aligned table for people.
+    #[default]
+    Table,
+    /// One JSON document (schema in docs/verify.md).
+    Json,
+    /// A JUnit XML test report, for GitLab's `artifacts:reports:junit`.
+    Junit,
+}
+
+/// What the command line asked for.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Default: `project` when `--env` or `--project-name` is given, else `repo`.
+    pub scope: Option<Scope>,
+    pub env: Option<Env>,
+    pub project_name: Option<String>,
+    pub history: bool,
+    pub strict: bool,
+}
+
+impl Options {
+    fn scope(&self) -> Scope {
+        self.scope
+            .unwrap_or(if self.env.is_some() || self.project_name.is_some() {
+                Scope::Project
+            } else {
+                Scope::Repo
+            })
+    }
+}
+
+/// Runs the checks of the chosen scopes. An error means verify could not
+/// look (exit 2); findings are in the report (exit 0 or 1).
+pub fn run(root: &Path, options: &Options) -> Result<Report> {
+    let scope = options.scope();
+    let mut scopes = Vec::new();
+    let mut outcomes = Vec::new();
+    if matches!(scope, Scope::Repo | Scope::All) {
+        scopes.push("repo");
+        outcomes.extend(repo::run(
+            root,
+            &repo::Options {
+                history: options.history,
+            },
+        )?);
+    }
+    if matches!(scope, Scope::Project | Scope::All) {
+        scopes.push("project");
+        let conf = SetupConf::load(&root.join("setup.conf")).map_err(|err| {
+            let text = std::fs::read_to_string(root.join("setup.conf")).unwrap_or_default();
+            Error::CouldNotRun(redact_values(
+                &format!("{err}; fix setup.conf first (cargo xtask verify checks it)"),
+                &text,
+            ))
+        })?;
+        let target = project::Target::resolve(&conf, options.env, options.project_name.as_deref());
+        outcomes.extend(project::run(root, &conf, &target)?);
+    }
+    Ok(Report::new(scopes, options.strict, outcomes))
+}
+
+/// Every check verify knows, scope by scope (docs/verify.md lists each).
+pub fn checks() -> impl Iterator<Item = &'static finding::Check> {
+    repo::CHECKS.iter().chain(project::CHECKS).copied()
+}
+
+/// The report in `format`.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Table => table::render(report),
+        Format::Json => json::render(report),
+        Format::Junit => junit::render(report),
+    }
+}
+
+/// `message` with the repository root taken off its paths.
+pub(crate) fn relative(root: &Path, message: &str) -> String {
+    message.replace(&format!("{}/", root.display()), "")
+}
+
+/// Every quoted value of `text`, so no message can echo one back.
+pub(crate) fn redact_values(message: &str, text: &str) -> String {
+    let mut out = message.to_string();
+    for line in text.lines() {
+        if let Some((_, value)) = line.split_once('=') {
+            let value = value.trim().trim_matches(['"', '\'']);
+            if value.len() >= 4 {
+                out = out.replace(value, "<redacted>");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_never_echo_a_value_of_the_file() {
+        let text = "[secrets]\nOPENAI_API_KEY = \"sk-live-canary-123\"\n";
+        let message = "invalid type: string \"sk-live-canary-123\", expected a map";
+        assert!(!redact_values(message, text).contains("canary"));
+    }
+}

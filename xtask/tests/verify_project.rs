@@ -1,0 +1,235 @@
+//! `cargo xtask verify --env …`: a project's `.env` against the catalog, each
+//! problem planted in a freshly set-up project and caught by variable name.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use common::Sandbox;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use xtask::secrets::defaults::KNOWN_DEFAULT_JWT_SECRETS;
+
+/// A fresh dev project.
+fn dev_project() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    sb
+}
+
+/// Replaces the value of `key` in `project`'s `.env`; returns the old value.
+fn set(sb: &Sandbox, project: &str, key: &str, value: &str) -> String {
+    let path = format!("{project}/.env");
+    let text = sb.read(&path);
+    let old = sb.env_values(project)[key].clone();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}=")))
+        .unwrap()
+        .to_string();
+    sb.write(&path, &text.replacen(&line, &format!("{key}={value}"), 1));
+    fs::set_permissions(sb.path(&path), fs::Permissions::from_mode(0o600)).unwrap();
+    old
+}
+
+fn token(secret: &str, role: &str, iss: &str, exp: u64) -> String {
+    let claims = serde_json::json!({ "role": role, "iss": iss, "iat": 1_700_000_000u64, "exp": exp });
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn now() -> u64 {
+    xtask::secrets::jwt::now()
+}
+
+fn secrets_of(sb: &Sandbox, project: &str) -> Vec<String> {
+    sb.env_values(project).into_values().filter(|v| v.len() >= 12).collect()
+}
+
+fn never_shows_any(out: &common::Outcome, values: &[String]) {
+    out.never_shows(&values.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_fresh_dev_project_passes_even_strictly() {
+    let sb = dev_project();
+    let out = sb.xtask(["verify", "--env", "dev", "--strict"]).succeeds();
+    out.stdout_has("pass    project.api-keys")
+        .stdout_has("verify (project):");
+    never_shows_any(&out, &secrets_of(&sb, "receptor-dev"));
+}
+
+#[test]
+fn a_missing_project_folder_could_not_run() {
+    let sb = Sandbox::new();
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(2);
+    let line = out.one_line_error();
+    assert!(line.contains("receptor-dev does not exist"), "{line}");
+    assert!(line.contains("cargo xtask setup --env dev"), "{line}");
+}
+
+#[test]
+fn a_default_jwt_secret_is_caught_by_name() {
+    let sb = dev_project();
+    set(&sb, "receptor-dev", "JWT_SECRET", KNOWN_DEFAULT_JWT_SECRETS[0]);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.no-defaults");
+    assert_eq!(found.len(), 1, "{}", out.stdout);
+    assert!(
+        found[0].contains("JWT_SECRET is a published default value"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("run cargo xtask setup --env dev"), "{}", found[0]);
+    out.never_shows(&[KNOWN_DEFAULT_JWT_SECRETS[0]]);
+}
+
+#[test]
+fn an_anon_key_signed_with_another_secret_is_caught() {
+    let sb = dev_project();
+    let foreign = token(
+        "another-secret-of-forty-characters-xxxxx",
+        "anon",
+        "supabase",
+        now() + 1_000_000,
+    );
+    set(&sb, "receptor-dev", "ANON_KEY", &foreign);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.api-keys");
+    assert_eq!(found.len(), 1, "{}", out.stdout);
+    assert!(
+        found[0].contains("ANON_KEY is not signed with JWT_SECRET"),
+        "{}",
+        found[0]
+    );
+    out.never_shows(&[&foreign]);
+    never_shows_any(&out, &secrets_of(&sb, "receptor-dev"));
+}
+
+#[test]
+fn swapped_keys_are_named_as_swapped() {
+    let sb = dev_project();
+    let env = sb.env_values("receptor-dev");
+    set(&sb, "receptor-dev", "ANON_KEY", &env["SERVICE_ROLE_KEY"]);
+    set(&sb, "receptor-dev", "SERVICE_ROLE_KEY", &env["ANON_KEY"]);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.api-keys");
+    assert_eq!(found.len(), 2, "{}", out.stdout);
+    assert!(
+        found[0].contains("ANON_KEY has role service_role: ANON_KEY and SERVICE_ROLE_KEY are swapped"),
+        "{}",
+        found[0]
+    );
+    never_shows_any(&out, &secrets_of(&sb, "receptor-dev"));
+}
+
+#[test]
+fn a_vault_key_of_31_characters_is_caught_with_the_rotate_command() {
+    let sb = dev_project();
+    let weak = "abcdefabcdefabcdefabcdefabcdefa";
+    set(&sb, "receptor-dev", "VAULT_ENC_KEY", weak);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.rules");
+    assert_eq!(found.len(), 1, "{}", out.stdout);
+    assert!(
+        found[0].contains("VAULT_ENC_KEY must be exactly 32 characters (has 31)"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("receptor-dev/.env:"), "{}", found[0]);
+    assert!(found[0].ends_with("cargo xtask rotate VAULT_ENC_KEY"), "{}", found[0]);
+    out.never_shows(&[weak]);
+}
+
+#[test]
+fn a_world_readable_env_is_caught_with_the_chmod_command() {
+    let sb = dev_project();
+    fs::set_permissions(sb.path("receptor-dev/.env"), fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.file-mode");
+    assert_eq!(found.len(), 1, "{}", out.stdout);
+    assert!(found[0].contains("mode 0644"), "{}", found[0]);
+    assert!(found[0].ends_with("chmod 600 receptor-dev/.env"), "{}", found[0]);
+}
+
+#[test]
+fn an_env_owned_by_another_user_is_caught() {
+    let sb = dev_project();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can give a file away");
+        return;
+    }
+    std::os::unix::fs::chown(sb.path("receptor-dev/.env"), Some(12345), None).unwrap();
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.owner");
+    assert!(found.len() == 1 && found[0].contains("uid 12345"), "{}", out.stdout);
+    assert!(found[0].ends_with("chown 0 receptor-dev/.env"), "{}", found[0]);
+}
+
+#[test]
+fn a_missing_secret_names_the_setup_command() {
+    let sb = dev_project();
+    set(&sb, "receptor-dev", "POSTGRES_PASSWORD", "");
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.required");
+    assert!(
+        found.len() == 1 && found[0].contains("POSTGRES_PASSWORD is not set"),
+        "{}",
+        out.stdout
+    );
+    assert!(found[0].ends_with("run cargo xtask setup --env dev"), "{}", found[0]);
+}
+
+#[test]
+fn a_key_near_its_expiry_warns_and_an_expired_one_fails() {
+    let sb = dev_project();
+    let secret = sb.env_values("receptor-dev")["JWT_SECRET"].clone();
+    let soon = token(&secret, "anon", "supabase", now() + 10 * 24 * 3600 + 600);
+    set(&sb, "receptor-dev", "ANON_KEY", &soon);
+    let out = sb.xtask(["verify", "--env", "dev"]).succeeds();
+    let found = out.findings_of("project.key-expiry");
+    assert!(found.len() == 1 && found[0].starts_with("warn"), "{}", out.stdout);
+    assert!(found[0].contains("ANON_KEY expires in 10 days"), "{}", found[0]);
+    sb.xtask(["verify", "--env", "dev", "--strict"]).fails_with(1);
+
+    let expired = token(&secret, "anon", "supabase", now() - 60);
+    set(&sb, "receptor-dev", "ANON_KEY", &expired);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    assert!(out.findings_of("project.key-expiry")[0].contains("ANON_KEY has expired"));
+    let wrong_issuer = token(&secret, "anon", "someone-else", now() + 100 * 24 * 3600);
+    set(&sb, "receptor-dev", "ANON_KEY", &wrong_issuer);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    assert!(out.findings_of("project.api-keys")[0].contains("ANON_KEY does not carry iss supabase"));
+    out.never_shows(&[&secret, &wrong_issuer]);
+}
+
+#[test]
+fn staging_needs_resolved_tier2_secrets_and_no_localhost() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev", "--project-name", "receptor-stg"])
+        .succeeds();
+    let out = sb.xtask(["verify", "--env", "staging"]).fails_with(1);
+    let tier2 = out.findings_of("project.tier2-resolved");
+    assert!(
+        tier2
+            .iter()
+            .any(|l| l.contains("SMTP_PASS is referenced in setup.conf") && l.contains("export SMTP_PASS")),
+        "{}",
+        out.stdout
+    );
+    let dev = out.findings_of("project.no-dev-values");
+    assert!(
+        dev.iter().any(|l| l.contains("SITE_URL points to this machine")),
+        "{}",
+        out.stdout
+    );
+    assert!(dev.iter().any(|l| l.contains("API_EXTERNAL_URL")), "{}", out.stdout);
+    // The same folder checked as dev has none of these findings.
+    sb.xtask(["verify", "--env", "dev", "--project-name", "receptor-stg"])
+        .succeeds();
+}
