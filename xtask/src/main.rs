@@ -152,7 +152,7 @@ enum Command {
         /// Allow VAULT_ENC_KEY and REALTIME_DB_ENC_KEY: data encrypted with the old key becomes unreadable.
         #[arg(long = "i-understand-encrypted-data-becomes-unreadable")]
         allow_encrypting: bool,
-        /// Put a backup of .env back (the newest, or the one named), with its database values.
+        /// Put a backup of .env back (the newest that differs from .env, or the one named), with its database values.
         #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
         rollback: Option<Option<String>>,
     },
