@@ -5,9 +5,10 @@
 //! | 0 | success |
 //! | 1 | findings (`verify`), or a change that failed and was rolled back |
 //! | 2 | bad input: usage, `setup.conf`, `.env`, project name, a weak or default secret |
-//! | 3 | a required secret is missing and there is no terminal to ask on, or its prompt was abandoned |
+//! | 3 | a required secret or confirmation is missing and there is no terminal to ask on, or its prompt was abandoned |
 //! | 4 | an external tool failed or is missing: git, Docker Compose, a vault CLI |
 //! | 5 | the file system: a file cannot be written, or another run holds the lock |
+//! | 6 | a change failed and its rollback failed too: the stack needs attention |
 
 use crate::compose::ComposeError;
 use crate::config::ConfigError;
@@ -15,6 +16,7 @@ use crate::envfile::EnvError;
 use crate::git::GitError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
+use crate::psql::PsqlError;
 use crate::sources::VaultError;
 use crate::sources::prompt::PromptError;
 
@@ -48,6 +50,17 @@ pub enum Error {
     /// A vault's command-line tool failed, or lacks secrets; one line each.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Vault(Vec<VaultError>),
+    /// A change that needs a confirmation, and no terminal to ask on.
+    #[error("{0}")]
+    Unconfirmed(String),
+    #[error(transparent)]
+    Psql(#[from] PsqlError),
+    /// A change failed at a step and everything was put back.
+    #[error("{0}")]
+    RolledBack(String),
+    /// A change failed and putting it back failed too: what state things are in, what to run.
+    #[error("{}", .0.join("\n"))]
+    RollbackFailed(Vec<String>),
 }
 
 impl From<VaultError> for Error {
@@ -59,6 +72,7 @@ impl From<VaultError> for Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::RolledBack(_) => 1,
             Error::Config(_)
             | Error::Env(_)
             | Error::ProjectName(_)
@@ -66,9 +80,10 @@ impl Error {
             | Error::Usage(_)
             | Error::CouldNotRun(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
-            Error::Missing(_) | Error::Prompt(_) => 3,
-            Error::Git(_) | Error::Compose(_) | Error::Vault(_) => 4,
+            Error::Missing(_) | Error::Prompt(_) | Error::Unconfirmed(_) => 3,
+            Error::Git(_) | Error::Compose(_) | Error::Vault(_) | Error::Psql(_) => 4,
             Error::File(_) => 5,
+            Error::RollbackFailed(_) => 6,
         }
     }
 }

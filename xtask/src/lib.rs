@@ -3,6 +3,8 @@
 //! Data flows one way: sources → secrets (validated, derived) → envfile →
 //! compose. A task asks the lower layers; they never know which task called.
 
+pub mod audit;
+pub mod backups;
 pub mod clock;
 pub mod compose;
 pub mod config;
@@ -10,9 +12,12 @@ pub mod envfile;
 pub mod error;
 pub mod git;
 pub mod layout;
+pub mod live;
 pub mod pause;
 pub mod private_file;
 pub mod project;
+pub mod psql;
+pub mod rotate;
 pub mod secrets;
 pub mod setup;
 pub mod sources;

@@ -5,18 +5,20 @@
 use clap::{Parser, Subcommand};
 
 use xtask::config::Env;
+use xtask::rotate::Selection;
 use xtask::verify::{self, Format, Scope};
-use xtask::{project, setup};
+use xtask::{project, rotate, setup};
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  findings (verify), or a change that failed and was rolled back
   2  bad input: usage, setup.conf, .env, project name, a weak or default secret
-  3  a required secret is missing and there is no terminal to ask on,
+  3  a required secret or confirmation is missing and there is no terminal to ask on,
      or its prompt was abandoned
   4  an external tool failed or is missing: git, Docker Compose, a vault CLI
-  5  the file system: a file cannot be written, or another run holds the lock";
+  5  the file system: a file cannot be written, or another run holds the lock
+  6  a change failed and its rollback failed too: the stack needs attention";
 
 /// Receptor's key management: lay out the Supabase stack and keep its secrets.
 #[derive(Parser, Debug)]
@@ -89,6 +91,71 @@ enum Command {
         #[arg(long)]
         up: bool,
     },
+    /// Give keys of a running stack new values, ending consistent whatever fails.
+    ///
+    /// New values are generated in dev; in staging and prod they come from
+    /// the environment variable of the same name, else a prompt. Tier 2
+    /// values always come from their source: setup.conf's reference (the
+    /// environment, bws, doppler), else the variable of the same name. A new JWT_SECRET re-mints ANON_KEY and
+    /// SERVICE_ROLE_KEY and rebuilds JWT_KEYS / JWT_JWKS; a new
+    /// POSTGRES_PASSWORD is set on the service roles inside the database.
+    ///
+    /// Under the project lock: back up .env (backups/), write the new one,
+    /// change the database, recreate exactly the services that read the
+    /// changed variables, wait for health, then check as a client (old keys
+    /// refused, new ones accepted, the Edge Function answers, every service
+    /// role logs in). Any failure puts the previous .env and database values
+    /// back, recreates and checks again (exit 1). Each run is recorded in the
+    /// project's audit.log, without values.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  cargo xtask rotate JWT_SECRET --env dev --dry-run        # show the plan, change nothing\n",
+        "  cargo xtask rotate JWT_SECRET --env dev                  # asks before ending user sessions\n",
+        "  cargo xtask rotate POSTGRES_PASSWORD --env prod          # from $POSTGRES_PASSWORD, else a prompt\n",
+        "  cargo xtask rotate SMTP_PASS --env staging               # Tier 2: from setup.conf's reference\n",
+        "  cargo xtask rotate --tier 1 --env dev --yes              # every Tier 1 key but the encrypting ones\n",
+        "  cargo xtask rotate --rollback --env dev                  # put the newest backup back\n",
+        "  cargo xtask rotate --rollback .env.20261128T194705Z --env dev\n",
+        "\n",
+        "Exit codes: 0 done, 1 failed and rolled back, 2 bad input or refused, 3 confirmation\n",
+        "or new value missing with no terminal, 4 Docker Compose or psql failed (nothing changed),\n",
+        "5 cannot write or locked, 6 failed and the rollback failed too (the message says what to run)"
+    ))]
+    Rotate {
+        /// The variables to rotate (see docs/key-management.md).
+        #[arg(value_name = "NAME", required_unless_present_any = ["tier", "all", "rollback"], conflicts_with_all = ["tier", "all", "rollback"])]
+        names: Vec<String>,
+        /// Every Tier 1 key the tool makes (the encrypting ones only with the override).
+        #[arg(long, value_name = "TIER", value_parser = clap::value_parser!(u8).range(1..=1), conflicts_with_all = ["all", "rollback"])]
+        tier: Option<u8>,
+        /// Tier 1, and every Tier 2 secret that is set or has a new value.
+        #[arg(long, conflicts_with = "rollback")]
+        all: bool,
+        /// The environment: dev generates new values; staging and prod take them from their source.
+        #[arg(long, value_enum)]
+        env: Env,
+        /// The project folder at the repository root (default: from setup.conf, e.g. receptor-dev).
+        #[arg(long, value_name = "NAME")]
+        project_name: Option<String>,
+        /// Confirm ending every user session (JWT_SECRET) without asking: for automation.
+        #[arg(long)]
+        yes: bool,
+        /// Never prompt (for a missing value or a confirmation): fail at once instead.
+        #[arg(long)]
+        non_interactive: bool,
+        /// Show the plan (variables, services, database statements with values redacted) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The gateway to check against (default: http://127.0.0.1:$KONG_HTTP_PORT).
+        #[arg(long, value_name = "URL")]
+        gateway_url: Option<String>,
+        /// Allow VAULT_ENC_KEY and REALTIME_DB_ENC_KEY: data encrypted with the old key becomes unreadable.
+        #[arg(long = "i-understand-encrypted-data-becomes-unreadable")]
+        allow_encrypting: bool,
+        /// Put a backup of .env back (the newest that differs from .env, or the one named), with its database values.
+        #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
+        rollback: Option<Option<String>>,
+    },
     /// Check the repository and a project's secrets; print findings, never values.
     ///
     /// The repository scope (the default, what CI runs; needs no secret): no
@@ -160,6 +227,44 @@ fn main() {
             },
         )
         .map(|()| 0),
+        Command::Rotate {
+            names,
+            tier,
+            all,
+            env,
+            project_name,
+            yes,
+            non_interactive,
+            dry_run,
+            gateway_url,
+            allow_encrypting,
+            rollback,
+        } => {
+            let selection = if all {
+                Some(Selection::All)
+            } else if tier.is_some() {
+                Some(Selection::Tier1)
+            } else if names.is_empty() {
+                None
+            } else {
+                Some(Selection::Names(names))
+            };
+            rotate::run(
+                &root,
+                &rotate::Options {
+                    env,
+                    project_name,
+                    selection,
+                    yes,
+                    non_interactive,
+                    dry_run,
+                    gateway_url,
+                    allow_encrypting,
+                    rollback,
+                },
+            )
+            .map(|()| 0)
+        }
         Command::Verify {
             scope,
             env,

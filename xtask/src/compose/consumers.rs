@@ -96,6 +96,65 @@ pub fn consumers_from_config(config: &serde_json::Value) -> Consumers {
     consumers
 }
 
+/// The direct dependencies (`depends_on`) of each service of a config document.
+fn dependencies(config: &serde_json::Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    if let Some(services) = config.get("services").and_then(|s| s.as_object()) {
+        for (service, definition) in services {
+            let deps: BTreeSet<String> = match definition.get("depends_on") {
+                Some(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+                Some(serde_json::Value::Array(list)) => {
+                    list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+                }
+                _ => BTreeSet::new(),
+            };
+            out.insert(service.clone(), deps);
+        }
+    }
+    out
+}
+
+/// `services` in layers, dependents first: no service comes before one that
+/// depends on it, directly or through other services. Recreating a layer at
+/// a time keeps each dependency running (on its old container) while the
+/// services above it come back, instead of stopping them all at once.
+pub fn layers(config: &serde_json::Value, services: &[String]) -> Vec<Vec<String>> {
+    let deps = dependencies(config);
+    let reaches = |from: &str, to: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(s) = stack.pop() {
+            for d in deps.get(&s).into_iter().flatten() {
+                if d == to {
+                    return true;
+                }
+                if seen.insert(d.clone()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        false
+    };
+    let mut left: Vec<String> = services.to_vec();
+    left.sort();
+    left.dedup();
+    let mut out = Vec::new();
+    while !left.is_empty() {
+        // Services that no other remaining service depends on.
+        let (layer, rest): (Vec<String>, Vec<String>) = left
+            .iter()
+            .cloned()
+            .partition(|s| !left.iter().any(|other| other != s && reaches(other, s)));
+        if layer.is_empty() {
+            out.push(rest);
+            break;
+        }
+        out.push(layer);
+        left = rest;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +168,35 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn layers_put_dependents_before_what_they_depend_on() {
+        let config = serde_json::json!({"services": {
+            "db": {},
+            "analytics": {"depends_on": {"db": {"condition": "service_healthy"}}},
+            "kong": {"depends_on": ["analytics"]},
+            "rest": {"depends_on": {"db": {}}},
+            "functions": {"depends_on": {"db": {}}},
+        }});
+        let all: Vec<String> = ["db", "functions", "kong", "rest"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let layers = layers(&config, &all);
+        assert_eq!(
+            layers,
+            vec![
+                vec!["functions".to_string(), "kong".to_string(), "rest".to_string()],
+                vec!["db".to_string()]
+            ],
+            "kong reaches db through analytics, which is not recreated"
+        );
+        assert_eq!(layers_of_one(&config), vec![vec!["kong".to_string()]]);
+    }
+
+    fn layers_of_one(config: &serde_json::Value) -> Vec<Vec<String>> {
+        layers(config, &["kong".to_string()])
     }
 
     #[test]

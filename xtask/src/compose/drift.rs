@@ -81,7 +81,11 @@ pub fn compare(
     uninterpolated: &serde_json::Value,
     running: &BTreeMap<String, String>,
 ) -> Option<ServiceDrift> {
-    let wanted = environment(resolved, service);
+    // `config` writes a literal `$` as `$$`, so its output reads back the same.
+    let wanted: BTreeMap<String, String> = environment(resolved, service)
+        .into_iter()
+        .map(|(k, v)| (k, v.replace("$$", "$")))
+        .collect();
     let templates = environment(uninterpolated, service);
     let mut variables = BTreeSet::new();
     for (key, value) in &wanted {
@@ -119,5 +123,13 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         assert!(compare("rest", &resolved, &raw, &same).is_none());
+    }
+
+    #[test]
+    fn a_dollar_that_config_escaped_is_no_drift() {
+        let resolved = serde_json::json!({"services": {"auth": {"environment": {"SMTP": "pa$$$$ss"}}}});
+        let raw = serde_json::json!({"services": {"auth": {"environment": {"SMTP": "${SMTP_PASS}"}}}});
+        let running: BTreeMap<String, String> = [("SMTP".to_string(), "pa$$ss".to_string())].into();
+        assert!(compare("auth", &resolved, &raw, &running).is_none());
     }
 }

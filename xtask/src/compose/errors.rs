@@ -19,6 +19,8 @@ pub enum ComposeError {
     InvalidFile { detail: String },
     #[error("no such service: {service}")]
     NoSuchService { service: String },
+    #[error("service {service} is not running: start the stack (docker compose up -d) and run again")]
+    NotRunning { service: String },
     #[error("a container name is already in use by another project: {detail}")]
     NameConflict { detail: String },
     #[error("services did not become healthy: {}", if services.is_empty() { "see docker compose ps".to_string() } else { services.join(", ") })]
@@ -37,6 +39,29 @@ fn last_line(stderr: &str) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("no message")
         .to_string()
+}
+
+/// A failed `exec` that Compose itself reports (no engine, no such service,
+/// a stopped service); `None` when the command inside the container failed.
+pub fn classify_exec(stderr: &str) -> Option<ComposeError> {
+    let lower = stderr.to_lowercase();
+    if let Some(at) = lower.find(" is not running") {
+        let before = &stderr[..at];
+        let service = before
+            .rsplit("service ")
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c: char| !c.is_alphanumeric() && c != '-' && c != '_');
+        return Some(ComposeError::NotRunning {
+            service: service.to_string(),
+        });
+    }
+    match classify(stderr, None) {
+        err @ (ComposeError::DaemonDown | ComposeError::PermissionDenied | ComposeError::NoSuchService { .. }) => {
+            Some(err)
+        }
+        _ => None,
+    }
 }
 
 /// Classifies a failed run by its (redacted) stderr.
@@ -119,5 +144,10 @@ mod tests {
             classify("yaml: line 3: mapping values are not allowed", Some(15)),
             ComposeError::InvalidFile { .. }
         ));
+        match classify_exec("service \"db\" is not running") {
+            Some(ComposeError::NotRunning { service }) => assert_eq!(service, "db"),
+            other => panic!("{other:?}"),
+        }
+        assert!(classify_exec("psql: error: FATAL:  password authentication failed for user \"anon\"").is_none());
     }
 }

@@ -14,11 +14,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use consumers::{Consumers, consumers_from_config};
+pub use consumers::{Consumers, consumers_from_config, layers};
 pub use drift::{Drift, ServiceDrift};
 pub use errors::ComposeError;
 pub use flavour::Flavour;
 pub use redact::Redactor;
+
+use crate::secrets::Secret;
 
 /// Variables a compose child keeps from the caller's environment: what the
 /// docker CLI needs to find the engine, nothing that could override `.env`.
@@ -42,7 +44,26 @@ pub struct Compose {
     pub project_name: String,
     pub dir: PathBuf,
     file: PathBuf,
+    /// Further compose files layered over `file` (`-f` each, in order).
+    overrides: Vec<PathBuf>,
+    /// Variables set on every compose child after the kept ones.
+    child_env: Vec<(String, String)>,
     redactor: Redactor,
+}
+
+/// What a command run inside a container printed, and how it exited.
+/// Both streams are redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
 }
 
 /// A service's container as `ps` sees it.
@@ -96,8 +117,32 @@ impl Compose {
             project_name: project_name.to_string(),
             dir: dir.to_path_buf(),
             file,
+            overrides: Vec::new(),
+            child_env: Vec::new(),
             redactor,
         })
+    }
+
+    /// The same project with `file` layered over its compose file.
+    pub fn with_override_file(&self, file: &Path) -> Compose {
+        let mut compose = self.clone();
+        compose.overrides.push(file.to_path_buf());
+        compose
+    }
+
+    /// The same project with `name=value` in every compose child's environment
+    /// (for example another `DOCKER_HOST`). Never a secret: use [`Compose::exec_with`].
+    pub fn with_child_env(&self, name: &str, value: &str) -> Compose {
+        let mut compose = self.clone();
+        compose.child_env.push((name.to_string(), value.to_string()));
+        compose
+    }
+
+    /// The same project, also hiding `values` in anything it shows.
+    pub fn also_redacting(&self, values: impl IntoIterator<Item = Secret>) -> Compose {
+        let mut compose = self.clone();
+        compose.redactor = self.redactor.with(values);
+        compose
     }
 
     pub fn flavour(&self) -> &Flavour {
@@ -114,6 +159,9 @@ impl Compose {
                 cmd.env(name, value);
             }
         }
+        for (name, value) in &self.child_env {
+            cmd.env(name, value);
+        }
         cmd.arg("-p")
             .arg(&self.project_name)
             .arg("--project-directory")
@@ -121,10 +169,11 @@ impl Compose {
             .arg("--env-file")
             .arg(self.dir.join(".env"))
             .arg("-f")
-            .arg(&self.file)
-            .args(args)
-            .current_dir(&self.dir)
-            .stdin(Stdio::null());
+            .arg(&self.file);
+        for file in &self.overrides {
+            cmd.arg("-f").arg(file);
+        }
+        cmd.args(args).current_dir(&self.dir).stdin(Stdio::null());
         cmd
     }
 
@@ -134,7 +183,27 @@ impl Compose {
     }
 
     fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<String, ComposeError> {
+        let output = self.spawn(args, stdin, &[])?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            return Ok(stdout);
+        }
+        let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
+        Err(errors::classify(&stderr, output.status.code()))
+    }
+
+    /// Runs compose with `args`, `stdin` on its standard input and `env` added
+    /// to its environment (values the child passes on by name, never in argv).
+    fn spawn(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &Secret)],
+    ) -> Result<std::process::Output, ComposeError> {
         let mut cmd = self.command(args);
+        for (name, value) in env {
+            cmd.env(name, value.expose());
+        }
         if stdin.is_some() {
             cmd.stdin(Stdio::piped());
         }
@@ -145,13 +214,7 @@ impl Compose {
             // A child that exits early closes the pipe: its exit status tells why.
             let _ = pipe.write_all(bytes);
         }
-        let output = child.wait_with_output().map_err(|_| ComposeError::NotInstalled)?;
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        if output.status.success() {
-            return Ok(stdout);
-        }
-        let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
-        Err(errors::classify(&stderr, output.status.code()))
+        child.wait_with_output().map_err(|_| ComposeError::NotInstalled)
     }
 
     /// `config -q`: whether the compose file and `.env` are valid together.
@@ -161,11 +224,44 @@ impl Compose {
 
     /// Which services read which `.env` variable, from the uninterpolated file.
     pub fn consumers(&self) -> Result<Consumers, ComposeError> {
+        Ok(consumers_from_config(&self.uninterpolated_config()?))
+    }
+
+    /// The configuration before interpolation: it holds no `.env` value.
+    fn uninterpolated_config(&self) -> Result<serde_json::Value, ComposeError> {
         let json = self.run(&["config", "--no-interpolate", "--format", "json"])?;
-        let value: serde_json::Value = serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
+        serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
             detail: "config --format json printed something else".into(),
-        })?;
-        Ok(consumers_from_config(&value))
+        })
+    }
+
+    /// `services` in the order [`Compose::recreate`] takes them: dependents first.
+    pub fn recreate_layers(&self, services: &[String]) -> Result<Vec<Vec<String>>, ComposeError> {
+        Ok(layers(&self.uninterpolated_config()?, services))
+    }
+
+    /// Recreates `services` a layer at a time, dependents first, each layer
+    /// with `up --no-deps --wait` (and `--force-recreate` when `force`; else
+    /// only containers whose configuration differs are recreated). A service's
+    /// dependencies keep running while it comes back.
+    pub fn recreate(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
+        for layer in self.recreate_layers(services)? {
+            let timeout = wait_secs.to_string();
+            let mut args = vec![
+                "up",
+                "--detach",
+                "--wait",
+                "--wait-timeout",
+                timeout.as_str(),
+                "--no-deps",
+            ];
+            if force {
+                args.push("--force-recreate");
+            }
+            args.extend(layer.iter().map(String::as_str));
+            self.up_with(&args)?;
+        }
+        Ok(())
     }
 
     /// The fully resolved configuration. It holds plaintext secrets: never print it.
@@ -208,7 +304,12 @@ impl Compose {
             args.extend(["--force-recreate", "--no-deps"]);
         }
         args.extend(services.iter().map(String::as_str));
-        match self.run(&args) {
+        self.up_with(&args)
+    }
+
+    /// Runs an `up` command line; a service that fails to get healthy is named.
+    fn up_with(&self, args: &[&str]) -> Result<(), ComposeError> {
+        match self.run(args) {
             Err(ComposeError::Failed { .. }) | Err(ComposeError::Unhealthy { .. }) => {
                 let unhealthy: Vec<String> = self
                     .ps()
@@ -248,15 +349,42 @@ impl Compose {
             .map(|out| self.redactor.redact(&out))
     }
 
+    /// Like [`Compose::exec`], with `env` in the command's environment: each
+    /// name goes on compose's argv as `-e NAME` and its value through compose's
+    /// own environment, never argv. A command that runs and fails is not an
+    /// error here: its exit code and output come back for its owner to read.
+    /// Errors are Compose's own: no engine, no such service, not running.
+    pub fn exec_with(
+        &self,
+        service: &str,
+        command: &[&str],
+        stdin: &[u8],
+        env: &[(&str, &Secret)],
+    ) -> Result<ExecOutput, ComposeError> {
+        let mut args = vec!["exec", "-T"];
+        for (name, _) in env {
+            args.extend(["-e", name]);
+        }
+        args.push(service);
+        args.extend_from_slice(command);
+        let output = self.spawn(&args, Some(stdin), env)?;
+        let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
+        if !output.status.success()
+            && let Some(err) = errors::classify_exec(&stderr)
+        {
+            return Err(err);
+        }
+        Ok(ExecOutput {
+            code: output.status.code().unwrap_or(-1),
+            stdout: self.redactor.redact(&String::from_utf8_lossy(&output.stdout)),
+            stderr,
+        })
+    }
+
     /// Which running services run with values other than those now in `.env`.
     pub fn drift(&self) -> Result<Drift, ComposeError> {
         let resolved = self.resolved_config()?;
-        let uninterpolated: serde_json::Value = {
-            let json = self.run(&["config", "--no-interpolate", "--format", "json"])?;
-            serde_json::from_str(&json).map_err(|_| ComposeError::Unexpected {
-                detail: "config --format json printed something else".into(),
-            })?
-        };
+        let uninterpolated = self.uninterpolated_config()?;
         let mut report = Drift::default();
         for state in self.ps()?.into_iter().filter(|s| s.state == "running") {
             let env = drift::container_env(&state.container_id)?;

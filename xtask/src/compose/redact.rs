@@ -18,6 +18,11 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// This redactor, also hiding `values`.
+    pub fn with(&self, values: impl IntoIterator<Item = Secret>) -> Redactor {
+        Redactor::new(self.secrets.iter().cloned().chain(values))
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for secret in &self.secrets {

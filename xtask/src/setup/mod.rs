@@ -19,7 +19,7 @@ use crate::project::Project;
 use crate::secrets::{self, CATALOG, Secret};
 use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
-use crate::{clock, git, layout, pause};
+use crate::{backups, git, layout, pause};
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -112,7 +112,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     if changed {
         if let Some(old) = &existing {
             pause::at("before-backup");
-            let backup = backup(&project, old)?;
+            let backup = backups::save(&project, old.text(), None)?.path;
             println!("backed up the previous .env to {}", display(root, &backup));
             pause::at("after-backup");
         }
@@ -297,20 +297,6 @@ fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A 0600 copy of the `.env` as it was, in the project's `backups/`.
-fn backup(project: &Project, old: &EnvFile) -> Result<PathBuf> {
-    let dir = project.backup_dir();
-    private_file::create_private_dir(&dir)?;
-    let mut path = dir.join(format!(".env.{}", clock::now_compact()));
-    let mut n = 1;
-    while path.exists() {
-        path = dir.join(format!(".env.{}.{n}", clock::now_compact()));
-        n += 1;
-    }
-    private_file::write_atomic(&path, old.text().as_bytes())?;
-    Ok(path)
 }
 
 fn display(root: &Path, path: &Path) -> String {

@@ -2,6 +2,7 @@
 //! stack (`tests/stack/compose.yaml`: a real PostgreSQL and the stand-in
 //! gateway) on the real Docker engine, torn down on drop.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -113,7 +114,127 @@ impl Stack {
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> u16 {
         http_status(self.port, "GET", path, headers)
     }
+
+    /// The project's `.env`, byte for byte.
+    pub fn env_text(&self) -> String {
+        self.sb.read(&format!("{}/.env", self.project))
+    }
+
+    /// A file of the project folder.
+    pub fn project_path(&self, relative: &str) -> std::path::PathBuf {
+        self.sb.path(&format!("{}/{relative}", self.project))
+    }
+
+    /// `cargo xtask rotate ARGS --env dev --project-name <project>`.
+    pub fn rotate(&self, args: &[&str]) -> super::Run {
+        let mut all = vec!["rotate"];
+        all.extend_from_slice(args);
+        all.extend(["--env", "dev", "--project-name", &self.project]);
+        self.sb.xtask(all)
+    }
+
+    /// Service → container id.
+    pub fn container_ids(&self) -> BTreeMap<String, String> {
+        self.compose()
+            .ps()
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.service, s.container_id))
+            .collect()
+    }
+
+    /// Whether `role` logs in with `password` from this machine over TCP, the
+    /// way a client does: the host's psql against the published database port.
+    pub fn db_login(&self, role: &str, password: &str) -> bool {
+        let dir = self.sb.path(&self.project);
+        let out = Command::new("docker")
+            .args(["compose", "-p", &self.project, "--project-directory"])
+            .arg(&dir)
+            .arg("--env-file")
+            .arg(dir.join(".env"))
+            .args(["port", "db", "5432"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let port = text.trim().rsplit(':').next().unwrap_or("").to_string();
+        assert!(
+            out.status.success() && !port.is_empty(),
+            "docker compose port db 5432: {text}"
+        );
+        Command::new(HOST_PSQL)
+            .args([
+                "-X",
+                "-w",
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                role,
+                "-d",
+                "postgres",
+            ])
+            .args(["-tAc", "SELECT 1"])
+            .env("PGPASSWORD", password)
+            .output()
+            .expect("the host's psql runs")
+            .status
+            .success()
+    }
+
+    /// The stack works with the keys and password of `env`: the gateway
+    /// accepts both keys, the Edge Function answers, every login role logs in.
+    pub fn assert_works_with(&self, env: &BTreeMap<String, String>) {
+        assert_eq!(self.get("/auth/v1/health", &[]), 200);
+        for key in ["ANON_KEY", "SERVICE_ROLE_KEY"] {
+            assert_eq!(self.get("/rest/v1/", &[("apikey", &env[key])]), 200, "{key} refused");
+        }
+        let bearer = format!("Bearer {}", env["SERVICE_ROLE_KEY"]);
+        assert_eq!(self.get("/functions/v1/hello", &[("Authorization", &bearer)]), 200);
+        for role in LOGIN_ROLES {
+            assert!(self.db_login(role, &env["POSTGRES_PASSWORD"]), "{role} cannot log in");
+        }
+        let ps = self.compose().ps().unwrap();
+        assert_eq!(ps.len(), 3, "db, functions and kong run");
+        for state in ps {
+            assert_eq!(
+                (state.state.as_str(), state.health.as_str()),
+                ("running", "healthy"),
+                "{}",
+                state.service
+            );
+        }
+    }
+
+    /// None of the keys of `env` works any more at the gateway.
+    pub fn assert_keys_refused(&self, env: &BTreeMap<String, String>) {
+        for key in ["ANON_KEY", "SERVICE_ROLE_KEY"] {
+            assert_eq!(
+                self.get("/rest/v1/", &[("apikey", &env[key])]),
+                401,
+                "{key} still accepted"
+            );
+        }
+        let bearer = format!("Bearer {}", env["SERVICE_ROLE_KEY"]);
+        assert_eq!(self.get("/functions/v1/hello", &[("Authorization", &bearer)]), 401);
+    }
 }
+
+/// The host's PostgreSQL client (the test image is built from the same install).
+pub const HOST_PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
+
+/// The roles of the test database that log in with POSTGRES_PASSWORD.
+pub const LOGIN_ROLES: &[&str] = &[
+    "authenticator",
+    "pgbouncer",
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_functions_admin",
+    "supabase_replication_admin",
+    "supabase_storage_admin",
+];
 
 impl Drop for Stack {
     fn drop(&mut self) {

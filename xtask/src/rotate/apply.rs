@@ -1,0 +1,385 @@
+//! Applies a change of `.env` to a running stack, and undoes it when any
+//! step fails: back up, write, change the database, recreate the consumers,
+//! wait for health, check as a client. On failure the previous `.env` and
+//! database values come back, the services are recreated on them and checked
+//! again: the stack ends on one consistent set of keys either way.
+
+use std::path::Path;
+
+use crate::audit::{self, Event};
+use crate::backups::{self, Backup};
+use crate::compose::{Compose, ComposeError};
+use crate::config::Env;
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::live::{self, ApiKeys, Expectation, Gateway};
+use crate::private_file;
+use crate::project::Project;
+use crate::psql::Psql;
+use crate::secrets::Secret;
+
+use super::database::{self, Target};
+use super::fault::{self, Step};
+
+/// How long a recreate waits for the services to be healthy.
+pub const WAIT_SECS: u64 = 180;
+
+/// Where and how a change runs.
+pub struct Context<'a> {
+    pub root: &'a Path,
+    pub project: &'a Project,
+    pub env: Env,
+    pub compose: Compose,
+    /// `--gateway-url`; else Kong on 127.0.0.1 at `.env`'s `KONG_HTTP_PORT`.
+    pub gateway_url: Option<String>,
+    pub fault: Option<Step>,
+}
+
+/// One change of `.env`, from `before` to `after`.
+pub struct Change {
+    /// `rotate` or `rollback`.
+    pub action: &'static str,
+    pub before: EnvFile,
+    pub after: EnvFile,
+    /// The variables whose values change.
+    pub names: Vec<String>,
+    /// The services to recreate.
+    pub services: Vec<String>,
+    /// Recreate even services whose configuration Compose sees unchanged.
+    pub force_recreate: bool,
+    /// The database values of `after`, to apply going forward.
+    pub database: Target,
+    /// Label of the backup of `before`.
+    pub backup_label: Option<&'static str>,
+}
+
+impl Change {
+    /// The database values of `before`, for the parts going forward changes.
+    fn database_before(&self) -> Target {
+        let value = |name: &str| Secret::new(self.before.get(name).unwrap_or_default());
+        Target {
+            password: self.database.password.as_ref().map(|_| value("POSTGRES_PASSWORD")),
+            jwt_secret: self.database.jwt_secret.as_ref().map(|_| value("JWT_SECRET")),
+        }
+    }
+
+    fn password_changes(&self) -> bool {
+        self.database.password.is_some()
+    }
+}
+
+/// The step that failed, and why (one line, never a value).
+struct Failure {
+    step: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn at(step: &'static str, message: impl ToString) -> Failure {
+        Failure {
+            step,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// What the forward steps touched, so the rollback undoes exactly that.
+#[derive(Default)]
+struct Touched {
+    database: bool,
+    services: bool,
+}
+
+/// The gateway to check `env` against.
+pub fn gateway(ctx: &Context<'_>, env: &EnvFile) -> Result<Gateway> {
+    match &ctx.gateway_url {
+        Some(url) => Gateway::parse(url).map_err(Error::Usage),
+        None => {
+            let port = env.get("KONG_HTTP_PORT").unwrap_or_else(|| "8000".into());
+            let port = port.parse::<u16>().map_err(|_| {
+                Error::Usage(format!(
+                    "KONG_HTTP_PORT in {} is not a port number; pass --gateway-url",
+                    env.path().display()
+                ))
+            })?;
+            Ok(Gateway::local(port))
+        }
+    }
+}
+
+/// The main database: `POSTGRES_DB`, else `postgres`.
+pub fn main_db(env: &EnvFile) -> String {
+    env.get("POSTGRES_DB")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "postgres".into())
+}
+
+/// What a client must see once the stack runs on `now`: its keys (and
+/// password, when `with_database`) work, those of `stale` do not.
+fn expectation(now: &EnvFile, stale: &EnvFile, stale_label: &'static str, with_database: bool) -> Expectation {
+    let keys = |env: &EnvFile| ApiKeys {
+        anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
+        service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
+    };
+    let password = |env: &EnvFile| Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default());
+    Expectation {
+        keys: keys(now),
+        stale_keys: Some(keys(stale)),
+        password: with_database.then(|| password(now)),
+        stale_password: with_database.then(|| password(stale)),
+        stale_label,
+        database: main_db(now),
+    }
+}
+
+fn shown(ctx: &Context<'_>, path: &Path) -> String {
+    path.strip_prefix(ctx.root).unwrap_or(path).display().to_string()
+}
+
+/// Backs up `before`, applies the change, and rolls it back on any failure.
+pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
+    let backup = backups::save(ctx.project, change.before.text(), change.backup_label)?;
+    let backup_shown = shown(ctx, &backup.path);
+    println!("backed up the current .env to {backup_shown}");
+    let relative = backup
+        .path
+        .strip_prefix(&ctx.project.dir)
+        .unwrap_or(&backup.path)
+        .display()
+        .to_string();
+    let log = |outcome: &str, step: Option<&str>| {
+        let mut event = Event::new(&ctx.project.name, ctx.env.name(), change.action, outcome);
+        event.names = &change.names;
+        event.services = &change.services;
+        event.step = step;
+        event.backup = Some(&relative);
+        audit::append(ctx.project, &event)
+    };
+    log("started", None)?;
+
+    let mut touched = Touched::default();
+    let failure = match forward(ctx, change, &mut touched) {
+        Ok(report) => {
+            for line in &report.passed {
+                println!("  ok: {line}");
+            }
+            if let Err(err) = log("succeeded", None) {
+                eprintln!("warning: the rotation succeeded but {err}");
+            }
+            println!(
+                "{} done: {} changed{}; the previous .env is kept in {backup_shown} (undo with cargo xtask rotate --rollback {} --env {} --project-name {})",
+                change.action,
+                if change.names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    change.names.join(", ")
+                },
+                if change.services.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} recreated", change.services.join(", "))
+                },
+                backup.name,
+                ctx.env.name(),
+                ctx.project.name
+            );
+            return Ok(());
+        }
+        Err(failure) => failure,
+    };
+
+    println!("{} failed at step {}: {}", change.action, failure.step, failure.message);
+    println!("rolling back to the previous .env…");
+    match restore(ctx, change, &touched, &backup) {
+        Ok(report) => {
+            for line in &report.passed {
+                println!("  ok: {line}");
+            }
+            if let Err(err) = log("rolled back", Some(failure.step)) {
+                eprintln!("warning: {err}");
+            }
+            Err(Error::RolledBack(format!(
+                "{} failed at step {} and was rolled back (the stack runs on the previous .env, restored from {backup_shown}): {}",
+                change.action, failure.step, failure.message
+            )))
+        }
+        Err(lines) => {
+            let _ = log("rollback failed", Some(failure.step));
+            let mut all = vec![format!(
+                "{} failed at step {}: {}",
+                change.action, failure.step, failure.message
+            )];
+            all.extend(lines);
+            Err(Error::RollbackFailed(all))
+        }
+    }
+}
+
+/// Write, database, recreate, health, check.
+fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::result::Result<live::Report, Failure> {
+    let env_path = ctx.project.env_file();
+    private_file::write_atomic(&env_path, change.after.text().as_bytes()).map_err(|e| Failure::at("write", e))?;
+    println!("wrote {} (mode 0600)", shown(ctx, &env_path));
+
+    if !change.database.is_empty() {
+        touched.database = true;
+        let psql = Psql::new(&ctx.compose);
+        let refuse = ctx.fault == Some(Step::Database);
+        let done = database::apply(&psql, &change.database, &main_db(&change.after), refuse)
+            .map_err(|e| Failure::at("database", e))?;
+        for line in done {
+            println!("database: {line}");
+        }
+    }
+
+    if !change.services.is_empty() {
+        touched.services = true;
+        let (compose, _cleanup) = fault::recreate_compose(&ctx.compose, ctx.fault, &change.services)
+            .map_err(|e| Failure::at("recreate", e))?;
+        println!("recreating {}…", order(&ctx.compose, &change.services));
+        compose
+            .recreate(&change.services, change.force_recreate, WAIT_SECS)
+            .map_err(|e| match e {
+                ComposeError::Unhealthy { .. } => Failure::at("health", e),
+                other => Failure::at("recreate", other),
+            })?;
+        healthy(&ctx.compose, &change.services).map_err(|e| Failure::at("health", e))?;
+        println!("{} recreated and healthy", change.services.join(", "));
+    }
+
+    let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at("check", e))?;
+    println!("checking as a client at {}…", gateway.url());
+    let report = live::check(
+        &ctx.compose,
+        &gateway,
+        &expectation(&change.after, &change.before, "previous", change.password_changes()),
+    );
+    if !report.is_ok() {
+        return Err(Failure::at("check", report.problems.join("; ")));
+    }
+    if ctx.fault == Some(Step::Check) {
+        return Err(Failure::at(
+            "check",
+            format!("{}=check failed this step (a test hook)", fault::VAR),
+        ));
+    }
+    Ok(report)
+}
+
+/// `services` in the order they are recreated: "kong, then functions, then db".
+pub fn order(compose: &Compose, services: &[String]) -> String {
+    match compose.recreate_layers(services) {
+        Ok(layers) => layers
+            .iter()
+            .map(|layer| layer.join(", "))
+            .collect::<Vec<_>>()
+            .join(", then "),
+        Err(_) => services.join(", "),
+    }
+}
+
+/// Every service of `services` is running, and healthy where it has a healthcheck.
+fn healthy(compose: &Compose, services: &[String]) -> std::result::Result<(), String> {
+    let states = compose.ps().map_err(|e| e.to_string())?;
+    let sick: Vec<String> = services
+        .iter()
+        .filter(|service| {
+            !states.iter().any(|s| {
+                &&s.service == service && s.state == "running" && (s.health.is_empty() || s.health == "healthy")
+            })
+        })
+        .cloned()
+        .collect();
+    if sick.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("not running and healthy: {}", sick.join(", ")))
+    }
+}
+
+/// Puts back the previous `.env` and database values, recreates what differs
+/// from them, and checks. On failure: each line says what state things are
+/// in and what to run.
+fn restore(
+    ctx: &Context<'_>,
+    change: &Change,
+    touched: &Touched,
+    backup: &Backup,
+) -> std::result::Result<live::Report, Vec<String>> {
+    let env_path = ctx.project.env_file();
+    let finish = format!(
+        "to finish: cargo xtask rotate --rollback {} --env {} --project-name {}",
+        backup.name,
+        ctx.env.name(),
+        ctx.project.name
+    );
+    if let Err(err) = private_file::write_atomic(&env_path, change.before.text().as_bytes()) {
+        return Err(vec![
+            format!("rollback failed: {err}"),
+            format!(
+                "state: {} may hold the new values; the previous one is {}; database and containers are as the failed step left them",
+                shown(ctx, &env_path),
+                shown(ctx, &backup.path)
+            ),
+            format!(
+                "to finish: cp {} {}, then {}",
+                shown(ctx, &backup.path),
+                shown(ctx, &env_path),
+                finish.trim_start_matches("to finish: ")
+            ),
+        ]);
+    }
+    println!("restored {} from {}", shown(ctx, &env_path), shown(ctx, &backup.path));
+
+    if touched.database {
+        let psql = Psql::new(&ctx.compose);
+        if let Err(err) = database::apply(&psql, &change.database_before(), &main_db(&change.before), false) {
+            return Err(vec![
+                format!("rollback failed: the database values were not restored: {err}"),
+                "state: .env holds the previous values; the database may hold the new POSTGRES_PASSWORD or app.settings.jwt_secret; containers are as the failed step left them".to_string(),
+                finish,
+            ]);
+        }
+        println!("database: previous values restored");
+    }
+
+    if touched.services {
+        println!("recreating what differs from the previous .env…");
+        if let Err(err) = ctx.compose.recreate(&change.services, false, WAIT_SECS) {
+            return Err(vec![
+                format!("rollback failed: the services were not recreated on the previous .env: {err}"),
+                format!(
+                    "state: .env and the database hold the previous values; {} may run the new ones or be stopped",
+                    change.services.join(", ")
+                ),
+                finish,
+            ]);
+        }
+    }
+
+    let report = match gateway(ctx, &change.before) {
+        Ok(gateway) => live::check(
+            &ctx.compose,
+            &gateway,
+            &expectation(&change.before, &change.after, "rolled-back", change.password_changes()),
+        ),
+        Err(err) => live::Report {
+            passed: Vec::new(),
+            problems: vec![err.to_string()],
+        },
+    };
+    if !report.is_ok() {
+        let mut lines: Vec<String> = report
+            .problems
+            .iter()
+            .map(|p| format!("rollback incomplete: {p}"))
+            .collect();
+        lines.push(
+            "state: .env, the database and the recreated services hold the previous values, but the checks above fail"
+                .to_string(),
+        );
+        lines.push(finish);
+        return Err(lines);
+    }
+    Ok(report)
+}

@@ -1,0 +1,233 @@
+//! `cargo xtask rotate`: new values for keys of a running stack, following
+//! the key-management document's "Key Rotation Procedure" — and ending on one
+//! consistent set of keys whatever fails.
+//!
+//! 1. Under the project lock, decide the new values: generated in dev, from
+//!    their source in staging and prod (Tier 2 always from their source),
+//!    with what follows from them (a new `JWT_SECRET` re-mints the API keys).
+//! 2. Find the services that read them (from the compose file) and the
+//!    database statements they need; `--dry-run` stops after showing this.
+//! 3. Ask before ending every user session (`--yes` for automation).
+//! 4. Back up `.env`, write the new one, change the database, recreate the
+//!    consumers, wait for health, check as a client; undo all on failure.
+//!
+//! `--rollback` puts a backup of `.env` back the same way.
+
+mod apply;
+mod confirm;
+mod database;
+mod fault;
+mod jwks;
+mod plan;
+mod rollback;
+mod source;
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::compose::{Compose, Redactor};
+use crate::config::{Env, SetupConf};
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::private_file::ProjectLock;
+use crate::project::Project;
+use crate::psql;
+use crate::secrets::{CATALOG, Secret};
+
+pub use fault::VAR as TEST_HOOK_VAR;
+pub use plan::{ENCRYPTING_OVERRIDE, Selection};
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub struct Options {
+    pub env: Env,
+    pub project_name: Option<String>,
+    /// `None` with `rollback`.
+    pub selection: Option<Selection>,
+    pub yes: bool,
+    /// Never prompt: a missing value or confirmation fails the run at once.
+    pub non_interactive: bool,
+    pub dry_run: bool,
+    pub gateway_url: Option<String>,
+    pub allow_encrypting: bool,
+    /// `Some(None)`: the newest backup; `Some(Some(name))`: that one.
+    pub rollback: Option<Option<String>>,
+}
+
+/// How long a run waits for another run on the same project: a rotation
+/// takes as long as its services take to get healthy.
+pub const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+const SESSIONS_END: &str = "Rotating JWT_SECRET ends every user session and replaces ANON_KEY and SERVICE_ROLE_KEY: every client needs the new keys";
+
+pub fn run(root: &Path, options: &Options) -> Result<()> {
+    let conf = SetupConf::load(&root.join("setup.conf"))?;
+    let name = options
+        .project_name
+        .as_deref()
+        .unwrap_or(conf.project_name(options.env));
+    let project = Project::new(root, name)?;
+    if std::fs::symlink_metadata(project.env_file()).is_err() {
+        return Err(Error::Usage(format!(
+            "{}/.env does not exist: lay the project out first with cargo xtask setup --env {} --project-name {}",
+            project.name,
+            options.env.name(),
+            project.name
+        )));
+    }
+    let fault = fault::injected()?;
+    let _lock = ProjectLock::acquire(&project.lock_file(), LOCK_WAIT)?;
+    let before = EnvFile::load(&project.env_file())?;
+
+    if let Some(backup) = &options.rollback {
+        let sources = source::Sources::new(&conf, options.env, options.non_interactive);
+        return rollback::run(root, &project, options, before, backup.as_deref(), fault, &sources);
+    }
+    let selection = options
+        .selection
+        .as_ref()
+        .ok_or_else(|| Error::Usage("name the variables to rotate, or pass --tier 1 or --all".into()))?;
+
+    // 1. The new values, and what follows from them.
+    let mut sources = source::Sources::new(&conf, options.env, options.non_interactive);
+    let plan = plan::plan(&before, selection, options.env, options.allow_encrypting, &mut sources)?;
+    let names = plan.names();
+
+    // 2. The services that read them, and the database statements.
+    let compose = compose_for(&project, [&before, &plan.after])?;
+    let consumers = compose.consumers()?.services_reading(names.iter().map(String::as_str));
+    let target = database::Target {
+        password: plan
+            .changes("POSTGRES_PASSWORD")
+            .then(|| Secret::new(plan.after.get("POSTGRES_PASSWORD").unwrap_or_default())),
+        jwt_secret: plan
+            .changes("JWT_SECRET")
+            .then(|| Secret::new(plan.after.get("JWT_SECRET").unwrap_or_default())),
+    };
+    let ctx = apply::Context {
+        root,
+        project: &project,
+        env: options.env,
+        compose,
+        gateway_url: options.gateway_url.clone(),
+        fault,
+    };
+    println!("rotate on project {} ({}):", project.name, options.env.name());
+    print!("{}", plan::render(&plan));
+    let stack = running(&ctx.compose, consumers, !target.is_empty())?;
+    show_steps(&ctx, &stack.services, true, &target, &plan.after)?;
+    if options.dry_run {
+        if let Some(why) = &stack.refusal {
+            println!("note: {why}");
+        }
+        println!("dry run: nothing changed");
+        return Ok(());
+    }
+    if let Some(why) = stack.refusal {
+        return Err(Error::Usage(why));
+    }
+    let services = stack.services;
+
+    // 3. Ask before ending every user session.
+    if plan.changes("JWT_SECRET") {
+        confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
+    }
+
+    // 4. Back up, write, database, recreate, health, check; undo on failure.
+    let change = apply::Change {
+        action: "rotate",
+        before,
+        after: plan.after,
+        names,
+        services,
+        force_recreate: true,
+        database: target,
+        backup_label: None,
+    };
+    apply::apply(&ctx, &change)
+}
+
+/// The consumers to recreate, and why the stack cannot be changed now, if it cannot.
+struct Running {
+    services: Vec<String>,
+    refusal: Option<String>,
+}
+
+/// Only consumers that run are recreated: a stopped one (an unused profile,
+/// say) reads the new value when it next starts. A stack with nothing
+/// running, or without `db` when the database must change, is refused.
+fn running(compose: &Compose, consumers: Vec<String>, needs_db: bool) -> Result<Running> {
+    let states = compose.ps()?;
+    let is_running = |service: &str| states.iter().any(|s| s.service == service && s.state == "running");
+    let (services, stopped): (Vec<String>, Vec<String>) = consumers.into_iter().partition(|s| is_running(s));
+    if !stopped.is_empty() {
+        println!(
+            "not running, so not recreated (they read the new values when they start): {}",
+            stopped.join(", ")
+        );
+    }
+    let start = format!(
+        "start it (cd {} && docker compose up -d --wait), then run again; nothing changed",
+        compose.dir.display()
+    );
+    let refusal = if !states.iter().any(|s| s.state == "running") {
+        Some(format!(
+            "the stack of project {} is not running, and a rotation changes a running stack: {start}",
+            compose.project_name
+        ))
+    } else if needs_db && !is_running(psql::SERVICE) {
+        Some(format!(
+            "service {} is not running, and the database must change first: {start}",
+            psql::SERVICE
+        ))
+    } else {
+        None
+    };
+    Ok(Running { services, refusal })
+}
+
+/// Compose for the project, hiding every secret value of `envs` in what it shows.
+fn compose_for<'a>(project: &Project, envs: impl IntoIterator<Item = &'a EnvFile>) -> Result<Compose> {
+    let mut values = Vec::new();
+    for env in envs {
+        values.extend(CATALOG.iter().filter_map(|spec| env.get(spec.name)).map(Secret::new));
+    }
+    Ok(Compose::new(&project.name, &project.dir, Redactor::new(values))?)
+}
+
+/// The rest of the plan: services, database statements, checks.
+fn show_steps(
+    ctx: &apply::Context<'_>,
+    services: &[String],
+    force: bool,
+    target: &database::Target,
+    after: &EnvFile,
+) -> Result<()> {
+    if services.is_empty() {
+        println!("services to recreate: none (no service reads these variables)");
+    } else if force {
+        println!(
+            "services to recreate: {} (docker compose up --force-recreate --no-deps --wait, dependents first: {})",
+            services.join(", "),
+            apply::order(&ctx.compose, services)
+        );
+    } else {
+        println!(
+            "services to recreate: {} (docker compose up --no-deps --wait, dependents first: {}; only those whose configuration differs)",
+            services.join(", "),
+            apply::order(&ctx.compose, services)
+        );
+    }
+    let statements = database::describe(target, &apply::main_db(after));
+    if !statements.is_empty() {
+        println!("database, before recreating (docker compose exec -T db psql -U supabase_admin):");
+        for line in statements {
+            println!("  {line}");
+        }
+    }
+    println!(
+        "then: wait for health, and check as a client at {}",
+        apply::gateway(ctx, after)?.url()
+    );
+    Ok(())
+}

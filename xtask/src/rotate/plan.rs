@@ -1,0 +1,403 @@
+//! What a rotation changes in `.env`: the variables asked for, their new
+//! values, and what follows from them (a new `JWT_SECRET` re-mints both API
+//! keys and rebuilds `JWT_KEYS` / `JWT_JWKS`). Refusals come before any change.
+
+use crate::config::Env;
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::secrets::{CATALOG, Make, Role, SecretSpec, Tier, catalog, generate, jwt, rules};
+
+use super::jwks;
+use super::source::{self, Found, Sources};
+use crate::sources::Source;
+
+/// The flag that lets a run replace a key that encrypts stored data.
+pub const ENCRYPTING_OVERRIDE: &str = "--i-understand-encrypted-data-becomes-unreadable";
+
+/// Which variables to rotate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    Names(Vec<String>),
+    /// Every Tier 1 secret the tool makes.
+    Tier1,
+    /// Tier 1, and every Tier 2 secret that is set or has a new value.
+    All,
+}
+
+/// One variable that changes, and how its new value was made. Never the value.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub name: &'static str,
+    pub how: String,
+}
+
+/// The new `.env` and what changed in it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub rows: Vec<Row>,
+    /// Variables left alone, and why.
+    pub notes: Vec<String>,
+    pub after: EnvFile,
+}
+
+impl Plan {
+    pub fn names(&self) -> Vec<String> {
+        self.rows.iter().map(|r| r.name.to_string()).collect()
+    }
+
+    pub fn changes(&self, name: &str) -> bool {
+        self.rows.iter().any(|r| r.name == name)
+    }
+}
+
+/// Builds the new `.env` from `before`. Refuses (exit 2) unknown names, keys
+/// that encrypt stored data without the override, the pgsodium key, and new
+/// values that break their rule or equal the current ones; reports (exit 3)
+/// values no source has and nobody can be asked for.
+pub fn plan(
+    before: &EnvFile,
+    selection: &Selection,
+    env: Env,
+    allow_encrypting: bool,
+    sources: &mut Sources<'_>,
+) -> Result<Plan> {
+    let mut refused = Vec::new();
+    let mut missing = Vec::new();
+    let mut notes = Vec::new();
+    let primaries = select(before, selection, allow_encrypting, sources, &mut refused, &mut notes)?;
+
+    let mut after = before.clone();
+    let mut rows = Vec::new();
+    let mut to_ask: Vec<(&'static SecretSpec, String)> = Vec::new();
+    for spec in &primaries {
+        let current = before.get(spec.name).unwrap_or_default();
+        let (value, how) = match (spec.make, env) {
+            (Make::Random { charset, len }, Env::Dev) => (
+                generate::for_spec(spec).expect("a random spec generates"),
+                format!("generated: {len} {}", charset.describe()),
+            ),
+            _ => match sources.new_value_from_source(spec)? {
+                Found::Value(value, source) => (value, source::describe(source).to_string()),
+                Found::Nothing(why) if spec.tier == Tier::One => {
+                    to_ask.push((spec, why));
+                    continue;
+                }
+                Found::Nothing(why) => {
+                    missing.push(format!(
+                        "{}: no new value ({why}): put the new value in its source, then run again",
+                        spec.name
+                    ));
+                    continue;
+                }
+            },
+        };
+        if value.expose() == current {
+            refused.push(format!(
+                "{}: the source still holds the current value: update the vault first",
+                spec.name
+            ));
+            continue;
+        }
+        after.set(spec.name, value.expose())?;
+        rows.push(Row { name: spec.name, how });
+    }
+
+    // Tier 1 values the environment lacks: typed at a terminal, else missing.
+    if !to_ask.is_empty() && refused.is_empty() {
+        match sources.can_prompt() {
+            Ok(()) => {
+                let specs: Vec<&SecretSpec> = to_ask.iter().map(|(spec, _)| *spec).collect();
+                let check = |spec: &SecretSpec, value: &str| {
+                    if before.get(spec.name).as_deref() == Some(value) {
+                        return Err("is the current value; type the new one".to_string());
+                    }
+                    rules::check(spec, value, &|name| after.get(name)).map_err(|why| why.to_string())
+                };
+                let values = sources.ask(&specs, &check)?;
+                for (spec, value) in specs.iter().zip(values) {
+                    after.set(spec.name, value.expose())?;
+                    rows.push(Row {
+                        name: spec.name,
+                        how: source::describe(Source::Prompt).to_string(),
+                    });
+                }
+                rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
+            }
+            Err(no_terminal) => {
+                for (spec, why) in &to_ask {
+                    missing.push(format!(
+                        "{}: no new value ({why}) and no terminal to ask on ({no_terminal}): put the new value in the vault and export {}, then run again",
+                        spec.name, spec.name
+                    ));
+                }
+            }
+        }
+    }
+
+    if rows.iter().any(|r| r.name == "JWT_SECRET") {
+        let injected = env != Env::Dev;
+        derive_from_jwt_secret(before, &mut after, &mut rows, &mut refused, injected.then_some(sources))?;
+    }
+    for row in &rows {
+        let spec = catalog::find(row.name).expect("rows come from the catalog");
+        let value = after.get(row.name).unwrap_or_default();
+        if spec.is_derived() || value.is_empty() {
+            continue;
+        }
+        if let Err(why) = rules::check(spec, &value, &|name| after.get(name)) {
+            refused.push(format!("{}: the new value {why}", row.name));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
+    }
+    if !missing.is_empty() {
+        return Err(Error::Missing(missing.join("\n")));
+    }
+    Ok(Plan { rows, notes, after })
+}
+
+/// The catalog entries to give new values, in catalog order.
+fn select(
+    before: &EnvFile,
+    selection: &Selection,
+    allow_encrypting: bool,
+    sources: &mut Sources<'_>,
+    refused: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<&'static SecretSpec>> {
+    let mut wanted: Vec<&'static str> = Vec::new();
+    let rotatable = |spec: &SecretSpec| matches!(spec.make, Make::Random { .. });
+    match selection {
+        Selection::Names(names) => {
+            for name in names {
+                if name.to_ascii_lowercase().contains("pgsodium") {
+                    refused.push(PGSODIUM.to_string());
+                    continue;
+                }
+                let Some(spec) = catalog::find(name) else {
+                    refused.push(format!(
+                        "{name} is not a secret of the stack; the secrets are listed in docs/key-management.md"
+                    ));
+                    continue;
+                };
+                if spec.is_derived() {
+                    notes.push(format!(
+                        "{name} is signed with JWT_SECRET and stays valid until the secret changes: JWT_SECRET is rotated and both API keys are re-minted"
+                    ));
+                    wanted.push("JWT_SECRET");
+                } else if spec.optional && spec.tier == Tier::One {
+                    refused.push(format!(
+                        "{name} follows JWT_SECRET: rotate JWT_SECRET, which rebuilds its HS256 key; its asymmetric keys are not rotated by this tool"
+                    ));
+                } else if spec.encrypts_data && !allow_encrypting {
+                    refused.push(encrypting_refusal(spec));
+                } else {
+                    wanted.push(spec.name);
+                }
+            }
+        }
+        Selection::Tier1 | Selection::All => {
+            for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && rotatable(s)) {
+                if spec.encrypts_data && !allow_encrypting {
+                    notes.push(format!(
+                        "{} skipped: it encrypts stored data; add {ENCRYPTING_OVERRIDE} to rotate it too",
+                        spec.name
+                    ));
+                } else {
+                    wanted.push(spec.name);
+                }
+            }
+            if *selection == Selection::All {
+                for spec in CATALOG.iter().filter(|s| s.tier == Tier::Two) {
+                    let empty = before.get(spec.name).unwrap_or_default().is_empty();
+                    if empty && matches!(sources.new_value_from_source(spec)?, Found::Nothing(_)) {
+                        notes.push(format!("{} skipped: not set, and no new value", spec.name));
+                    } else {
+                        wanted.push(spec.name);
+                    }
+                }
+            }
+        }
+    }
+    Ok(CATALOG.iter().filter(|spec| wanted.contains(&spec.name)).collect())
+}
+
+const PGSODIUM: &str = "the pgsodium root key is not in .env: it lives in the db-config volume and encrypts every Vault secret in the database, which a new key makes unreadable; cargo xtask rotate never changes it";
+
+fn encrypting_refusal(spec: &SecretSpec) -> String {
+    format!(
+        "{} encrypts stored data ({}): with a new key that data becomes unreadable; to rotate it anyway, add {ENCRYPTING_OVERRIDE}",
+        spec.name, spec.about
+    )
+}
+
+/// A new `JWT_SECRET` re-mints both API keys (in staging and prod, keys
+/// injected with it are taken when they verify under it) and rebuilds the key
+/// sets that embed it.
+fn derive_from_jwt_secret(
+    before: &EnvFile,
+    after: &mut EnvFile,
+    rows: &mut Vec<Row>,
+    refused: &mut Vec<String>,
+    mut injected: Option<&mut Sources<'_>>,
+) -> Result<()> {
+    let old = crate::secrets::Secret::new(before.get("JWT_SECRET").unwrap_or_default());
+    let new = crate::secrets::Secret::new(after.get("JWT_SECRET").unwrap_or_default());
+    let now = jwt::now();
+    for (name, role) in [("ANON_KEY", Role::Anon), ("SERVICE_ROLE_KEY", Role::ServiceRole)] {
+        let spec = catalog::find(name).expect("in the catalog");
+        let given = match injected.as_deref_mut() {
+            Some(sources) => match sources.new_value_from_source(spec)? {
+                Found::Value(key, source) => Some((key, source)),
+                Found::Nothing(_) => None,
+            },
+            None => None,
+        };
+        let (key, how) = match given {
+            Some((key, source)) if jwt::is_valid_for(key.expose(), new.expose(), role) => (
+                key,
+                format!("{}: verifies under the new JWT_SECRET", source::describe(source)),
+            ),
+            Some((_, source)) => {
+                refused.push(format!(
+                    "{name} {} does not verify under the new JWT_SECRET with role {}; inject the matching key, or none to have it minted",
+                    source::describe(source),
+                    role.claim()
+                ));
+                continue;
+            }
+            None => (
+                jwt::mint(role, &new, now),
+                format!(
+                    "re-minted: HS256 JWT, role {}, signed with the new JWT_SECRET",
+                    role.claim()
+                ),
+            ),
+        };
+        after.set(name, key.expose())?;
+        rows.push(Row { name: spec.name, how });
+    }
+    for name in ["JWT_KEYS", "JWT_JWKS"] {
+        let text = before.get(name).unwrap_or_default();
+        if text.trim().is_empty() {
+            continue;
+        }
+        match jwks::rebuild(name, &text, &old, &new) {
+            Ok(rebuilt) => {
+                after.set(name, &rebuilt)?;
+                rows.push(Row {
+                    name: catalog::find(name).expect("in the catalog").name,
+                    how: "rebuilt: its HS256 oct key now holds the new JWT_SECRET".to_string(),
+                });
+            }
+            Err(why) => refused.push(why),
+        }
+    }
+    Ok(())
+}
+
+/// The plan as lines for the terminal: names and how, never a value.
+pub fn render(plan: &Plan) -> String {
+    let width = plan.rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    let mut out = format!("{:<width$}  NEW VALUE\n", "VARIABLE");
+    for row in &plan.rows {
+        out.push_str(&format!("{:<width$}  {}\n", row.name, row.how));
+    }
+    for note in &plan.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::secrets::Secret;
+
+    fn env_file() -> EnvFile {
+        let secret = Secret::new("J".repeat(40));
+        let text = format!(
+            "# head\nPOSTGRES_PASSWORD={}\nJWT_SECRET={}\nANON_KEY={}\nSERVICE_ROLE_KEY={}\nVAULT_ENC_KEY={}\nJWT_KEYS=\nSMTP_PASS=\n",
+            "a".repeat(32),
+            secret.expose(),
+            jwt::mint(Role::Anon, &secret, jwt::now()).expose(),
+            jwt::mint(Role::ServiceRole, &secret, jwt::now()).expose(),
+            "b".repeat(32),
+        );
+        EnvFile::parse(Path::new("p/.env"), text).unwrap()
+    }
+
+    fn plan(before: &EnvFile, selection: &Selection, env: Env, allow: bool) -> Result<Plan> {
+        let conf = crate::config::SetupConf::default();
+        let mut sources = Sources::new(&conf, env, true);
+        super::plan(before, selection, env, allow, &mut sources)
+    }
+
+    fn names(list: &[&str]) -> Selection {
+        Selection::Names(list.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn a_new_jwt_secret_re_mints_both_keys_and_keeps_the_rest_of_the_file() {
+        let before = env_file();
+        let plan = plan(&before, &names(&["JWT_SECRET"]), Env::Dev, false).unwrap();
+        assert_eq!(plan.names(), vec!["JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY"]);
+        let secret = plan.after.get("JWT_SECRET").unwrap();
+        assert_ne!(secret, before.get("JWT_SECRET").unwrap());
+        assert!(jwt::is_valid_for(
+            &plan.after.get("ANON_KEY").unwrap(),
+            &secret,
+            Role::Anon
+        ));
+        assert!(jwt::is_valid_for(
+            &plan.after.get("SERVICE_ROLE_KEY").unwrap(),
+            &secret,
+            Role::ServiceRole
+        ));
+        assert_eq!(plan.after.get("POSTGRES_PASSWORD"), before.get("POSTGRES_PASSWORD"));
+        assert!(plan.after.text().starts_with("# head\n"));
+        let shown = render(&plan);
+        assert!(!shown.contains(&secret));
+    }
+
+    #[test]
+    fn naming_an_api_key_rotates_the_secret_behind_it() {
+        let plan = plan(&env_file(), &names(&["SERVICE_ROLE_KEY"]), Env::Dev, false).unwrap();
+        assert!(plan.changes("JWT_SECRET") && plan.changes("ANON_KEY"));
+        assert!(plan.notes[0].contains("SERVICE_ROLE_KEY is signed with JWT_SECRET"));
+    }
+
+    #[test]
+    fn encrypting_keys_unknown_names_and_pgsodium_are_refused_together() {
+        let err = plan(
+            &env_file(),
+            &names(&["VAULT_ENC_KEY", "NOPE", "pgsodium_root_key", "JWT_KEYS"]),
+            Env::Dev,
+            false,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.exit_code(), 2);
+        assert!(text.contains("VAULT_ENC_KEY encrypts stored data"), "{text}");
+        assert!(text.contains(ENCRYPTING_OVERRIDE));
+        assert!(text.contains("NOPE is not a secret"));
+        assert!(text.contains("pgsodium root key"));
+        assert!(text.contains("JWT_KEYS follows JWT_SECRET"));
+        assert_eq!(text.lines().count(), 4);
+        let plan = plan(&env_file(), &names(&["VAULT_ENC_KEY"]), Env::Dev, true).unwrap();
+        assert_eq!(plan.names(), vec!["VAULT_ENC_KEY"]);
+    }
+
+    #[test]
+    fn tier_1_skips_encrypting_keys_unless_overridden() {
+        let plan1 = plan(&env_file(), &Selection::Tier1, Env::Dev, false).unwrap();
+        assert!(plan1.changes("POSTGRES_PASSWORD") && plan1.changes("ANON_KEY"));
+        assert!(!plan1.changes("VAULT_ENC_KEY") && !plan1.changes("SMTP_PASS"));
+        assert!(plan1.notes.iter().any(|n| n.starts_with("VAULT_ENC_KEY skipped")));
+        let plan2 = plan(&env_file(), &Selection::Tier1, Env::Dev, true).unwrap();
+        assert!(plan2.changes("VAULT_ENC_KEY") && plan2.changes("REALTIME_DB_ENC_KEY"));
+    }
+}
