@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 /// The environment variable that names the step to stop at.
 pub const VAR: &str = "RECEPTOR_TEST_PAUSE_AT";
 
-/// Every pause point, in the order a `setup` run reaches them.
+/// Every pause point, in the order a run reaches them.
 pub const STEPS: &[(&str, &str)] = &[
     ("locked", "setup holds the project lock, nothing written yet"),
     (
@@ -41,6 +41,14 @@ pub const STEPS: &[(&str, &str)] = &[
         "before-up",
         ".env is written, the containers not yet recreated (setup --up)",
     ),
+    (
+        "rotate-after-database",
+        "rotate: .env and the database hold the new values, the containers the old",
+    ),
+    (
+        "rotate-before-check",
+        "rotate: the consumers are recreated and healthy, the client checks not yet run",
+    ),
 ];
 
 fn wanted() -> Option<&'static str> {
@@ -50,6 +58,7 @@ fn wanted() -> Option<&'static str> {
 
 /// Stops here when the variable names `step`.
 pub fn at(step: &str) {
+    debug_assert!(STEPS.iter().any(|(s, _)| *s == step), "{step} is not in STEPS");
     if wanted() == Some(step) {
         stop(step);
     }
@@ -57,6 +66,7 @@ pub fn at(step: &str) {
 
 /// Stops here when the variable names `step`, or `step:FILE` for the file at `path`.
 pub fn writing(step: &str, path: &Path) {
+    debug_assert!(STEPS.iter().any(|(s, _)| *s == step), "{step} is not in STEPS");
     let Some(spec) = wanted() else { return };
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let matches = match spec.split_once(':') {
@@ -79,5 +89,21 @@ fn stop(what: &str) {
     // SAFETY: raise has no memory-safety preconditions.
     unsafe {
         libc::raise(libc::SIGSTOP);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_is_in_the_fault_campaign_page() {
+        let page = include_str!("../../docs/fault-campaign.md");
+        for (step, _) in STEPS {
+            assert!(
+                page.contains(&format!("`{step}`")),
+                "docs/fault-campaign.md lacks `{step}`"
+            );
+        }
     }
 }

@@ -13,10 +13,10 @@ use crate::config::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live::{self, ApiKeys, Expectation, Gateway};
-use crate::private_file;
 use crate::project::Project;
 use crate::psql::Psql;
 use crate::secrets::Secret;
+use crate::{pause, private_file};
 
 use super::database::{self, Target};
 use super::fault::{self, Step};
@@ -230,6 +230,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         for line in done {
             println!("database: {line}");
         }
+        pause::at("rotate-after-database");
     }
 
     if !change.services.is_empty() {
@@ -245,6 +246,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
             })?;
         healthy(&ctx.compose, &change.services).map_err(|e| Failure::at("health", e))?;
         println!("{} recreated and healthy", change.services.join(", "));
+        pause::at("rotate-before-check");
     }
 
     let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at("check", e))?;
