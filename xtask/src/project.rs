@@ -1,6 +1,9 @@
 //! Where things are: the repository root and a project folder's files.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::private_file::{self, FileError, ProjectLock};
 
 /// A project folder name is one plain path component.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,17 @@ impl Project {
 
     pub fn lock_file(&self) -> PathBuf {
         self.dir.join(".xtask.lock")
+    }
+
+    /// Takes the project's lock, waiting up to `wait` for another run, then
+    /// removes the temporary files an interrupted run left in the folder and
+    /// in `backups/` (while the lock is held, no other run writes there).
+    /// Returns the lock and how many files were removed.
+    pub fn lock(&self, wait: Duration) -> Result<(ProjectLock, usize), FileError> {
+        let lock = ProjectLock::acquire(&self.lock_file(), wait)?;
+        let removed =
+            private_file::remove_stale_temps(&self.dir)? + private_file::remove_stale_temps(&self.backup_dir())?;
+        Ok((lock, removed))
     }
 
     /// Copies of `.env` taken before each change.

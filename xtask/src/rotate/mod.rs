@@ -29,7 +29,6 @@ use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::private_file::ProjectLock;
 use crate::project::Project;
 use crate::psql;
 use crate::secrets::{CATALOG, Secret};
@@ -76,7 +75,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         )));
     }
     let fault = fault::injected()?;
-    let _lock = ProjectLock::acquire(&project.lock_file(), LOCK_WAIT)?;
+    let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
+    if leftovers > 0 {
+        println!("removed {leftovers} temporary file(s) left by an interrupted run");
+    }
     let before = EnvFile::load(&project.env_file())?;
 
     if let Some(backup) = &options.rollback {

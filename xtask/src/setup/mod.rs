@@ -14,7 +14,7 @@ use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf, StackSource};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::private_file::{self, LOCK_WAIT, ProjectLock};
+use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
 use crate::secrets::{self, CATALOG, Secret};
 use crate::sources::{Environment, refs};
@@ -80,10 +80,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
-    let _lock = ProjectLock::acquire(&project.lock_file(), LOCK_WAIT)?;
+    let (_lock, removed) = project.lock(LOCK_WAIT)?;
     pause::at("locked");
     let laid = layout::lay_out(&template, &project.dir)?;
-    let leftovers = laid.leftovers + private_file::remove_stale_temps(&project.backup_dir())?;
+    let leftovers = removed + laid.leftovers;
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
