@@ -55,6 +55,10 @@ run_one() {
     -artifact_prefix="${artifacts}" -print_final_stats=1 >"${log}" 2>&1
   local rc=$?
   set -e
+  if grep -q '^error: could not compile' "${log}"; then
+    echo "error: ${target} did not build; see ${log}" >&2
+    return 2
+  fi
   local runs
   runs=$(grep -E '^stat::number_of_executed_units' "${log}" | awk '{print $2}' | tail -1)
   echo "${target}: $((SECONDS - start)) s, ${runs:-unknown} executions, exit ${rc} (log: ${log})"
