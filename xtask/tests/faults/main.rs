@@ -10,3 +10,4 @@ mod inputs;
 mod leaks;
 mod permissions;
 mod properties;
+mod rotate;
