@@ -201,6 +201,12 @@ enum Command {
         /// Warnings count as findings (exit 1).
         #[arg(long)]
         strict: bool,
+        /// Also check the running stack: drift, the gateway, an Edge Function, database logins.
+        #[arg(long)]
+        live: bool,
+        /// With --live: the gateway's URL (default: http://127.0.0.1:KONG_HTTP_PORT).
+        #[arg(long, value_name = "URL", requires = "live")]
+        gateway_url: Option<String>,
     },
 }
 
@@ -272,6 +278,8 @@ fn main() {
             history,
             format,
             strict,
+            live,
+            gateway_url,
         } => verify::run(
             &root,
             &verify::Options {
@@ -280,6 +288,8 @@ fn main() {
                 project_name,
                 history,
                 strict,
+                live,
+                gateway_url,
             },
         )
         .map(|report| {

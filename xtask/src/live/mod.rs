@@ -10,10 +10,36 @@ pub mod http;
 use std::time::{Duration, Instant};
 
 use crate::compose::Compose;
+use crate::envfile::EnvFile;
 use crate::psql::{Login, Psql};
 use crate::secrets::Secret;
 
 pub use http::Gateway;
+
+/// The gateway of a project: `url` when given, else Kong published on this
+/// machine at `KONG_HTTP_PORT` (8000 when unset).
+pub fn gateway_for(env: &EnvFile, url: Option<&str>) -> Result<Gateway, String> {
+    if let Some(url) = url {
+        return Gateway::parse(url);
+    }
+    let port = env
+        .get("KONG_HTTP_PORT")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "8000".into());
+    port.parse::<u16>().map(Gateway::local).map_err(|_| {
+        format!(
+            "KONG_HTTP_PORT in {} is not a port number; pass --gateway-url",
+            env.path().display()
+        )
+    })
+}
+
+/// The main database: `POSTGRES_DB`, else `postgres`.
+pub fn main_db(env: &EnvFile) -> String {
+    env.get("POSTGRES_DB")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "postgres".into())
+}
 
 /// The two API keys a client holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +62,9 @@ pub struct Expectation {
     pub stale_label: &'static str,
     /// The database the roles log into (`POSTGRES_DB`).
     pub database: String,
+    /// How long the positive checks keep retrying: [`SETTLE`] right after a
+    /// recreate, zero for a stack that should already be settled.
+    pub settle: Duration,
 }
 
 /// The function the checks call.
@@ -81,12 +110,12 @@ fn describe(status: std::io::Result<u16>) -> String {
     }
 }
 
-/// Retries `get` until it answers `want` or `SETTLE` passes; the last answer.
-fn settle(mut get: impl FnMut() -> std::io::Result<u16>, want: u16) -> std::io::Result<u16> {
+/// Retries `get` until it answers `want` or `limit` passes; the last answer.
+fn settle(limit: Duration, mut get: impl FnMut() -> std::io::Result<u16>, want: u16) -> std::io::Result<u16> {
     let start = Instant::now();
     loop {
         let status = get();
-        if matches!(status, Ok(code) if code == want) || start.elapsed() >= SETTLE {
+        if matches!(status, Ok(code) if code == want) || start.elapsed() >= limit {
             return status;
         }
         std::thread::sleep(Duration::from_millis(250));
@@ -101,7 +130,7 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
         gateway.get(FUNCTION, &[("Authorization", bearer.as_str())])
     };
 
-    let health = settle(|| gateway.get("/auth/v1/health", &[]), 200);
+    let health = settle(expect.settle, || gateway.get("/auth/v1/health", &[]), 200);
     let ok = matches!(health, Ok(200));
     report.expect(
         ok,
@@ -118,7 +147,7 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
         ("ANON_KEY", &expect.keys.anon),
         ("SERVICE_ROLE_KEY", &expect.keys.service_role),
     ] {
-        let status = settle(|| rest(key), 200);
+        let status = settle(expect.settle, || rest(key), 200);
         report.expect(
             matches!(status, Ok(200)),
             format!("gateway accepts {name} on /rest/v1/"),
@@ -128,7 +157,7 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
             ),
         );
     }
-    let status = settle(|| function(&expect.keys.service_role), 200);
+    let status = settle(expect.settle, || function(&expect.keys.service_role), 200);
     report.expect(
         matches!(status, Ok(200)),
         format!("Edge Function {FUNCTION} answers SERVICE_ROLE_KEY"),

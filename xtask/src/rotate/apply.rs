@@ -92,26 +92,7 @@ struct Touched {
 
 /// The gateway to check `env` against.
 pub fn gateway(ctx: &Context<'_>, env: &EnvFile) -> Result<Gateway> {
-    match &ctx.gateway_url {
-        Some(url) => Gateway::parse(url).map_err(Error::Usage),
-        None => {
-            let port = env.get("KONG_HTTP_PORT").unwrap_or_else(|| "8000".into());
-            let port = port.parse::<u16>().map_err(|_| {
-                Error::Usage(format!(
-                    "KONG_HTTP_PORT in {} is not a port number; pass --gateway-url",
-                    env.path().display()
-                ))
-            })?;
-            Ok(Gateway::local(port))
-        }
-    }
-}
-
-/// The main database: `POSTGRES_DB`, else `postgres`.
-pub fn main_db(env: &EnvFile) -> String {
-    env.get("POSTGRES_DB")
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "postgres".into())
+    live::gateway_for(env, ctx.gateway_url.as_deref()).map_err(Error::Usage)
 }
 
 /// What a client must see once the stack runs on `now`: its keys (and
@@ -128,7 +109,8 @@ fn expectation(now: &EnvFile, stale: &EnvFile, stale_label: &'static str, with_d
         password: with_database.then(|| password(now)),
         stale_password: with_database.then(|| password(stale)),
         stale_label,
-        database: main_db(now),
+        database: live::main_db(now),
+        settle: live::SETTLE,
     }
 }
 
@@ -225,7 +207,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         touched.database = true;
         let psql = Psql::new(&ctx.compose);
         let refuse = ctx.fault == Some(Step::Database);
-        let done = database::apply(&psql, &change.database, &main_db(&change.after), refuse)
+        let done = database::apply(&psql, &change.database, &live::main_db(&change.after), refuse)
             .map_err(|e| Failure::at("database", e))?;
         for line in done {
             println!("database: {line}");
@@ -335,7 +317,7 @@ fn restore(
 
     if touched.database {
         let psql = Psql::new(&ctx.compose);
-        if let Err(err) = database::apply(&psql, &change.database_before(), &main_db(&change.before), false) {
+        if let Err(err) = database::apply(&psql, &change.database_before(), &live::main_db(&change.before), false) {
             return Err(vec![
                 format!("rollback failed: the database values were not restored: {err}"),
                 "state: .env holds the previous values; the database may hold the new POSTGRES_PASSWORD or app.settings.jwt_secret; containers are as the failed step left them".to_string(),

@@ -220,7 +220,7 @@ fn show_steps(
             apply::order(&ctx.compose, services)
         );
     }
-    let statements = database::describe(target, &apply::main_db(after));
+    let statements = database::describe(target, &crate::live::main_db(after));
     if !statements.is_empty() {
         println!("database, before recreating (docker compose exec -T db psql -U supabase_admin):");
         for line in statements {

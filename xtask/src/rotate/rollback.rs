@@ -55,7 +55,7 @@ pub fn run(
     let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
     let password = value(&target, "POSTGRES_PASSWORD");
     let psql = Psql::new(&compose);
-    let main_db = apply::main_db(&target);
+    let main_db = crate::live::main_db(&target);
     let password_needed = names.iter().any(|n| n == "POSTGRES_PASSWORD") || {
         let mut refused = false;
         for role in psql.login_roles(&main_db)? {

@@ -42,6 +42,8 @@ pub struct Where {
     pub variable: Option<String>,
     /// The git object holding the content, for findings in history.
     pub object: Option<String>,
+    /// The running service or endpoint, for findings of the live scope.
+    pub service: Option<String>,
 }
 
 impl Where {
@@ -55,6 +57,14 @@ impl Where {
     pub fn variable(name: impl Into<String>) -> Where {
         Where {
             variable: Some(name.into()),
+            ..Where::default()
+        }
+    }
+
+    /// A running service (`kong`) or endpoint (`gateway http://127.0.0.1:8000`).
+    pub fn service(name: impl Into<String>) -> Where {
+        Where {
+            service: Some(name.into()),
             ..Where::default()
         }
     }
@@ -90,6 +100,9 @@ impl fmt::Display for Where {
         }
         if let Some(object) = &self.object {
             parts.push(format!("(blob {})", &object[..object.len().min(12)]));
+        }
+        if let Some(service) = &self.service {
+            parts.push(service.clone());
         }
         if let Some(variable) = &self.variable {
             parts.push(variable.clone());

@@ -9,6 +9,7 @@ pub mod finding;
 pub mod interpolation;
 pub mod json;
 pub mod junit;
+pub mod live;
 pub mod project;
 pub mod repo;
 pub mod scan;
@@ -52,12 +53,16 @@ pub struct Options {
     pub project_name: Option<String>,
     pub history: bool,
     pub strict: bool,
+    /// Also check the project's running stack (drift, gateway, functions, database).
+    pub live: bool,
+    /// Where the gateway answers (default: 127.0.0.1 at KONG_HTTP_PORT).
+    pub gateway_url: Option<String>,
 }
 
 impl Options {
     fn scope(&self) -> Scope {
         self.scope
-            .unwrap_or(if self.env.is_some() || self.project_name.is_some() {
+            .unwrap_or(if self.env.is_some() || self.project_name.is_some() || self.live {
                 Scope::Project
             } else {
                 Scope::Repo
@@ -91,13 +96,21 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
         })?;
         let target = project::Target::resolve(&conf, options.env, options.project_name.as_deref());
         outcomes.extend(project::run(root, &conf, &target)?);
+        if options.live {
+            scopes.push("live");
+            outcomes.extend(live::run(root, &conf, &target, options.gateway_url.as_deref())?);
+        }
+    } else if options.live {
+        return Err(Error::Usage(
+            "--live checks a project: drop --scope repo, or add --env or --project-name".into(),
+        ));
     }
     Ok(Report::new(scopes, options.strict, outcomes))
 }
 
 /// Every check verify knows, scope by scope (docs/verify.md lists each).
 pub fn checks() -> impl Iterator<Item = &'static finding::Check> {
-    repo::CHECKS.iter().chain(project::CHECKS).copied()
+    repo::CHECKS.iter().chain(project::CHECKS).chain(live::CHECKS).copied()
 }
 
 /// The report in `format`.

@@ -1,0 +1,161 @@
+//! The live scope: the project's running stack, checked as its clients see it.
+//!
+//! The containers run with the values now in `.env` (no drift); the gateway
+//! accepts `ANON_KEY` and `SERVICE_ROLE_KEY` and refuses a key signed with
+//! another secret; an Edge Function answers `SERVICE_ROLE_KEY`; every service
+//! role logs into the database with `POSTGRES_PASSWORD`. Names only, never values.
+
+use std::path::Path;
+
+use super::finding::{Check, Finding, Outcome, Where};
+use super::project::Target;
+use crate::compose::{Compose, Redactor};
+use crate::config::SetupConf;
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::live::{self, ApiKeys, Expectation};
+use crate::project::Project;
+use crate::secrets::{CATALOG, Role, Secret, generate, jwt};
+
+static DRIFT: Check = Check {
+    id: "live.drift",
+    scope: "live",
+    title: "every running container uses the values now in .env",
+};
+static GATEWAY: Check = Check {
+    id: "live.gateway",
+    scope: "live",
+    title: "the gateway accepts ANON_KEY and SERVICE_ROLE_KEY",
+};
+static FOREIGN: Check = Check {
+    id: "live.foreign-key",
+    scope: "live",
+    title: "the gateway refuses a key signed with another secret",
+};
+static FUNCTIONS: Check = Check {
+    id: "live.functions",
+    scope: "live",
+    title: "an Edge Function answers SERVICE_ROLE_KEY",
+};
+static DATABASE: Check = Check {
+    id: "live.database",
+    scope: "live",
+    title: "every service role logs into the database with POSTGRES_PASSWORD",
+};
+
+/// Every check of this scope, in report order.
+pub static CHECKS: &[&Check] = &[&DRIFT, &GATEWAY, &FOREIGN, &FUNCTIONS, &DATABASE];
+
+/// Runs the live checks on `target`'s stack. Docker missing or the stack not
+/// running means verify could not look (exit 2), not a finding.
+pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&str>) -> Result<Vec<Outcome>> {
+    let project = Project::new(root, &target.name)?;
+    let env = EnvFile::load(&project.env_file()).map_err(|e| Error::CouldNotRun(e.to_string()))?;
+    let secrets = CATALOG
+        .iter()
+        .map(|s| s.name)
+        .chain(conf.secrets.keys().map(String::as_str));
+    let redactor = Redactor::new(secrets.filter_map(|name| env.get(name)).map(Secret::new));
+    let compose = Compose::new(&project.name, &project.dir, redactor)
+        .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
+    let states = compose
+        .ps()
+        .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
+    if !states.iter().any(|s| s.state == "running") {
+        return Err(Error::CouldNotRun(format!(
+            "the stack of {} is not running; start it with: cargo xtask setup --env {} --project-name {} --up",
+            project.name,
+            target.env.name(),
+            project.name
+        )));
+    }
+    let up = format!(
+        "cargo xtask setup --env {} --project-name {} --up",
+        target.env.name(),
+        project.name
+    );
+
+    let mut drift = Outcome::new(&DRIFT);
+    match compose.drift() {
+        Ok(report) => {
+            for service in &report.services {
+                drift.push(Finding::fail(
+                    Where::service(&service.service),
+                    format!(
+                        "{} runs with other values of {}",
+                        service.service,
+                        service.variables.join(", ")
+                    ),
+                    format!("recreate it: {up}"),
+                ));
+            }
+        }
+        Err(e) => drift.push(Finding::fail(
+            Where::service("docker compose"),
+            format!("cannot compare: {e}"),
+            "see the error",
+        )),
+    }
+
+    let gateway = live::gateway_for(&env, gateway_url).map_err(Error::CouldNotRun)?;
+    let expect = Expectation {
+        keys: ApiKeys {
+            anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
+            service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
+        },
+        stale_keys: None,
+        password: Some(Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())),
+        stale_password: None,
+        stale_label: "previous",
+        database: live::main_db(&env),
+        settle: std::time::Duration::from_secs(2),
+    };
+    let report = live::check(&compose, &gateway, &expect);
+    let place = Where::service(format!("gateway {}", gateway.url()));
+    let mut gateway_outcome = Outcome::new(&GATEWAY);
+    let mut functions = Outcome::new(&FUNCTIONS);
+    let mut database = Outcome::new(&DATABASE);
+    for problem in report.problems {
+        if problem.starts_with("Edge Function") {
+            functions.push(Finding::fail(
+                place.clone(),
+                problem,
+                format!("recreate the stack: {up}"),
+            ));
+        } else if problem.starts_with("database") {
+            database.push(Finding::fail(
+                Where::variable("POSTGRES_PASSWORD"),
+                problem,
+                format!(
+                    "set the roles' passwords to the one in .env: cargo xtask rotate --rollback --env {} --project-name {}",
+                    target.env.name(),
+                    project.name
+                ),
+            ));
+        } else {
+            gateway_outcome.push(Finding::fail(
+                place.clone(),
+                problem,
+                format!("recreate the stack: {up}"),
+            ));
+        }
+    }
+
+    let mut foreign = Outcome::new(&FOREIGN);
+    let other_secret = generate::random(crate::secrets::catalog::Charset::Alphanumeric, 40);
+    let forged = jwt::mint(Role::ServiceRole, &other_secret, jwt::now());
+    match gateway.get("/rest/v1/", &[("apikey", forged.expose())]) {
+        Ok(401 | 403) => {}
+        Ok(code) => foreign.push(Finding::fail(
+            place.clone(),
+            format!("the gateway answered {code} to a key signed with another secret (401 expected)"),
+            format!("the gateway does not check key signatures: recreate it with: {up}"),
+        )),
+        Err(e) => foreign.push(Finding::fail(
+            place,
+            format!("the gateway did not answer: {e}"),
+            format!("start it: {up}"),
+        )),
+    }
+    Ok(vec![drift, gateway_outcome, foreign, functions, database])
+}
