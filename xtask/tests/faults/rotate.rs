@@ -1,7 +1,8 @@
 //! `rotate` under faults, on the real test stack: SIGKILLed at each step of a
 //! rotation of POSTGRES_PASSWORD and JWT_SECRET, then repaired with
 //! `rotate --rollback` as the key-management guide says; and its success,
-//! failure and refusal paths searched for leaked secrets.
+//! failure and refusal paths searched for leaked secrets, with those of
+//! `verify --live` and `setup --up` on the same running stack.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -113,7 +114,7 @@ fn secrets_of(text: &str) -> Vec<String> {
 }
 
 #[test]
-fn rotate_never_shows_a_secret_on_any_path() {
+fn a_running_stack_never_shows_a_secret_through_rotate_verify_or_setup() {
     let stack = Stack::up();
     let bin = stack.sb.path("recorders");
     fs::create_dir_all(&bin).unwrap();
@@ -122,28 +123,107 @@ fn rotate_never_shows_a_secret_on_any_path() {
     }
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let smtp = "EnvCanarySmtpPassForRotate0123456789";
-    let cases: &[(&str, &[&str], Option<&str>, i32)] = &[
-        ("dry run", &["JWT_SECRET", "--dry-run"], None, 0),
-        ("JWT_SECRET", &["JWT_SECRET", "--yes"], None, 0),
+    let project = stack.project.clone();
+    let rotate = |args: &[&str]| -> Vec<String> {
+        ["rotate"]
+            .iter()
+            .chain(args)
+            .chain(&["--env", "dev", "--project-name", &project])
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let other = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(&["--project-name", &project])
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // (what, argv, RECEPTOR_TEST_FAIL_AT, exit code, a new JWT_SECRET written into .env first)
+    let cases: Vec<(&str, Vec<String>, Option<&str>, i32, bool)> = vec![
+        ("rotate --dry-run", rotate(&["JWT_SECRET", "--dry-run"]), None, 0, false),
+        ("rotate JWT_SECRET", rotate(&["JWT_SECRET", "--yes"]), None, 0, false),
         (
-            "POSTGRES_PASSWORD failing at the database, rolled back",
-            &["POSTGRES_PASSWORD", "--yes"],
+            "rotate POSTGRES_PASSWORD failing at the database, rolled back",
+            rotate(&["POSTGRES_PASSWORD", "--yes"]),
             Some("database"),
             1,
+            false,
         ),
-        ("POSTGRES_PASSWORD", &["POSTGRES_PASSWORD", "--yes"], None, 0),
-        ("a Tier 2 value from the environment", &["SMTP_PASS"], None, 0),
-        ("rollback", &["--rollback", "--yes"], None, 0),
-        ("a key that encrypts stored data", &["VAULT_ENC_KEY", "--yes"], None, 2),
-        ("JWT_SECRET with no terminal to confirm", &["JWT_SECRET"], None, 3),
-        ("a name that is no secret", &["NOT_A_SECRET", "--yes"], None, 2),
+        (
+            "rotate POSTGRES_PASSWORD",
+            rotate(&["POSTGRES_PASSWORD", "--yes"]),
+            None,
+            0,
+            false,
+        ),
+        (
+            "rotate a Tier 2 value from the environment",
+            rotate(&["SMTP_PASS"]),
+            None,
+            0,
+            false,
+        ),
+        ("rotate --rollback", rotate(&["--rollback", "--yes"]), None, 0, false),
+        (
+            "rotate a key that encrypts stored data",
+            rotate(&["VAULT_ENC_KEY", "--yes"]),
+            None,
+            2,
+            false,
+        ),
+        (
+            "rotate JWT_SECRET with no terminal to confirm",
+            rotate(&["JWT_SECRET"]),
+            None,
+            3,
+            false,
+        ),
+        (
+            "rotate a name that is no secret",
+            rotate(&["NOT_A_SECRET", "--yes"]),
+            None,
+            2,
+            false,
+        ),
+        ("verify --live", other(&["verify", "--live"]), None, 0, false),
+        (
+            "verify --live --format json",
+            other(&["verify", "--live", "--format", "json"]),
+            None,
+            0,
+            false,
+        ),
+        (
+            "verify --live, .env ahead of the containers",
+            other(&["verify", "--live"]),
+            None,
+            1,
+            true,
+        ),
+        (
+            "setup, the running stack behind .env",
+            other(&["setup", "--env", "dev"]),
+            None,
+            0,
+            false,
+        ),
+        ("setup --up", other(&["setup", "--env", "dev", "--up"]), None, 0, false),
     ];
     let mut secrets: BTreeSet<String> = secrets_of(&stack.env_text()).into_iter().collect();
     secrets.insert(smtp.to_string());
     let mut leaks = Vec::new();
-    for (name, args, fail_at, code) in cases {
+    for (name, args, fail_at, code, edit) in &cases {
+        if *edit {
+            let text = stack.env_text();
+            let current = crate::common::parse_env(&text)["JWT_SECRET"].clone();
+            let fresh = "DriftJwtSecretForTheLeakHunt0123456789ab";
+            stack
+                .sb
+                .write(&format!("{project}/.env"), &text.replace(&current, fresh));
+            secrets.insert(fresh.to_string());
+        }
         let before = files(&stack.sb.root);
-        let mut run = stack.rotate(args).env("PATH", &path).env("SMTP_PASS", smtp);
+        let mut run = stack.sb.xtask(args).env("PATH", &path).env("SMTP_PASS", smtp);
         if let Some(step) = fail_at {
             run = run.env("RECEPTOR_TEST_FAIL_AT", step);
         }
@@ -185,7 +265,7 @@ fn rotate_never_shows_a_secret_on_any_path() {
         "the docker recorder saw the database statements go through compose exec"
     );
     eprintln!(
-        "rotate: {} runs, {} secrets searched, {} leaks",
+        "running stack (rotate, verify --live, setup --up): {} runs, {} secrets searched, {} leaks",
         cases.len(),
         secrets.len(),
         leaks.len()
