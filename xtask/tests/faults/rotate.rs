@@ -104,6 +104,10 @@ fn rotate_killed_at_each_step_is_repaired_by_rollback() {
     eprintln!("rotate: 5 kills survived, 3 repaired by rotate --rollback");
 }
 
+/// One run on the stack: what, argv, `RECEPTOR_TEST_FAIL_AT`, exit code, and
+/// whether a new JWT_SECRET is written into `.env` first.
+type StackCase = (&'static str, Vec<String>, Option<&'static str>, i32, bool);
+
 /// Values that must never be shown: every value the project's `.env` has had.
 fn secrets_of(text: &str) -> Vec<String> {
     crate::common::parse_env(text)
@@ -138,8 +142,7 @@ fn a_running_stack_never_shows_a_secret_through_rotate_verify_or_setup() {
             .map(|s| s.to_string())
             .collect()
     };
-    // (what, argv, RECEPTOR_TEST_FAIL_AT, exit code, a new JWT_SECRET written into .env first)
-    let cases: Vec<(&str, Vec<String>, Option<&str>, i32, bool)> = vec![
+    let cases: Vec<StackCase> = vec![
         ("rotate --dry-run", rotate(&["JWT_SECRET", "--dry-run"]), None, 0, false),
         ("rotate JWT_SECRET", rotate(&["JWT_SECRET", "--yes"]), None, 0, false),
         (
