@@ -29,42 +29,7 @@ impl Consumers {
 /// Every variable `text` interpolates: `$NAME`, `${NAME}`, `${NAME:-default}`
 /// and the names nested in defaults. `$$` is a literal dollar.
 pub fn referenced_variables(text: &str) -> BTreeSet<String> {
-    let bytes = text.as_bytes();
-    let mut out = BTreeSet::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'$' {
-            i += 1;
-            continue;
-        }
-        match bytes.get(i + 1) {
-            Some(b'$') => i += 2,
-            Some(b'{') => {
-                let start = i + 2;
-                let end = start
-                    + bytes[start..]
-                        .iter()
-                        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                        .count();
-                if end > start {
-                    out.insert(text[start..end].to_string());
-                }
-                i = end;
-            }
-            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
-                let start = i + 1;
-                let end = start
-                    + bytes[start..]
-                        .iter()
-                        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                        .count();
-                out.insert(text[start..end].to_string());
-                i = end;
-            }
-            _ => i += 1,
-        }
-    }
-    out
+    super::interpolation::variables_in(text)
 }
 
 fn collect_strings(value: &serde_json::Value, out: &mut BTreeSet<String>) {

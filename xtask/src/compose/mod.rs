@@ -8,6 +8,7 @@ mod consumers;
 mod drift;
 mod errors;
 mod flavour;
+pub mod interpolation;
 mod redact;
 
 use std::io::Write;

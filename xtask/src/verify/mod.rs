@@ -6,7 +6,6 @@
 //! print. No value is ever printed: findings name variables and file:line.
 
 pub mod finding;
-pub mod interpolation;
 pub mod json;
 pub mod junit;
 pub mod live;

@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::finding::{Check, Finding, Outcome, Where};
-use super::interpolation;
 use super::scan::{ALLOW_MARKER, Kind, KnownValue, Scanner};
+use crate::compose::interpolation;
 use crate::config::{ConfigError, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};

@@ -13,7 +13,15 @@ pub struct Interpolation {
     pub has_default: bool,
 }
 
-/// Every interpolation in `text`, in order.
+/// The variables one string value interpolates: a value Compose has already
+/// parsed out of YAML, so a `#` in it is content, not a comment.
+pub fn variables_in(value: &str) -> std::collections::BTreeSet<String> {
+    let mut found = Vec::new();
+    scan(value, 1, &mut found);
+    found.into_iter().map(|i| i.name).collect()
+}
+
+/// Every interpolation in `text` (a whole Compose file), in order.
 pub fn interpolations(text: &str) -> Vec<Interpolation> {
     let mut found = Vec::new();
     // The indentation of the key that opened a block scalar (`key: |`), while inside it.
