@@ -329,3 +329,14 @@ fn the_generated_project_is_accepted_by_docker_compose() {
         "compose warns about unset variables: {stderr}"
     );
 }
+
+#[test]
+fn the_old_setup_script_runs_cargo_xtask_setup() {
+    let out = Command::new(common::repo().join("utils/setup.sh"))
+        .arg("--help")
+        .output()
+        .expect("utils/setup.sh runs (bash and cargo are installed)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Usage: cargo xtask setup"), "{stdout}");
+}
