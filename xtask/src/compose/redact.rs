@@ -1,6 +1,8 @@
 //! Removes secret values from anything Compose prints before it is shown.
 
-use crate::secrets::Secret;
+use crate::config::SetupConf;
+use crate::envfile::EnvFile;
+use crate::secrets::{CATALOG, Secret};
 
 /// The secret values of one project, replaced by `[REDACTED]` wherever they appear.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +18,21 @@ impl Redactor {
         // Longest first, so a value containing another is hidden whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
         Redactor { secrets }
+    }
+
+    /// Every secret value `envs` hold: the catalog's secrets and the other
+    /// `[secrets]` that `setup.conf` names.
+    pub fn of<'a>(envs: impl IntoIterator<Item = &'a EnvFile>, conf: &SetupConf) -> Redactor {
+        let names: Vec<&str> = CATALOG
+            .iter()
+            .map(|spec| spec.name)
+            .chain(conf.secrets.keys().map(String::as_str))
+            .collect();
+        let mut values = Vec::new();
+        for env in envs {
+            values.extend(names.iter().filter_map(|name| env.get(name)).map(Secret::new));
+        }
+        Redactor::new(values)
     }
 
     /// This redactor, also hiding `values`.

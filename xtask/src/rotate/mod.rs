@@ -31,7 +31,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::psql;
-use crate::secrets::{CATALOG, Secret};
+use crate::secrets::Secret;
 
 pub use fault::VAR as TEST_HOOK_VAR;
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
@@ -96,7 +96,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let names = plan.names();
 
     // 2. The services that read them, and the database statements.
-    let compose = compose_for(&project, [&before, &plan.after])?;
+    let compose = compose_for(&project, [&before, &plan.after], &conf)?;
     let consumers = compose.consumers()?.services_reading(names.iter().map(String::as_str));
     let target = database::Target {
         password: plan
@@ -189,12 +189,12 @@ fn running(compose: &Compose, consumers: Vec<String>, needs_db: bool) -> Result<
 }
 
 /// Compose for the project, hiding every secret value of `envs` in what it shows.
-fn compose_for<'a>(project: &Project, envs: impl IntoIterator<Item = &'a EnvFile>) -> Result<Compose> {
-    let mut values = Vec::new();
-    for env in envs {
-        values.extend(CATALOG.iter().filter_map(|spec| env.get(spec.name)).map(Secret::new));
-    }
-    Ok(Compose::new(&project.name, &project.dir, Redactor::new(values))?)
+fn compose_for<'a>(
+    project: &Project,
+    envs: impl IntoIterator<Item = &'a EnvFile>,
+    conf: &SetupConf,
+) -> Result<Compose> {
+    Ok(Compose::new(&project.name, &project.dir, Redactor::of(envs, conf))?)
 }
 
 /// The rest of the plan: services, database statements, checks.

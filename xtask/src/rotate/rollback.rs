@@ -38,7 +38,7 @@ pub fn run(
     let names: Vec<String> = keys.into_iter().filter(|k| current.get(k) != target.get(k)).collect();
 
     // 2. The services that read those, and any running other values than .env.
-    let compose = compose_for(project, [&current, &target])?;
+    let compose = compose_for(project, [&current, &target], sources.conf())?;
     let mut services: BTreeSet<String> = compose
         .consumers()?
         .services_reading(names.iter().map(String::as_str))

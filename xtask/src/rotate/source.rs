@@ -35,6 +35,11 @@ pub enum Found {
 }
 
 impl<'a> Sources<'a> {
+    /// The `setup.conf` the values come from.
+    pub fn conf(&self) -> &'a SetupConf {
+        self.conf
+    }
+
     pub fn new(conf: &'a SetupConf, env: Env, non_interactive: bool) -> Sources<'a> {
         Sources {
             conf,

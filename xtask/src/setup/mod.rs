@@ -16,7 +16,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
-use crate::secrets::{self, CATALOG, Secret};
+use crate::secrets;
 use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
 use crate::{backups, git, layout, pause};
@@ -197,15 +197,6 @@ fn shell_path(path: &Path) -> String {
     }
 }
 
-/// Hides every secret of the `.env`: the catalog's and setup.conf's other `[secrets]`.
-fn redactor(env: &EnvFile, conf: &SetupConf) -> Redactor {
-    let names = CATALOG
-        .iter()
-        .map(|spec| spec.name)
-        .chain(conf.secrets.keys().map(String::as_str));
-    Redactor::new(names.filter_map(|name| env.get(name)).map(Secret::new))
-}
-
 /// When the project's stack is running on values other than those in `.env`
 /// (an edit, or a run stopped between writing `.env` and recreating), says
 /// which services and what to run. Silent when Docker is absent or the stack
@@ -214,7 +205,7 @@ fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) 
     if !crate::compose::has_containers(&project.name) {
         return;
     }
-    let Ok(compose) = Compose::new(&project.name, &project.dir, redactor(env, conf)) else {
+    let Ok(compose) = Compose::new(&project.name, &project.dir, Redactor::of([env], conf)) else {
         return;
     };
     let Ok(states) = compose.ps() else { return };
@@ -240,7 +231,7 @@ fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) 
 
 /// `docker compose up -d --wait` on the project, then a health summary.
 fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
-    let compose = Compose::new(&project.name, &project.dir, redactor(env, conf))?;
+    let compose = Compose::new(&project.name, &project.dir, Redactor::of([env], conf))?;
     println!(
         "starting {} with Docker Compose {}…",
         project.name,

@@ -15,7 +15,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live::{self, ApiKeys, Expectation};
 use crate::project::Project;
-use crate::secrets::{CATALOG, Role, Secret, generate, jwt};
+use crate::secrets::{Role, Secret, generate, jwt};
 
 static DRIFT: Check = Check {
     id: "live.drift",
@@ -51,11 +51,7 @@ pub static CHECKS: &[&Check] = &[&DRIFT, &GATEWAY, &FOREIGN, &FUNCTIONS, &DATABA
 pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&str>) -> Result<Vec<Outcome>> {
     let project = Project::new(root, &target.name)?;
     let env = EnvFile::load(&project.env_file()).map_err(|e| Error::CouldNotRun(e.to_string()))?;
-    let secrets = CATALOG
-        .iter()
-        .map(|s| s.name)
-        .chain(conf.secrets.keys().map(String::as_str));
-    let redactor = Redactor::new(secrets.filter_map(|name| env.get(name)).map(Secret::new));
+    let redactor = Redactor::of([&env], conf);
     let compose = Compose::new(&project.name, &project.dir, redactor)
         .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
     let states = compose
