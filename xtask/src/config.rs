@@ -316,6 +316,12 @@ impl SetupConf {
                 return Err(at(locate(text, name), format!("{name} must fit on one line")));
             }
         }
+        if has_credentials(&conf.stack.upstream_url) {
+            return Err(at(
+                locate(text, "upstream_url"),
+                "stack.upstream_url holds a user name or password: put credentials in a git credential helper, never in setup.conf".into(),
+            ));
+        }
         conf.check_vaults().map_err(|(span, message)| at(span.start, message))?;
         Ok(conf)
     }
@@ -428,6 +434,16 @@ fn is_identifier(id: &str) -> bool {
     !id.is_empty() && !id.starts_with('-') && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
+/// Whether a URL carries `user[:password]@` before its host: it would reach
+/// git's argv and messages.
+fn has_credentials(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority.contains('@')
+}
+
 /// Byte offset of the line that assigns `name`, for error positions.
 fn locate(text: &str, name: &str) -> usize {
     let mut offset = 0;
@@ -483,6 +499,19 @@ mod tests {
         assert_eq!(conf.project_name(Env::Dev), "receptor-dev");
         assert_eq!(conf.project_name(Env::Staging), "receptor-stg");
         assert_eq!(conf.stack.source, StackSource::Embedded);
+    }
+
+    #[test]
+    fn an_upstream_url_with_credentials_is_refused_without_echoing_them() {
+        let err = parse("[stack]\nupstream_url = \"https://bot:tok3n-canary@example.invalid/r.git\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("setup.conf:2:1: stack.upstream_url holds a user name"),
+            "{err}"
+        );
+        assert!(!err.contains("canary"));
+        assert!(parse("[stack]\nupstream_url = \"https://example.invalid/a@b\"\n").is_ok());
     }
 
     #[test]
