@@ -127,25 +127,7 @@ fn database_attempt(stack: &Stack, env: &BTreeMap<String, String>, port: &mut Op
         return false;
     };
     if port.is_none() {
-        let dir = stack.sb.path(&stack.project);
-        let out = Command::new("docker")
-            .args(["compose", "-p", &stack.project, "--project-directory"])
-            .arg(&dir)
-            .arg("--env-file")
-            .arg(dir.join(".env"))
-            .args(["port", "db", "5432"])
-            .output();
-        *port = out
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .trim()
-                    .rsplit(':')
-                    .next()
-                    .map(str::to_string)
-            })
-            .filter(|p| !p.is_empty());
+        *port = stack.published_port("db", 5432);
     }
     let Some(p) = port.clone() else { return false };
     let ok = Command::new(HOST_PSQL)

@@ -143,24 +143,31 @@ impl Stack {
             .collect()
     }
 
-    /// Whether `role` logs in with `password` from this machine over TCP, the
-    /// way a client does: the host's psql against the published database port.
-    pub fn db_login(&self, role: &str, password: &str) -> bool {
+    /// The host port `service`'s `port` is published on, from `docker compose port`.
+    pub fn published_port(&self, service: &str, port: u16) -> Option<String> {
         let dir = self.sb.path(&self.project);
         let out = Command::new("docker")
             .args(["compose", "-p", &self.project, "--project-directory"])
             .arg(&dir)
             .arg("--env-file")
             .arg(dir.join(".env"))
-            .args(["port", "db", "5432"])
+            .args(["port", service, &port.to_string()])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::var("HOME").unwrap_or_default())
             .output()
-            .unwrap();
+            .ok()?;
         let text = String::from_utf8_lossy(&out.stdout);
         let port = text.trim().rsplit(':').next().unwrap_or("").to_string();
-        assert!(
-            out.status.success() && !port.is_empty(),
-            "docker compose port db 5432: {text}"
-        );
+        (out.status.success() && !port.is_empty()).then_some(port)
+    }
+
+    /// Whether `role` logs in with `password` from this machine over TCP, the
+    /// way a client does: the host's psql against the published database port.
+    pub fn db_login(&self, role: &str, password: &str) -> bool {
+        let port = self
+            .published_port("db", 5432)
+            .expect("docker compose port db 5432 answers");
         Command::new(HOST_PSQL)
             .args([
                 "-X",
