@@ -1,0 +1,112 @@
+//! Test stand-ins for the Supabase stack, for the real-stack tests that rotate keys on
+//! running containers: the real images cannot be pulled where those tests run. Each
+//! follows the contract of the program it replaces (its configuration, its status codes,
+//! its error bodies), never what the tool under test happens to send.
+//!
+//! - [`kong`]: Kong in DB-less mode, driven by the project's own `kong.yml`
+//! - [`services`]: GoTrue, PostgREST and the edge runtime, each checking JWTs its way
+//! - [`keys`]: every key decision, in one place
+//!
+//! Like the real programs, each reads its configuration once, at start: a changed value
+//! takes effect in a new container only.
+
+pub mod http;
+pub mod keys;
+pub mod kong;
+pub mod server;
+pub mod services;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use keys::Env;
+use server::Handler;
+
+/// The largest `kong.yml` the gateway reads.
+pub const MAX_KONG_YML: u64 = 1024 * 1024;
+
+/// Which program a process stands in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Kong,
+    Auth,
+    Rest,
+    Functions,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        Some(match text {
+            "kong" => Role::Kong,
+            "auth" => Role::Auth,
+            "rest" => Role::Rest,
+            "functions" => Role::Functions,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Kong => "kong",
+            Role::Auth => "auth",
+            Role::Rest => "rest",
+            Role::Functions => "functions",
+        }
+    }
+
+    /// Where it listens: Kong on `LISTEN` (default `0.0.0.0:8000`), the services on the
+    /// port their own configuration names.
+    pub fn listen(self, env: Env<'_>) -> Result<SocketAddr, String> {
+        let any = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+        Ok(match self {
+            Role::Kong => {
+                let value = env("LISTEN")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "0.0.0.0:8000".into());
+                value
+                    .parse()
+                    .map_err(|_| format!("LISTEN is not an address like 0.0.0.0:8000: {value}"))?
+            }
+            Role::Auth => any(services::gotrue::port(env)),
+            Role::Rest => any(services::postgrest::port(env)),
+            Role::Functions => any(services::edge::port(env)),
+        })
+    }
+
+    /// The stand-in, configured from `env` (and, for Kong, the template file it names).
+    pub fn build(self, env: Env<'_>) -> Result<Arc<dyn Handler>, String> {
+        Ok(match self {
+            Role::Kong => Arc::new(gateway_from_env(env, Box::new(kong::Network))?),
+            Role::Auth => Arc::new(services::gotrue::GoTrue::from_env(env)?),
+            Role::Rest => Arc::new(services::postgrest::PostgRest::from_env(env)?),
+            Role::Functions => Arc::new(services::edge::EdgeRuntime::from_env(env)?),
+        })
+    }
+}
+
+/// Kong as its container starts: `STAND_IN_KONG_TEMPLATE` (default
+/// `/home/kong/kong.tmpl.yml`, where the Receptor compose file mounts `kong.yml`),
+/// rendered by `STAND_IN_KONG_RENDER` (`shell`, the default, or `entrypoint`), worded as
+/// `STAND_IN_KONG_VERSION` (default 3.x).
+pub fn gateway_from_env(env: Env<'_>, upstream: Box<dyn kong::Upstream>) -> Result<kong::Gateway, String> {
+    use std::io::Read;
+    let path = env("STAND_IN_KONG_TEMPLATE").unwrap_or_else(|| "/home/kong/kong.tmpl.yml".into());
+    let mut template = String::new();
+    std::fs::File::open(&path)
+        .and_then(|file| file.take(MAX_KONG_YML).read_to_string(&mut template))
+        .map_err(|e| format!("cannot read the kong.yml template {path} (STAND_IN_KONG_TEMPLATE): {e}"))?;
+    gateway_from_template(&template, env, upstream)
+}
+
+/// Kong for a template text, rendered with `env`.
+pub fn gateway_from_template(
+    template: &str,
+    env: Env<'_>,
+    upstream: Box<dyn kong::Upstream>,
+) -> Result<kong::Gateway, String> {
+    let mode = kong::render::Render::parse(&env("STAND_IN_KONG_RENDER").unwrap_or_default())?;
+    let dialect = kong::Dialect::parse(&env("STAND_IN_KONG_VERSION").unwrap_or_default())?;
+    let rendered = kong::render::render(template, mode, env)?;
+    let config = kong::config::Config::parse(&rendered)?;
+    Ok(kong::Gateway::new(config, dialect, upstream))
+}
