@@ -2,7 +2,8 @@
 # Builds the two images of the real-stack test harness (tests/stack/compose.yaml) on this
 # machine, without any registry:
 #
-#   receptor-test/gateway:<tag>   the stand-in for Kong and the edge runtime: the static
+#   receptor-test/gateway:<tag>   the stand-ins for Kong (driven by the project's kong.yml),
+#                                 GoTrue, PostgREST and the edge runtime: the static
 #                                 stand-in-gateway binary in a FROM scratch image
 #   receptor-test/postgres:<tag>  a real PostgreSQL 15, its root filesystem assembled from
 #                                 the host's /usr/lib/postgresql/15 and `docker import`ed

@@ -3,12 +3,14 @@
 //! `docker compose up -d --force-recreate` of the whole stack), for
 //! JWT_SECRET and for POSTGRES_PASSWORD.
 //!
-//!     cargo bench -p xtask --bench rotation_downtime [-- ROUNDS]
+//!     cargo bench -p xtask --bench rotation_downtime [-- ROUNDS] [rotate|naive]
 //!
 //! Two client loops run during each rotation, each starting one attempt
 //! every 20 ms (the next starts at once when an attempt takes longer):
 //!
-//! - gateway: `GET /rest/v1/` with `apikey: ANON_KEY`
+//! - gateway: `GET /rest/v1/receptor_live_check` with `apikey` and
+//!   `Authorization: Bearer` carrying `ANON_KEY`, as supabase-js sends it: 404
+//!   (no such table) means Kong and PostgREST both took the key
 //! - database: a TCP login as `authenticator` with `POSTGRES_PASSWORD`
 //!   (the host's psql on the published port), the way PostgREST connects
 //!
@@ -117,8 +119,11 @@ fn client_loop(
 }
 
 fn gateway_attempt(stack: &Stack, env: &BTreeMap<String, String>, _: &mut Option<String>) -> bool {
-    env.get("ANON_KEY")
-        .is_some_and(|key| http_status(stack.port, "GET", "/rest/v1/", &[("apikey", key)]) == 200)
+    env.get("ANON_KEY").is_some_and(|key| {
+        let bearer = format!("Bearer {key}");
+        let headers = [("apikey", key.as_str()), ("Authorization", bearer.as_str())];
+        http_status(stack.port, "GET", "/rest/v1/receptor_live_check", &headers) == 404
+    })
 }
 
 /// A TCP login as authenticator; the published port is looked up again after a failure.
@@ -226,7 +231,9 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let rounds: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(3);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(3);
+    let only = args.iter().find(|a| *a == "rotate" || *a == "naive").cloned();
     println!(
         "rotation downtime, {rounds} rounds each; a client attempt every {} ms; times are medians",
         PERIOD.as_millis()
@@ -237,6 +244,9 @@ fn main() {
     );
     for name in ["JWT_SECRET", "POSTGRES_PASSWORD"] {
         for (method, label) in [(Method::Rotate, "rotate"), (Method::Naive, "naive")] {
+            if only.as_deref().is_some_and(|o| o != label) {
+                continue;
+            }
             let runs: Vec<Measured> = (0..rounds).map(|_| measure(name, method)).collect();
             let median = |f: &dyn Fn(&Measured) -> Duration| {
                 let mut v: Vec<Duration> = runs.iter().map(f).collect();

@@ -85,6 +85,31 @@ pub struct Stack {
     pub upstream_url: String,
     #[serde(default = "default_upstream_ref")]
     pub upstream_ref: String,
+    /// The Compose service that runs the database; empty: the database is not
+    /// a Compose service. Unset: the service whose image is `postgres`.
+    #[serde(default)]
+    pub database_service: Option<String>,
+}
+
+impl Stack {
+    /// `database_service`, checked: a plain Compose service name or empty.
+    pub fn database_service(&self) -> Result<Option<&str>, String> {
+        match self.database_service.as_deref() {
+            None => Ok(None),
+            Some(name)
+                if name.is_empty()
+                    || (!name.starts_with('-')
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) =>
+            {
+                Ok(Some(name))
+            }
+            Some(name) => Err(format!(
+                "setup.conf: [stack] database_service {name:?} is not a Compose service name (letters, digits, '-', '_', '.'; empty for none)"
+            )),
+        }
+    }
 }
 
 fn default_upstream_url() -> String {
@@ -101,6 +126,7 @@ impl Default for Stack {
             source: StackSource::Embedded,
             upstream_url: default_upstream_url(),
             upstream_ref: default_upstream_ref(),
+            database_service: None,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod envfile;
 pub mod error;
 pub mod git;
+pub mod host_psql;
 pub mod layout;
 pub mod live;
 pub mod pause;

@@ -1,7 +1,9 @@
-//! PostgreSQL in the stack's `db` service, reached through Compose: SQL
-//! scripts on psql's standard input over the container's local socket, and
-//! logins over TCP the way a service makes them. psql's failures become
-//! typed errors here; no other module reads what psql prints.
+//! PostgreSQL of the stack: in its database service, reached through Compose
+//! (SQL scripts on psql's standard input over the container's local socket,
+//! and logins over TCP the way a service makes them), or, for a database that
+//! is not a Compose service, at `POSTGRES_HOST:POSTGRES_PORT` with this
+//! machine's psql (see `host_psql`). psql's failures become typed errors
+//! here; no other module reads what psql prints.
 //!
 //! Secret values reach the database only as psql variables set from the
 //! script on standard input, hex-encoded so that no character of a value can
@@ -10,7 +12,7 @@
 use crate::compose::{Compose, ComposeError};
 use crate::secrets::Secret;
 
-/// The compose service that runs PostgreSQL.
+/// The compose service that runs PostgreSQL in the Supabase template.
 pub const SERVICE: &str = "db";
 /// The bootstrap superuser; the local socket trusts it.
 pub const ADMIN: &str = "supabase_admin";
@@ -46,8 +48,25 @@ pub enum PsqlError {
     #[error("the database refused the statements for database {database}: {message}")]
     Refused { database: String, message: String },
     /// psql could not connect at all.
-    #[error("psql cannot reach database {database} in service {SERVICE}: {message}")]
+    #[error("psql cannot reach database {database}: {message}")]
     Unreachable { database: String, message: String },
+    /// The database is not a Compose service and this machine has no psql.
+    #[error("{0}")]
+    NoHostPsql(String),
+}
+
+/// Where the database is reached.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// Inside this Compose service, over its local socket.
+    Service(String),
+    /// From this machine over TCP (a database outside Compose), as the
+    /// superuser with the first of `passwords` the server takes.
+    Host {
+        host: String,
+        port: String,
+        passwords: Vec<Secret>,
+    },
 }
 
 /// Whether a login with a password was accepted.
@@ -130,22 +149,74 @@ fn hex(value: &Secret) -> String {
     value.expose().bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-/// psql inside the `db` service of one Compose project.
+/// Where the database of a project is: its Compose service when the compose
+/// file has one, else `POSTGRES_HOST:POSTGRES_PORT` of `env`, reached from
+/// this machine with the first of `passwords` the server takes.
+pub fn locate(compose: &Compose, env: &crate::envfile::EnvFile, passwords: &[Secret]) -> Result<Place, ComposeError> {
+    if let Some(service) = compose.database_service()? {
+        return Ok(Place::Service(service));
+    }
+    let setting = |name: &str, default: &str| {
+        env.get(name)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    let mut unique: Vec<Secret> = Vec::new();
+    for password in passwords {
+        if !password.is_empty() && !unique.contains(password) {
+            unique.push(password.clone());
+        }
+    }
+    Ok(Place::Host {
+        host: setting("POSTGRES_HOST", "localhost"),
+        port: setting("POSTGRES_PORT", "5432"),
+        passwords: unique,
+    })
+}
+
+/// psql for the database of one Compose project.
 pub struct Psql<'a> {
     compose: &'a Compose,
+    place: Place,
 }
 
 impl<'a> Psql<'a> {
+    /// In the template's `db` service.
     pub fn new(compose: &'a Compose) -> Psql<'a> {
-        Psql { compose }
+        Psql::at(compose, Place::Service(SERVICE.to_string()))
+    }
+
+    pub fn at(compose: &'a Compose, place: Place) -> Psql<'a> {
+        Psql { compose, place }
+    }
+
+    pub fn place(&self) -> &Place {
+        &self.place
+    }
+
+    /// Runs psql with `args` as [`Compose::exec_with`] would in the service,
+    /// or from this machine for [`Place::Host`].
+    fn exec(
+        &self,
+        compose: &Compose,
+        args: &[&str],
+        stdin: &[u8],
+        env: &[(&str, &Secret)],
+    ) -> Result<crate::compose::ExecOutput, PsqlError> {
+        match &self.place {
+            Place::Service(service) => Ok(compose.exec_with(service, args, stdin, env)?),
+            Place::Host { host, port, passwords } => {
+                crate::host_psql::exec(compose, host, port, passwords, &args[1..], stdin, env)
+            }
+        }
     }
 
     /// Runs `script` in `database` as the superuser over the local socket.
     /// Returns what the script printed (tuples only, unaligned).
     pub fn run(&self, database: &str, script: &Script) -> Result<String, PsqlError> {
         let compose = self.compose.also_redacting(script.encoded_secrets());
-        let out = compose.exec_with(
-            SERVICE,
+        let out = self.exec(
+            &compose,
             &["psql", "-X", "-q", "-t", "-A", "-U", ADMIN, "-d", database, "-f", "-"],
             &script.render(),
             &[],
@@ -201,8 +272,8 @@ impl<'a> Psql<'a> {
     /// way a service connects. The password travels in `PGPASSWORD`.
     pub fn login(&self, role: &str, password: &Secret, database: &str) -> Result<Login, PsqlError> {
         let compose = self.compose.also_redacting([password.clone()]);
-        let out = compose.exec_with(
-            SERVICE,
+        let out = self.exec(
+            &compose,
             &[
                 "psql",
                 "-X",

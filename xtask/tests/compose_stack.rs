@@ -29,7 +29,6 @@ fn the_consumers_derived_from_the_template_match_who_reads_each_secret() {
             "JWT_SECRET",
             &[
                 "auth",
-                "db",
                 "functions",
                 "realtime",
                 "rest",
@@ -43,7 +42,6 @@ fn the_consumers_derived_from_the_template_match_who_reads_each_secret() {
             &[
                 "analytics",
                 "auth",
-                "db",
                 "functions",
                 "meta",
                 "realtime",
@@ -66,6 +64,11 @@ fn the_consumers_derived_from_the_template_match_who_reads_each_secret() {
     for (var, services) in expected {
         assert_eq!(consumers.of(var), set(services), "{var}");
     }
+    // The database reads its password and JWT_SECRET only when db-data is first created.
+    assert_eq!(consumers.database.as_deref(), Some("db"));
+    for var in ["JWT_SECRET", "POSTGRES_PASSWORD"] {
+        assert_eq!(consumers.init_only_reading([var]), ["db"], "{var}");
+    }
     for spec in xtask::secrets::CATALOG {
         assert!(
             !consumers.of(spec.name).is_empty(),
@@ -87,21 +90,35 @@ fn the_stack_comes_up_healthy_and_the_gateway_checks_keys_like_kong() {
             state.service
         );
     }
-    assert_eq!(stack.get("/auth/v1/health", &[]), 200);
-    assert_eq!(stack.get("/rest/v1/", &[("apikey", &env["ANON_KEY"])]), 200);
-    assert_eq!(stack.get("/rest/v1/", &[("apikey", &env["SERVICE_ROLE_KEY"])]), 200);
+    // Kong, driven by the project's kong.yml: every probe of the table, every column.
+    stack.assert_works_with(&env);
     let foreign = xtask::secrets::jwt::mint(
-        xtask::secrets::Role::Anon,
+        xtask::secrets::Role::ServiceRole,
         &xtask::secrets::Secret::new("another-secret-another-secret-another-secret"),
         xtask::secrets::jwt::now(),
     );
-    assert_eq!(stack.get("/rest/v1/", &[("apikey", foreign.expose())]), 401);
-    let bearer = format!("Bearer {}", env["SERVICE_ROLE_KEY"]);
-    assert_eq!(stack.get("/functions/v1/hello", &[("Authorization", &bearer)]), 200);
-    let anon_bearer = format!("Bearer {}", env["ANON_KEY"]);
+    for probe in xtask::live::PROBES {
+        let forged = stack.probe(probe, &env["ANON_KEY"], Some(foreign.expose()));
+        assert_eq!(
+            forged,
+            probe.expected(xtask::live::Column::Forged),
+            "{} forged",
+            probe.id
+        );
+        let none = stack.probe(probe, &env["ANON_KEY"], None);
+        assert_eq!(
+            none,
+            probe.expected(xtask::live::Column::NoKey),
+            "{} without a key",
+            probe.id
+        );
+    }
+    // Routes kong.yml does not open need a key: /auth/v1/health is behind key-auth.
+    assert_eq!(stack.get("/auth/v1/health", &[]), 401);
     assert_eq!(
-        stack.get("/functions/v1/hello", &[("Authorization", &anon_bearer)]),
-        401
+        stack.get("/pg/tables", &[("apikey", &env["ANON_KEY"])]),
+        403,
+        "/pg/ is admin only"
     );
     let sql = stack
         .compose()
@@ -139,19 +156,15 @@ fn restart_does_not_apply_a_changed_env_but_recreating_the_drifted_services_does
 
     let drift = stack.compose().drift().unwrap();
     let drifted = drift.services();
+    assert_eq!(drifted, ["auth", "functions", "kong", "rest"]);
+    // The database reads JWT_SECRET only at first init: expected, not drift.
+    assert_eq!(drift.expected.len(), 1);
     assert_eq!(
-        drifted,
-        vec!["db".to_string(), "functions".to_string(), "kong".to_string()]
+        (drift.expected[0].service.as_str(), drift.expected[0].variables.clone()),
+        ("db", vec!["JWT_SECRET".to_string()])
     );
     let kong = drift.services.iter().find(|s| s.service == "kong").unwrap();
-    assert_eq!(
-        kong.variables,
-        vec![
-            "ANON_KEY".to_string(),
-            "JWT_SECRET".to_string(),
-            "SERVICE_ROLE_KEY".to_string()
-        ]
-    );
+    assert_eq!(kong.variables, ["ANON_KEY", "SERVICE_ROLE_KEY"]);
     let shown = format!("{drift:?}");
     for value in [new_secret, &new["ANON_KEY"], &old["ANON_KEY"], &old["JWT_SECRET"]] {
         assert!(!shown.contains(value), "the drift report holds a value");
@@ -159,13 +172,9 @@ fn restart_does_not_apply_a_changed_env_but_recreating_the_drifted_services_does
 
     // `docker compose restart` keeps the old environment: old key still works, new one does not.
     stack.compose().restart(&drifted).unwrap();
-    common::stack::wait_for(|| stack.get("/auth/v1/health", &[]) == 200);
-    assert_eq!(
-        stack.get("/rest/v1/", &[("apikey", &old["ANON_KEY"])]),
-        200,
-        "restart applied the new .env?"
-    );
-    assert_eq!(stack.get("/rest/v1/", &[("apikey", &new["ANON_KEY"])]), 401);
+    common::stack::wait_for(|| stack.rest(&old["ANON_KEY"]) == 404);
+    assert_eq!(stack.rest(&old["ANON_KEY"]), 404, "restart applied the new .env?");
+    assert_eq!(stack.rest(&new["ANON_KEY"]), 401);
     assert_eq!(
         stack.compose().drift().unwrap().services(),
         drifted,
@@ -199,8 +208,8 @@ fn recreating_the_drifted_services_applies_the_new_values() {
         .succeeds();
     out.stdout_has("healthy");
     out.never_shows(&[&new["ANON_KEY"], &new["JWT_SECRET"], &new["POSTGRES_PASSWORD"]]);
-    assert_eq!(stack.get("/rest/v1/", &[("apikey", &new["ANON_KEY"])]), 200);
-    assert_eq!(stack.get("/rest/v1/", &[("apikey", &old["ANON_KEY"])]), 401);
+    assert_eq!(stack.rest(&new["ANON_KEY"]), 404);
+    assert_eq!(stack.rest(&old["ANON_KEY"]), 401);
     let bearer = format!("Bearer {}", new["SERVICE_ROLE_KEY"]);
     assert_eq!(stack.get("/functions/v1/hello", &[("Authorization", &bearer)]), 200);
     assert!(compose.drift().unwrap().is_clean());
@@ -222,10 +231,7 @@ fn a_service_that_never_gets_healthy_and_an_unknown_service_are_typed_errors() {
     // A healthcheck that always fails: the services never turn healthy.
     let file = stack.sb.path(&format!("{}/docker-compose.yml", stack.project));
     let text = std::fs::read_to_string(&file).unwrap();
-    let broken = text.replace(
-        r#""/stand-in-gateway", "--health"]"#,
-        r#""/stand-in-gateway", "--no-such-flag"]"#,
-    );
+    let broken = text.replace(r#""functions", "--health"]"#, r#""functions", "--no-such-flag"]"#);
     assert_ne!(broken, text);
     std::fs::write(&file, broken).unwrap();
     match compose.up(&[], false, 8) {

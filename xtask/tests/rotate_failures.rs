@@ -78,3 +78,42 @@ fn services_that_never_get_healthy_are_recreated_on_the_previous_values() {
 fn a_failing_check_after_the_recreate_rolls_everything_back() {
     fails_at("check", "RECEPTOR_TEST_FAIL_AT=check");
 }
+
+#[test]
+fn a_stack_that_already_fails_a_client_check_is_not_rotated() {
+    let stack = Stack::up();
+    let text = stack.env_text();
+    // PostgREST down before anything changes: its probes answer 502, not 404.
+    std::process::Command::new("docker")
+        .args(["compose", "-p", &stack.project, "stop", "rest"])
+        .current_dir(stack.project_path(""))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_default())
+        .output()
+        .unwrap();
+    let out = stack.rotate(&["JWT_SECRET", "--yes"]).fails_with(2);
+    let line = out.one_line_error();
+    assert!(
+        line.starts_with("error: pre-flight: the stack fails a client check before any change"),
+        "{line}"
+    );
+    assert!(
+        line.contains("rest (GET /rest/v1/receptor_live_check) with ANON_KEY answered 502 (404 expected)"),
+        "{line}"
+    );
+    assert!(line.contains("nothing changed"), "{line}");
+    assert_eq!(stack.env_text(), text);
+    assert!(
+        !stack.project_path("backups").exists(),
+        "no backup: nothing was started"
+    );
+    out.never_shows(
+        &stack
+            .env()
+            .values()
+            .map(String::as_str)
+            .filter(|v| v.len() >= 16)
+            .collect::<Vec<_>>(),
+    );
+}

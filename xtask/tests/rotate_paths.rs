@@ -43,7 +43,10 @@ fn jwt_secret_re_mints_both_keys_and_the_gateway_accepts_only_the_new_ones() {
     let ids = stack.container_ids();
 
     let out = stack.rotate(&["JWT_SECRET", "--yes"]).succeeds();
-    out.stdout_has("re-minted").stdout_has("db, functions, kong");
+    out.stdout_has("re-minted")
+        .stdout_has("services to recreate: auth, functions, kong, rest")
+        .stdout_has("not recreated, they read these values only when their volume is first initialised: db")
+        .stdout_has("pre-flight: the stack passes the client checks");
     let new = stack.env();
     for name in ["JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY"] {
         assert_ne!(new[name], old[name], "{name}");
@@ -59,9 +62,16 @@ fn jwt_secret_re_mints_both_keys_and_the_gateway_accepts_only_the_new_ones() {
     stack.assert_works_with(&new);
     stack.assert_keys_refused(&old);
     let after = stack.container_ids();
-    for service in ["db", "functions", "kong"] {
+    for service in ["auth", "functions", "kong", "rest"] {
         assert_ne!(ids[service], after[service], "{service} was recreated");
     }
+    assert_eq!(
+        ids["db"], after["db"],
+        "the database reads JWT_SECRET only at first init: it keeps running"
+    );
+    let drift = stack.compose().drift().unwrap();
+    assert!(drift.is_clean(), "{drift:?}");
+    assert_eq!(drift.expected[0].service, "db");
     // Older installs keep the secret in a database setting: it follows.
     let matches = sql(
         &stack,
@@ -89,7 +99,10 @@ fn jwt_secret_re_mints_both_keys_and_the_gateway_accepts_only_the_new_ones() {
         audit[1]["names"],
         serde_json::json!(["JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY"])
     );
-    assert_eq!(audit[1]["services"], serde_json::json!(["db", "functions", "kong"]));
+    assert_eq!(
+        audit[1]["services"],
+        serde_json::json!(["auth", "functions", "kong", "rest"])
+    );
     assert_eq!(stack.sb.mode(&format!("{}/audit.log", stack.project)), 0o600);
 
     let mut secrets = values(&old);
@@ -109,7 +122,7 @@ fn postgres_password_changes_inside_the_running_database_and_only_its_consumers_
 
     // No confirmation needed: no user session ends.
     let out = stack.rotate(&["POSTGRES_PASSWORD"]).succeeds();
-    out.stdout_has("services to recreate: db, functions");
+    out.stdout_has("services to recreate: auth, functions, rest");
     let new = stack.env();
     assert_ne!(new["POSTGRES_PASSWORD"], old["POSTGRES_PASSWORD"]);
     assert_eq!(new["JWT_SECRET"], old["JWT_SECRET"]);
@@ -126,8 +139,13 @@ fn postgres_password_changes_inside_the_running_database_and_only_its_consumers_
         "supabase_read_only_user keeps its own password"
     );
     let after = stack.container_ids();
-    assert_ne!(ids["db"], after["db"]);
-    assert_ne!(ids["functions"], after["functions"]);
+    assert_eq!(
+        ids["db"], after["db"],
+        "the password changed inside the running database"
+    );
+    for service in ["auth", "functions", "rest"] {
+        assert_ne!(ids[service], after[service], "{service} was recreated");
+    }
     assert_eq!(ids["kong"], after["kong"], "kong does not read POSTGRES_PASSWORD");
 
     // The pooler's schema is recreated and the analytics URL carries the new password.
@@ -168,16 +186,17 @@ fn a_tier_2_value_comes_from_its_source_and_recreates_its_consumers() {
     let value = "sm7p 'pa$$' \"w0rd\" #1";
     let out = stack.rotate(&["SMTP_PASS"]).env("SMTP_PASS", value).succeeds();
     out.stdout_has("from the environment")
-        .stdout_has("services to recreate: kong");
+        .stdout_has("services to recreate: auth");
     let env = xtask::envfile::EnvFile::load(&stack.project_path(".env")).unwrap();
     assert_eq!(env.get("SMTP_PASS").as_deref(), Some(value));
     let after = stack.container_ids();
-    assert_ne!(ids["kong"], after["kong"]);
-    assert_eq!(ids["db"], after["db"]);
-    assert_eq!(ids["functions"], after["functions"]);
+    assert_ne!(ids["auth"], after["auth"]);
+    for service in ["db", "functions", "kong", "rest"] {
+        assert_eq!(ids[service], after[service], "{service}");
+    }
     assert!(
         stack.compose().drift().unwrap().is_clean(),
-        "kong runs with the new value"
+        "auth runs with the new value"
     );
     stack.assert_works_with(&stack.env());
     out.never_shows(&[value, "pa$$"]);
@@ -234,7 +253,7 @@ fn refusals_confirmations_and_dry_runs_change_nothing() {
         .succeeds();
     out.stdout_has("POSTGRES_PASSWORD")
         .stdout_has("re-minted")
-        .stdout_has("services to recreate: db, functions, kong")
+        .stdout_has("services to recreate: auth, functions, kong, rest")
         .stdout_has("ALTER ROLE <role> WITH PASSWORD [REDACTED]")
         .stdout_has("app.settings.jwt_secret TO [REDACTED]")
         .stdout_has("dry run: nothing changed");

@@ -11,6 +11,10 @@ use super::consumers::referenced_variables;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
     pub services: Vec<ServiceDrift>,
+    /// Services whose only differences are variables they read at first
+    /// initialisation: expected after a rotation, which changed those values
+    /// inside the service (the database) instead of recreating it.
+    pub expected: Vec<ServiceDrift>,
 }
 
 impl Drift {
@@ -74,6 +78,29 @@ fn environment(config: &serde_json::Value, service: &str) -> BTreeMap<String, St
         .unwrap_or_default()
 }
 
+/// Compares one service's resolved environment with its container's: the
+/// variables that differ, and apart from them those of `init_only` that differ.
+pub fn compare_with_init(
+    service: &str,
+    resolved: &serde_json::Value,
+    uninterpolated: &serde_json::Value,
+    running: &BTreeMap<String, String>,
+    init_only: &BTreeSet<String>,
+) -> (Option<ServiceDrift>, Option<ServiceDrift>) {
+    let Some(all) = compare(service, resolved, uninterpolated, running) else {
+        return (None, None);
+    };
+    let (expected, variables): (Vec<String>, Vec<String>) =
+        all.variables.into_iter().partition(|v| init_only.contains(v));
+    let drift = |variables: Vec<String>| {
+        (!variables.is_empty()).then(|| ServiceDrift {
+            service: service.to_string(),
+            variables,
+        })
+    };
+    (drift(variables), drift(expected))
+}
+
 /// Compares one service's resolved environment with its container's.
 pub fn compare(
     service: &str,
@@ -123,6 +150,21 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         assert!(compare("rest", &resolved, &raw, &same).is_none());
+    }
+
+    #[test]
+    fn an_init_only_variable_is_expected_drift() {
+        let resolved =
+            serde_json::json!({"services": {"db": {"environment": {"JWT_SECRET": "new", "PGPORT": "5433"}}}});
+        let raw = serde_json::json!({"services": {"db": {"environment": {"JWT_SECRET": "${JWT_SECRET}", "PGPORT": "${POSTGRES_PORT}"}}}});
+        let running: BTreeMap<String, String> = [("JWT_SECRET", "old"), ("PGPORT", "5433")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let init: BTreeSet<String> = ["JWT_SECRET".to_string()].into();
+        let (drift, expected) = compare_with_init("db", &resolved, &raw, &running, &init);
+        assert!(drift.is_none());
+        assert_eq!(expected.unwrap().variables, ["JWT_SECRET"]);
     }
 
     #[test]

@@ -15,7 +15,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use consumers::{Consumers, consumers_from_config, layers};
+pub use consumers::{
+    Consumers, DATABASE_READS_AT_INIT, consumers_from_config, database_service, is_database_image, layers,
+};
 pub use drift::{Drift, ServiceDrift};
 pub use errors::ComposeError;
 pub use flavour::Flavour;
@@ -50,6 +52,8 @@ pub struct Compose {
     /// Variables set on every compose child after the kept ones.
     child_env: Vec<(String, String)>,
     redactor: Redactor,
+    /// The database service named by `setup.conf` (empty: none); else derived from the images.
+    database: Option<String>,
 }
 
 /// What a command run inside a container printed, and how it exited.
@@ -121,6 +125,7 @@ impl Compose {
             overrides: Vec::new(),
             child_env: Vec::new(),
             redactor,
+            database: None,
         })
     }
 
@@ -144,6 +149,11 @@ impl Compose {
         let mut compose = self.clone();
         compose.redactor = self.redactor.with(values);
         compose
+    }
+
+    /// `text` with every secret value of this project hidden.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
     }
 
     pub fn flavour(&self) -> &Flavour {
@@ -223,9 +233,33 @@ impl Compose {
         self.run(&["config", "-q"]).map(|_| ())
     }
 
-    /// Which services read which `.env` variable, from the uninterpolated file.
+    /// Which services read which `.env` variable, from the uninterpolated file,
+    /// and which service is the database ([`Compose::database_service`]).
     pub fn consumers(&self) -> Result<Consumers, ComposeError> {
-        Ok(consumers_from_config(&self.uninterpolated_config()?))
+        let database = self.database_service()?;
+        Ok(consumers_from_config(
+            &self.uninterpolated_config()?,
+            database.as_deref(),
+        ))
+    }
+
+    /// The service that runs the database: the one `setup.conf` names
+    /// (`database_service`, empty for none), else the one service whose image
+    /// is a PostgreSQL server; `None` when the database is not a Compose service.
+    pub fn database_service(&self) -> Result<Option<String>, ComposeError> {
+        match &self.database {
+            Some(name) if name.is_empty() => Ok(None),
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(database_service(&self.resolved_config()?)),
+        }
+    }
+
+    /// The same project with the database service `setup.conf` names
+    /// (`Some("")`: none) instead of the one its images tell.
+    pub fn with_database_service(&self, service: Option<&str>) -> Compose {
+        let mut compose = self.clone();
+        compose.database = service.map(str::to_string);
+        compose
     }
 
     /// The configuration before interpolation: it holds no `.env` value.
@@ -386,12 +420,19 @@ impl Compose {
     pub fn drift(&self) -> Result<Drift, ComposeError> {
         let resolved = self.resolved_config()?;
         let uninterpolated = self.uninterpolated_config()?;
+        let database = match &self.database {
+            Some(name) => Some(name.clone()).filter(|n| !n.is_empty()),
+            None => database_service(&resolved),
+        };
+        let consumers = consumers_from_config(&uninterpolated, database.as_deref());
         let mut report = Drift::default();
         for state in self.ps()?.into_iter().filter(|s| s.state == "running") {
             let env = drift::container_env(&state.container_id)?;
-            if let Some(service) = drift::compare(&state.service, &resolved, &uninterpolated, &env) {
-                report.services.push(service);
-            }
+            let init_only = consumers.init_only_of(&state.service);
+            let (drift, expected) =
+                drift::compare_with_init(&state.service, &resolved, &uninterpolated, &env, &init_only);
+            report.services.extend(drift);
+            report.expected.extend(expected);
         }
         Ok(report)
     }

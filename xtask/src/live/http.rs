@@ -58,6 +58,12 @@ impl Gateway {
 
     /// The status of `GET path` with `headers`; an error when nothing answers.
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> std::io::Result<u16> {
+        self.request("GET", path, headers)
+    }
+
+    /// The status of `METHOD path` (with an empty body) and `headers`; an error when
+    /// nothing answers.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result<u16> {
         let addr = (self.host.as_str(), self.port)
             .to_socket_addrs()?
             .next()
@@ -66,7 +72,7 @@ impl Gateway {
         stream.set_read_timeout(Some(TIMEOUT))?;
         stream.set_write_timeout(Some(TIMEOUT))?;
         let mut request = format!(
-            "GET {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            "{method} {}{path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: 0\r\n",
             self.prefix, self.host
         );
         for (name, value) in headers {

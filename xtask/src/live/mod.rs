@@ -1,20 +1,23 @@
-//! Checks on a running stack, made the way its clients see it: the gateway
-//! accepts the current API keys and refuses stale ones, an Edge Function
-//! answers the current `SERVICE_ROLE_KEY`, and every service role logs into
-//! the database over TCP with the current `POSTGRES_PASSWORD` (and not with a
-//! stale one). Used after each rotation and rollback; `verify --live` runs
-//! the same checks without stale values.
+//! Checks on a running stack, made the way its clients see it: the client
+//! probes (see [`probes`]) answer the current API keys, and refuse stale ones,
+//! forged ones and none, each with the status the real service gives; and
+//! every service role logs into the database over TCP with the current
+//! `POSTGRES_PASSWORD` (and not with a stale one). Rotate runs them before any
+//! change (the pre-flight), after its change and after a rollback;
+//! `verify --live` runs them without stale values.
 
 pub mod http;
+pub mod probes;
 
 use std::time::{Duration, Instant};
 
 use crate::compose::Compose;
 use crate::envfile::EnvFile;
-use crate::psql::{Login, Psql};
-use crate::secrets::Secret;
+use crate::psql::{Login, Place, Psql};
+use crate::secrets::{Role, Secret, generate, jwt};
 
 pub use http::Gateway;
+pub use probes::{Column, PROBES, Probe};
 
 /// The gateway of a project: `url` when given, else Kong published on this
 /// machine at `KONG_HTTP_PORT` (8000 when unset).
@@ -62,13 +65,13 @@ pub struct Expectation {
     pub stale_label: &'static str,
     /// The database the roles log into (`POSTGRES_DB`).
     pub database: String,
+    /// Where that database is reached; `None` skips the logins.
+    pub place: Option<Place>,
     /// How long the positive checks keep retrying: [`SETTLE`] right after a
     /// recreate, zero for a stack that should already be settled.
     pub settle: Duration,
 }
 
-/// The function the checks call.
-pub const FUNCTION: &str = "/functions/v1/hello";
 /// How long the positive checks keep trying while freshly recreated services settle.
 pub const SETTLE: Duration = Duration::from_secs(30);
 
@@ -83,22 +86,14 @@ impl Report {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
-
-    fn expect(&mut self, ok: bool, passed: String, problem: String) {
-        if ok {
-            self.passed.push(passed);
-        } else {
-            self.problems.push(problem);
-        }
-    }
 }
 
 /// Runs every check of `expect` against `gateway` and the project's database.
 pub fn check(compose: &Compose, gateway: &Gateway, expect: &Expectation) -> Report {
     let mut report = Report::default();
     check_gateway(gateway, expect, &mut report);
-    if let Some(password) = &expect.password {
-        check_logins(compose, password, expect, &mut report);
+    if let (Some(password), Some(place)) = (&expect.password, &expect.place) {
+        check_logins(&Psql::at(compose, place.clone()), password, expect, &mut report);
     }
     report
 }
@@ -110,102 +105,102 @@ fn describe(status: std::io::Result<u16>) -> String {
     }
 }
 
-/// Retries `get` until it answers `want` or `limit` passes; the last answer.
-fn settle(limit: Duration, mut get: impl FnMut() -> std::io::Result<u16>, want: u16) -> std::io::Result<u16> {
-    let start = Instant::now();
+/// Retries `get` until it answers `want` or `deadline` passes (then once); the last answer.
+fn settle(deadline: Instant, mut get: impl FnMut() -> std::io::Result<u16>, want: u16) -> std::io::Result<u16> {
     loop {
         let status = get();
-        if matches!(status, Ok(code) if code == want) || start.elapsed() >= limit {
+        if matches!(status, Ok(code) if code == want) || Instant::now() >= deadline {
             return status;
         }
         std::thread::sleep(Duration::from_millis(250));
     }
 }
 
-fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
-    let url = gateway.url();
-    let rest = |key: &Secret| gateway.get("/rest/v1/", &[("apikey", key.expose())]);
-    let function = |key: &Secret| {
-        let bearer = format!("Bearer {}", key.expose());
-        gateway.get(FUNCTION, &[("Authorization", bearer.as_str())])
-    };
-
-    let health = settle(expect.settle, || gateway.get("/auth/v1/health", &[]), 200);
-    let ok = matches!(health, Ok(200));
-    report.expect(
-        ok,
-        format!("gateway {url} answers /auth/v1/health"),
-        format!(
-            "gateway {url}: /auth/v1/health answered {} (200 expected)",
-            describe(health)
-        ),
-    );
-    if !ok {
-        return;
-    }
-    for (name, key) in [
-        ("ANON_KEY", &expect.keys.anon),
-        ("SERVICE_ROLE_KEY", &expect.keys.service_role),
-    ] {
-        let status = settle(expect.settle, || rest(key), 200);
-        report.expect(
-            matches!(status, Ok(200)),
-            format!("gateway accepts {name} on /rest/v1/"),
-            format!(
-                "gateway: /rest/v1/ with {name} answered {} (200 expected)",
-                describe(status)
-            ),
-        );
-    }
-    let status = settle(expect.settle, || function(&expect.keys.service_role), 200);
-    report.expect(
-        matches!(status, Ok(200)),
-        format!("Edge Function {FUNCTION} answers SERVICE_ROLE_KEY"),
-        format!(
-            "Edge Function {FUNCTION} with SERVICE_ROLE_KEY answered {} (200 expected)",
-            describe(status)
-        ),
-    );
-    let Some(stale) = &expect.stale_keys else {
-        return;
-    };
-    for (name, old, new) in [
-        ("ANON_KEY", &stale.anon, &expect.keys.anon),
-        ("SERVICE_ROLE_KEY", &stale.service_role, &expect.keys.service_role),
-    ] {
-        if old == new || old.is_empty() {
-            continue;
-        }
-        let status = rest(old);
-        report.expect(
-            matches!(status, Ok(401 | 403)),
-            format!("gateway refuses the {} {name} on /rest/v1/", expect.stale_label),
-            format!(
-                "gateway: /rest/v1/ with the {} {name} answered {} (401 expected)",
-                expect.stale_label,
-                describe(status)
-            ),
-        );
-    }
-    if stale.service_role != expect.keys.service_role && !stale.service_role.is_empty() {
-        let status = function(&stale.service_role);
-        report.expect(
-            matches!(status, Ok(401 | 403)),
-            format!(
-                "Edge Function {FUNCTION} refuses the {} SERVICE_ROLE_KEY",
-                expect.stale_label
-            ),
-            format!(
-                "Edge Function {FUNCTION} with the {} SERVICE_ROLE_KEY answered {} (401 expected)",
-                expect.stale_label,
-                describe(status)
-            ),
-        );
+/// How a problem line of a probe starts, which tells `verify` which check it belongs to.
+fn subject(probe: &Probe, column: Column) -> &'static str {
+    match (column, probe.is_function()) {
+        (Column::Forged, _) => "forged key",
+        (_, true) => "Edge Function",
+        (_, false) => "gateway",
     }
 }
 
-fn check_logins(compose: &Compose, password: &Secret, expect: &Expectation, report: &mut Report) {
-    let psql = Psql::new(compose);
+/// Every probe with every key `expect` names. The retries of all probes share one
+/// deadline, so a broken stack is reported within `expect.settle`, not once per probe.
+fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
+    let url = gateway.url();
+    let deadline = Instant::now() + expect.settle;
+    let forged = jwt::mint(
+        Role::ServiceRole,
+        &generate::random(crate::secrets::catalog::Charset::Alphanumeric, 40),
+        jwt::now(),
+    );
+    let mut keys: Vec<(Column, String, Option<&Secret>)> = vec![
+        (Column::Anon, "ANON_KEY".into(), Some(&expect.keys.anon)),
+        (
+            Column::ServiceRole,
+            "SERVICE_ROLE_KEY".into(),
+            Some(&expect.keys.service_role),
+        ),
+    ];
+    if let Some(stale) = &expect.stale_keys {
+        for (name, old, new) in [
+            ("ANON_KEY", &stale.anon, &expect.keys.anon),
+            ("SERVICE_ROLE_KEY", &stale.service_role, &expect.keys.service_role),
+        ] {
+            if old != new && !old.is_empty() {
+                keys.push((Column::Stale, format!("the {} {name}", expect.stale_label), Some(old)));
+            }
+        }
+    }
+    keys.push((Column::Forged, "a key signed with another secret".into(), Some(&forged)));
+    keys.push((Column::NoKey, "no key".into(), None));
+
+    for probe in PROBES {
+        let mut held = Vec::new();
+        for (column, name, key) in &keys {
+            let want = probe.expected(*column);
+            let send = || {
+                let mut headers: Vec<(&str, String)> = Vec::new();
+                let apikey = if probe.apikey_is_anon {
+                    Some(&expect.keys.anon)
+                } else {
+                    *key
+                };
+                if let Some(apikey) = apikey {
+                    headers.push(("apikey", apikey.expose().to_owned()));
+                }
+                if let Some(key) = key {
+                    headers.push(("Authorization", format!("Bearer {}", key.expose())));
+                }
+                let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                gateway.request(probe.method, probe.path, &borrowed)
+            };
+            let status = settle(deadline, send, want);
+            if matches!(status, Ok(code) if code == want) {
+                held.push(format!("{name} {want}"));
+            } else {
+                report.problems.push(format!(
+                    "{}: {url}: {} ({}) with {name} answered {} ({want} expected)",
+                    subject(probe, *column),
+                    probe.id,
+                    probe.request(),
+                    describe(status)
+                ));
+            }
+        }
+        if !held.is_empty() {
+            report.passed.push(format!(
+                "{} ({}) answers {}",
+                probe.id,
+                probe.request(),
+                held.join(", ")
+            ));
+        }
+    }
+}
+
+fn check_logins(psql: &Psql<'_>, password: &Secret, expect: &Expectation, report: &mut Report) {
     let roles = match psql.login_roles(&expect.database) {
         Ok(roles) => roles,
         Err(err) => {

@@ -14,7 +14,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live::{self, ApiKeys, Expectation, Gateway};
 use crate::project::Project;
-use crate::psql::Psql;
+use crate::psql::{Place, Psql};
 use crate::secrets::Secret;
 use crate::{pause, private_file};
 
@@ -33,6 +33,8 @@ pub struct Context<'a> {
     /// `--gateway-url`; else Kong on 127.0.0.1 at `.env`'s `KONG_HTTP_PORT`.
     pub gateway_url: Option<String>,
     pub fault: Option<Step>,
+    /// Where the database is changed and its logins checked; `None`: neither.
+    pub place: Option<Place>,
 }
 
 /// One change of `.env`, from `before` to `after`.
@@ -51,6 +53,9 @@ pub struct Change {
     pub database: Target,
     /// Label of the backup of `before`.
     pub backup_label: Option<&'static str>,
+    /// The client checks before any change (the pre-flight): a check that
+    /// failed there too does not make a rollback incomplete.
+    pub baseline: Option<live::Report>,
 }
 
 impl Change {
@@ -95,9 +100,26 @@ pub fn gateway(ctx: &Context<'_>, env: &EnvFile) -> Result<Gateway> {
     live::gateway_for(env, ctx.gateway_url.as_deref()).map_err(Error::Usage)
 }
 
+/// The client checks of a stack that should be settled, before any change:
+/// the keys (and password, when `with_database`) of `now` work.
+pub fn preflight(ctx: &Context<'_>, now: &EnvFile, with_database: bool) -> Result<live::Report> {
+    let gateway = gateway(ctx, now)?;
+    let mut expect = expectation(ctx, now, now, "previous", with_database);
+    expect.stale_keys = None;
+    expect.stale_password = None;
+    expect.settle = std::time::Duration::from_secs(2);
+    Ok(live::check(&ctx.compose, &gateway, &expect))
+}
+
 /// What a client must see once the stack runs on `now`: its keys (and
 /// password, when `with_database`) work, those of `stale` do not.
-fn expectation(now: &EnvFile, stale: &EnvFile, stale_label: &'static str, with_database: bool) -> Expectation {
+fn expectation(
+    ctx: &Context<'_>,
+    now: &EnvFile,
+    stale: &EnvFile,
+    stale_label: &'static str,
+    with_database: bool,
+) -> Expectation {
     let keys = |env: &EnvFile| ApiKeys {
         anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
         service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
@@ -110,6 +132,7 @@ fn expectation(now: &EnvFile, stale: &EnvFile, stale_label: &'static str, with_d
         stale_password: with_database.then(|| password(stale)),
         stale_label,
         database: live::main_db(now),
+        place: ctx.place.clone(),
         settle: live::SETTLE,
     }
 }
@@ -203,9 +226,9 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     private_file::write_atomic(&env_path, change.after.text().as_bytes()).map_err(|e| Failure::at("write", e))?;
     println!("wrote {} (mode 0600)", shown(ctx, &env_path));
 
-    if !change.database.is_empty() {
+    if let (false, Some(place)) = (change.database.is_empty(), &ctx.place) {
         touched.database = true;
-        let psql = Psql::new(&ctx.compose);
+        let psql = Psql::at(&ctx.compose, place.clone());
         let refuse = ctx.fault == Some(Step::Database);
         let done = database::apply(&psql, &change.database, &live::main_db(&change.after), refuse)
             .map_err(|e| Failure::at("database", e))?;
@@ -236,7 +259,13 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     let report = live::check(
         &ctx.compose,
         &gateway,
-        &expectation(&change.after, &change.before, "previous", change.password_changes()),
+        &expectation(
+            ctx,
+            &change.after,
+            &change.before,
+            "previous",
+            change.password_changes(),
+        ),
     );
     if !report.is_ok() {
         return Err(Failure::at("check", report.problems.join("; ")));
@@ -315,8 +344,8 @@ fn restore(
     }
     println!("restored {} from {}", shown(ctx, &env_path), shown(ctx, &backup.path));
 
-    if touched.database {
-        let psql = Psql::new(&ctx.compose);
+    if let (true, Some(place)) = (touched.database, &ctx.place) {
+        let psql = Psql::at(&ctx.compose, place.clone());
         if let Err(err) = database::apply(&psql, &change.database_before(), &live::main_db(&change.before), false) {
             return Err(vec![
                 format!("rollback failed: the database values were not restored: {err}"),
@@ -345,19 +374,28 @@ fn restore(
         Ok(gateway) => live::check(
             &ctx.compose,
             &gateway,
-            &expectation(&change.before, &change.after, "rolled-back", change.password_changes()),
+            &expectation(
+                ctx,
+                &change.before,
+                &change.after,
+                "rolled-back",
+                change.password_changes(),
+            ),
         ),
         Err(err) => live::Report {
             passed: Vec::new(),
             problems: vec![err.to_string()],
         },
     };
-    if !report.is_ok() {
-        let mut lines: Vec<String> = report
-            .problems
-            .iter()
-            .map(|p| format!("rollback incomplete: {p}"))
-            .collect();
+    // Judged against the pre-flight: what already failed before the change is
+    // not something the rollback left undone.
+    let before: &[String] = change.baseline.as_ref().map(|b| b.problems.as_slice()).unwrap_or(&[]);
+    let (old, new): (Vec<&String>, Vec<&String>) = report.problems.iter().partition(|p| before.contains(p));
+    for problem in &old {
+        println!("  as before the change: {problem}");
+    }
+    if !new.is_empty() {
+        let mut lines: Vec<String> = new.iter().map(|p| format!("rollback incomplete: {p}")).collect();
         lines.push(
             "state: .env, the database and the recreated services hold the previous values, but the checks above fail"
                 .to_string(),

@@ -29,6 +29,7 @@ use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+use crate::live;
 use crate::project::Project;
 use crate::psql;
 use crate::secrets::Secret;
@@ -95,17 +96,44 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let plan = plan::plan(&before, selection, options.env, options.allow_encrypting, &mut sources)?;
     let names = plan.names();
 
-    // 2. The services that read them, and the database statements.
+    // 2. The services that read them at run time (not those that read them
+    //    only at first init), the database and its statements.
     let compose = compose_for(&project, [&before, &plan.after], &conf)?;
-    let consumers = compose.consumers()?.services_reading(names.iter().map(String::as_str));
-    let target = database::Target {
+    let map = compose.consumers()?;
+    let consumers = map.services_reading(names.iter().map(String::as_str));
+    let init_only = map.init_only_reading(names.iter().map(String::as_str));
+    let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
+    let mut target = database::Target {
         password: plan
             .changes("POSTGRES_PASSWORD")
-            .then(|| Secret::new(plan.after.get("POSTGRES_PASSWORD").unwrap_or_default())),
-        jwt_secret: plan
-            .changes("JWT_SECRET")
-            .then(|| Secret::new(plan.after.get("JWT_SECRET").unwrap_or_default())),
+            .then(|| value(&plan.after, "POSTGRES_PASSWORD")),
+        jwt_secret: plan.changes("JWT_SECRET").then(|| value(&plan.after, "JWT_SECRET")),
     };
+    println!("rotate on project {} ({}):", project.name, options.env.name());
+    print!("{}", plan::render(&plan));
+    if map.database.is_none() && target.jwt_secret.take().is_some() {
+        println!(
+            "database: not a Compose service, so app.settings.jwt_secret is not changed (a database outside Compose that keeps a copy of JWT_SECRET needs it set there)"
+        );
+    }
+    let place = match (&map.database, target.password.is_some()) {
+        (Some(service), _) => Some(psql::Place::Service(service.clone())),
+        (None, true) => Some(psql::locate(
+            &compose,
+            &before,
+            &[
+                value(&before, "POSTGRES_PASSWORD"),
+                value(&plan.after, "POSTGRES_PASSWORD"),
+            ],
+        )?),
+        (None, false) => None,
+    };
+    if !init_only.is_empty() {
+        println!(
+            "not recreated, they read these values only when their volume is first initialised: {}",
+            init_only.join(", ")
+        );
+    }
     let ctx = apply::Context {
         root,
         project: &project,
@@ -113,11 +141,39 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         compose,
         gateway_url: options.gateway_url.clone(),
         fault,
+        place,
     };
-    println!("rotate on project {} ({}):", project.name, options.env.name());
-    print!("{}", plan::render(&plan));
-    let stack = running(&ctx.compose, consumers, !target.is_empty())?;
+    let stack = running(
+        &ctx.compose,
+        consumers,
+        map.database.as_deref().filter(|_| !target.is_empty()),
+    )?;
     show_steps(&ctx, &stack.services, true, &target, &plan.after)?;
+
+    // The same client checks before any change: a stack that already fails them
+    // cannot be judged after the rotation, so it is refused as it is.
+    let preflight = if stack.refusal.is_none() {
+        let report = apply::preflight(&ctx, &before, target.password.is_some())?;
+        if !report.is_ok() && !options.dry_run {
+            return Err(Error::Usage(format!(
+                "pre-flight: the stack fails a client check before any change, so a rotation could not be judged; nothing changed. Failing: {}. See cargo xtask verify --live --env {} --project-name {}",
+                report.problems.join("; "),
+                options.env.name(),
+                project.name
+            )));
+        }
+        if report.is_ok() {
+            println!(
+                "pre-flight: the stack passes the client checks ({} probes)",
+                live::PROBES.len()
+            );
+        } else {
+            println!("note: pre-flight fails: {}", report.problems.join("; "));
+        }
+        Some(report)
+    } else {
+        None
+    };
     if options.dry_run {
         if let Some(why) = &stack.refusal {
             println!("note: {why}");
@@ -145,6 +201,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         force_recreate: true,
         database: target,
         backup_label: None,
+        baseline: preflight,
     };
     apply::apply(&ctx, &change)
 }
@@ -157,8 +214,9 @@ struct Running {
 
 /// Only consumers that run are recreated: a stopped one (an unused profile,
 /// say) reads the new value when it next starts. A stack with nothing
-/// running, or without `db` when the database must change, is refused.
-fn running(compose: &Compose, consumers: Vec<String>, needs_db: bool) -> Result<Running> {
+/// running, or whose database service (`database`, when it must change) is
+/// not running, is refused.
+fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) -> Result<Running> {
     let states = compose.ps()?;
     let is_running = |service: &str| states.iter().any(|s| s.service == service && s.state == "running");
     let (services, stopped): (Vec<String>, Vec<String>) = consumers.into_iter().partition(|s| is_running(s));
@@ -177,10 +235,9 @@ fn running(compose: &Compose, consumers: Vec<String>, needs_db: bool) -> Result<
             "the stack of project {} is not running, and a rotation changes a running stack: {start}",
             compose.project_name
         ))
-    } else if needs_db && !is_running(psql::SERVICE) {
+    } else if let Some(service) = database.filter(|s| !is_running(s)) {
         Some(format!(
-            "service {} is not running, and the database must change first: {start}",
-            psql::SERVICE
+            "service {service} is not running, and the database must change first: {start}"
         ))
     } else {
         None
@@ -194,7 +251,8 @@ fn compose_for<'a>(
     envs: impl IntoIterator<Item = &'a EnvFile>,
     conf: &SetupConf,
 ) -> Result<Compose> {
-    Ok(Compose::new(&project.name, &project.dir, Redactor::of(envs, conf))?)
+    let database = conf.stack.database_service().map_err(Error::Usage)?;
+    Ok(Compose::new(&project.name, &project.dir, Redactor::of(envs, conf))?.with_database_service(database))
 }
 
 /// The rest of the plan: services, database statements, checks.
@@ -222,7 +280,17 @@ fn show_steps(
     }
     let statements = database::describe(target, &crate::live::main_db(after));
     if !statements.is_empty() {
-        println!("database, before recreating (docker compose exec -T db psql -U supabase_admin):");
+        match &ctx.place {
+            Some(psql::Place::Host { host, port, .. }) => {
+                println!(
+                    "database, before recreating (psql --host={host} --port={port} -U supabase_admin, from this machine):"
+                )
+            }
+            Some(psql::Place::Service(service)) => {
+                println!("database, before recreating (docker compose exec -T {service} psql -U supabase_admin):")
+            }
+            None => println!("database, before recreating:"),
+        }
         for line in statements {
             println!("  {line}");
         }

@@ -45,7 +45,8 @@ pub fn run(
         .into_iter()
         .collect();
     services.extend(compose.drift()?.services());
-    let stack = running(&compose, services.into_iter().collect(), true)?;
+    let map_database = compose.database_service()?;
+    let stack = running(&compose, services.into_iter().collect(), map_database.as_deref())?;
     if let Some(why) = stack.refusal {
         return Err(Error::Usage(why));
     }
@@ -54,7 +55,12 @@ pub fn run(
     // 3. The database: the backup's password where the roles do not take it yet.
     let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
     let password = value(&target, "POSTGRES_PASSWORD");
-    let psql = Psql::new(&compose);
+    let place = crate::psql::locate(
+        &compose,
+        &current,
+        &[value(&current, "POSTGRES_PASSWORD"), password.clone()],
+    )?;
+    let psql = Psql::at(&compose, place.clone());
     let main_db = crate::live::main_db(&target);
     let password_needed = names.iter().any(|n| n == "POSTGRES_PASSWORD") || {
         let mut refused = false;
@@ -66,7 +72,7 @@ pub fn run(
     let jwt_secret = value(&target, "JWT_SECRET");
     let target_db = database::Target {
         password: password_needed.then_some(password),
-        jwt_secret: (!jwt_secret.is_empty()).then_some(jwt_secret),
+        jwt_secret: (!jwt_secret.is_empty() && map_database.is_some()).then_some(jwt_secret),
     };
 
     let ctx = apply::Context {
@@ -76,6 +82,7 @@ pub fn run(
         compose,
         gateway_url: options.gateway_url.clone(),
         fault,
+        place: Some(place),
     };
     println!(
         "rollback on project {} ({}) to {}:",
@@ -112,6 +119,7 @@ pub fn run(
         force_recreate: false,
         database: target_db,
         backup_label: Some(BEFORE_ROLLBACK),
+        baseline: None,
     };
     apply::apply(&ctx, &change)
 }

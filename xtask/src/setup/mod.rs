@@ -212,7 +212,17 @@ fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) 
     if !states.iter().any(|s| s.state == "running") {
         return;
     }
-    match compose.drift() {
+    let drift = compose.drift();
+    if let Ok(drift) = &drift {
+        for service in &drift.expected {
+            println!(
+                "expected: {} runs with earlier values of {}, which it reads only when its volume is first initialised (rotate changed them inside it)",
+                service.service,
+                service.variables.join(", ")
+            );
+        }
+    }
+    match drift {
         Ok(drift) if !drift.is_clean() => {
             println!("the running stack does not use these .env values yet:");
             for service in &drift.services {

@@ -1,9 +1,10 @@
 //! The live scope: the project's running stack, checked as its clients see it.
 //!
-//! The containers run with the values now in `.env` (no drift); the gateway
-//! accepts `ANON_KEY` and `SERVICE_ROLE_KEY` and refuses a key signed with
-//! another secret; an Edge Function answers `SERVICE_ROLE_KEY`; every service
-//! role logs into the database with `POSTGRES_PASSWORD`. Names only, never values.
+//! The containers run with the values now in `.env` (no drift); the client
+//! probes (`live::probes`) answer `ANON_KEY` and `SERVICE_ROLE_KEY` and refuse
+//! a key signed with another secret and no key, with the status each real
+//! service gives; every service role logs into the database with
+//! `POSTGRES_PASSWORD`. Names only, never values.
 
 use std::path::Path;
 
@@ -15,7 +16,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live::{self, ApiKeys, Expectation};
 use crate::project::Project;
-use crate::secrets::{Role, Secret, generate, jwt};
+use crate::secrets::Secret;
 
 static DRIFT: Check = Check {
     id: "live.drift",
@@ -25,17 +26,17 @@ static DRIFT: Check = Check {
 static GATEWAY: Check = Check {
     id: "live.gateway",
     scope: "live",
-    title: "the gateway accepts ANON_KEY and SERVICE_ROLE_KEY",
+    title: "the client probes answer ANON_KEY and SERVICE_ROLE_KEY, and refuse no key",
 };
 static FOREIGN: Check = Check {
     id: "live.foreign-key",
     scope: "live",
-    title: "the gateway refuses a key signed with another secret",
+    title: "every client probe refuses a key signed with another secret",
 };
 static FUNCTIONS: Check = Check {
     id: "live.functions",
     scope: "live",
-    title: "an Edge Function answers SERVICE_ROLE_KEY",
+    title: "an Edge Function answers both keys and refuses a forged one and none",
 };
 static DATABASE: Check = Check {
     id: "live.database",
@@ -52,8 +53,10 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let project = Project::new(root, &target.name)?;
     let env = EnvFile::load(&project.env_file()).map_err(|e| Error::CouldNotRun(e.to_string()))?;
     let redactor = Redactor::of([&env], conf);
+    let database = conf.stack.database_service().map_err(Error::CouldNotRun)?;
     let compose = Compose::new(&project.name, &project.dir, redactor)
-        .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
+        .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?
+        .with_database_service(database);
     let states = compose
         .ps()
         .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
@@ -104,15 +107,30 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
         stale_password: None,
         stale_label: "previous",
         database: live::main_db(&env),
+        place: Some(
+            crate::psql::locate(
+                &compose,
+                &env,
+                &[Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())],
+            )
+            .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?,
+        ),
         settle: std::time::Duration::from_secs(2),
     };
     let report = live::check(&compose, &gateway, &expect);
     let place = Where::service(format!("gateway {}", gateway.url()));
     let mut gateway_outcome = Outcome::new(&GATEWAY);
+    let mut foreign = Outcome::new(&FOREIGN);
     let mut functions = Outcome::new(&FUNCTIONS);
     let mut database = Outcome::new(&DATABASE);
     for problem in report.problems {
-        if problem.starts_with("Edge Function") {
+        if problem.starts_with("forged key") {
+            foreign.push(Finding::fail(
+                place.clone(),
+                problem,
+                format!("a service does not check key signatures: recreate the stack with: {up}"),
+            ));
+        } else if problem.starts_with("Edge Function") {
             functions.push(Finding::fail(
                 place.clone(),
                 problem,
@@ -137,21 +155,5 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
         }
     }
 
-    let mut foreign = Outcome::new(&FOREIGN);
-    let other_secret = generate::random(crate::secrets::catalog::Charset::Alphanumeric, 40);
-    let forged = jwt::mint(Role::ServiceRole, &other_secret, jwt::now());
-    match gateway.get("/rest/v1/", &[("apikey", forged.expose())]) {
-        Ok(401 | 403) => {}
-        Ok(code) => foreign.push(Finding::fail(
-            place.clone(),
-            format!("the gateway answered {code} to a key signed with another secret (401 expected)"),
-            format!("the gateway does not check key signatures: recreate it with: {up}"),
-        )),
-        Err(e) => foreign.push(Finding::fail(
-            place,
-            format!("the gateway did not answer: {e}"),
-            format!("start it: {up}"),
-        )),
-    }
     Ok(vec![drift, gateway_outcome, foreign, functions, database])
 }

@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use xtask::compose::{Compose, Redactor};
+use xtask::live::{Column, PROBES, Probe};
 use xtask::secrets::Secret;
 
 use super::{Sandbox, repo};
@@ -52,12 +53,84 @@ pub struct Stack {
     pub sb: Sandbox,
     pub project: String,
     pub port: u16,
+    /// The services of its compose file.
+    pub services: &'static [&'static str],
+    /// The PostgreSQL container outside Compose, and its host port, when the
+    /// compose file has no database service.
+    pub external_db: Option<(String, String)>,
+}
+
+/// Starts the test PostgreSQL image outside Compose (`docker run`), published on
+/// an ephemeral loopback port, initialised with `password`; waits until healthy.
+fn start_external_db(image: &str, name: &str, password: &str, jwt_secret: &str) -> String {
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    let out = Command::new("docker")
+        .args(["run", "--detach", "--name", name, "--publish", "127.0.0.1::5432"])
+        .args([
+            "--env",
+            "POSTGRES_PASSWORD",
+            "--env",
+            "JWT_SECRET",
+            "--stop-signal",
+            "SIGINT",
+            image,
+        ])
+        .env("POSTGRES_PASSWORD", password)
+        .env("JWT_SECRET", jwt_secret)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = std::time::Instant::now();
+    let healthy = || {
+        Command::new("docker")
+            .args(["inspect", "--format", "{{.State.Health.Status}}", name])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "healthy")
+    };
+    while !healthy() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the PostgreSQL container {name} did not get healthy"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let out = Command::new("docker")
+        .args(["port", name, "5432/tcp"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 impl Stack {
     /// `setup --env dev` for a fresh project whose compose file is the test
     /// stack, then `up --wait`.
     pub fn up() -> Stack {
+        Stack::up_with("tests/stack/compose.yaml", SERVICES, false)
+    }
+
+    /// The test stack without a database service: PostgreSQL runs outside
+    /// Compose (`docker run`), and `.env` points POSTGRES_HOST:POSTGRES_PORT at it.
+    pub fn up_with_external_db() -> Stack {
+        Stack::up_with(
+            "tests/stack/compose.external-db.yaml",
+            &["auth", "functions", "kong", "rest"],
+            true,
+        )
+    }
+
+    fn up_with(file: &str, services: &'static [&'static str], external: bool) -> Stack {
         let images = images();
         let sb = Sandbox::new();
         let project = format!(
@@ -73,15 +146,32 @@ impl Stack {
         );
         sb.xtask(["setup", "--env", "dev", "--project-name", &project])
             .succeeds();
-        std::fs::copy(
-            repo().join("tests/stack/compose.yaml"),
-            sb.path(&format!("{project}/docker-compose.yml")),
-        )
-        .unwrap();
+        std::fs::copy(repo().join(file), sb.path(&format!("{project}/docker-compose.yml"))).unwrap();
         let mut env = sb.read(&format!("{project}/.env"));
         for (k, v) in &images {
             env.push_str(&format!("{k}={v}\n"));
         }
+        let external_db = external.then(|| {
+            let values = sb.env_values(&project);
+            let image = &images.iter().find(|(k, _)| k == "POSTGRES_IMAGE").unwrap().1;
+            let name = format!("{project}-external-db");
+            let port = start_external_db(image, &name, &values["POSTGRES_PASSWORD"], &values["JWT_SECRET"]);
+            env = env
+                .lines()
+                .map(|line| {
+                    if line.starts_with("POSTGRES_HOST=") {
+                        "POSTGRES_HOST=127.0.0.1".to_string()
+                    } else if line.starts_with("POSTGRES_PORT=") {
+                        format!("POSTGRES_PORT={port}")
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n";
+            (name, port)
+        });
         let template = env;
         // Other test processes share the engine: a port picked free can be taken
         // before the gateway binds it. Then the stack comes up again on another.
@@ -92,12 +182,23 @@ impl Stack {
             sb.write(&format!("{project}/.env"), &env);
             let compose = compose_for(&sb, &project);
             match compose.up(&[], false, 120) {
-                Ok(()) => return Stack { sb, project, port },
+                Ok(()) => {
+                    return Stack {
+                        sb,
+                        project,
+                        port,
+                        services,
+                        external_db,
+                    };
+                }
                 Err(e) => {
                     last_error = e.to_string();
                     let _ = compose.down(true);
                 }
             }
+        }
+        if let Some((name, _)) = &external_db {
+            let _ = Command::new("docker").args(["rm", "-f", "--volumes", name]).output();
         }
         panic!("the test stack did not come up: {last_error}");
     }
@@ -165,9 +266,12 @@ impl Stack {
     /// Whether `role` logs in with `password` from this machine over TCP, the
     /// way a client does: the host's psql against the published database port.
     pub fn db_login(&self, role: &str, password: &str) -> bool {
-        let port = self
-            .published_port("db", 5432)
-            .expect("docker compose port db 5432 answers");
+        let port = match &self.external_db {
+            Some((_, port)) => port.clone(),
+            None => self
+                .published_port("db", 5432)
+                .expect("docker compose port db 5432 answers"),
+        };
         Command::new(HOST_PSQL)
             .args([
                 "-X",
@@ -190,20 +294,46 @@ impl Stack {
             .success()
     }
 
-    /// The stack works with the keys and password of `env`: the gateway
-    /// accepts both keys, the Edge Function answers, every login role logs in.
-    pub fn assert_works_with(&self, env: &BTreeMap<String, String>) {
-        assert_eq!(self.get("/auth/v1/health", &[]), 200);
-        for key in ["ANON_KEY", "SERVICE_ROLE_KEY"] {
-            assert_eq!(self.get("/rest/v1/", &[("apikey", &env[key])]), 200, "{key} refused");
+    /// The status of a client probe (see `xtask::live::probes`) sent the way
+    /// supabase-js sends it: `apikey` and `Authorization: Bearer` carry `key`
+    /// (`apikey` is `anon` for the probes that always send ANON_KEY there).
+    pub fn probe(&self, probe: &Probe, anon: &str, key: Option<&str>) -> u16 {
+        let bearer = key.map(|k| format!("Bearer {k}"));
+        let apikey = if probe.apikey_is_anon { Some(anon) } else { key };
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(apikey) = apikey {
+            headers.push(("apikey", apikey));
         }
-        let bearer = format!("Bearer {}", env["SERVICE_ROLE_KEY"]);
-        assert_eq!(self.get("/functions/v1/hello", &[("Authorization", &bearer)]), 200);
+        if let Some(bearer) = &bearer {
+            headers.push(("Authorization", bearer));
+        }
+        http_status(self.port, probe.method, probe.path, &headers)
+    }
+
+    /// The status of `GET /rest/v1/receptor_live_check` sent with `key` as a
+    /// client sends it: 404 when Kong and PostgREST took the key, else 401.
+    pub fn rest(&self, key: &str) -> u16 {
+        self.probe(&PROBES[2], key, Some(key))
+    }
+
+    /// The stack works with the keys and password of `env`: every client
+    /// probe answers both keys as the table says, every login role logs in.
+    pub fn assert_works_with(&self, env: &BTreeMap<String, String>) {
+        for probe in PROBES {
+            for (column, key) in [(Column::Anon, "ANON_KEY"), (Column::ServiceRole, "SERVICE_ROLE_KEY")] {
+                assert_eq!(
+                    self.probe(probe, &env["ANON_KEY"], Some(&env[key])),
+                    probe.expected(column),
+                    "{} with {key}",
+                    probe.id
+                );
+            }
+        }
         for role in LOGIN_ROLES {
             assert!(self.db_login(role, &env["POSTGRES_PASSWORD"]), "{role} cannot log in");
         }
         let ps = self.compose().ps().unwrap();
-        assert_eq!(ps.len(), 3, "db, functions and kong run");
+        assert_eq!(ps.len(), self.services.len(), "{:?} run", self.services);
         for state in ps {
             assert_eq!(
                 (state.state.as_str(), state.health.as_str()),
@@ -214,19 +344,25 @@ impl Stack {
         }
     }
 
-    /// None of the keys of `env` works any more at the gateway.
-    pub fn assert_keys_refused(&self, env: &BTreeMap<String, String>) {
-        for key in ["ANON_KEY", "SERVICE_ROLE_KEY"] {
-            assert_eq!(
-                self.get("/rest/v1/", &[("apikey", &env[key])]),
-                401,
-                "{key} still accepted"
-            );
+    /// None of the keys of `stale` works any more: every probe answers them
+    /// as the table's stale column says.
+    pub fn assert_keys_refused(&self, stale: &BTreeMap<String, String>) {
+        let now = self.env();
+        for probe in PROBES {
+            for key in ["ANON_KEY", "SERVICE_ROLE_KEY"] {
+                assert_eq!(
+                    self.probe(probe, &now["ANON_KEY"], Some(&stale[key])),
+                    probe.expected(Column::Stale),
+                    "{} with the stale {key}",
+                    probe.id
+                );
+            }
         }
-        let bearer = format!("Bearer {}", env["SERVICE_ROLE_KEY"]);
-        assert_eq!(self.get("/functions/v1/hello", &[("Authorization", &bearer)]), 401);
     }
 }
+
+/// The services of the test stack.
+pub const SERVICES: &[&str] = &["auth", "db", "functions", "kong", "rest"];
 
 /// The host's PostgreSQL client (the test image is built from the same install).
 pub const HOST_PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
@@ -246,6 +382,9 @@ pub const LOGIN_ROLES: &[&str] = &[
 impl Drop for Stack {
     fn drop(&mut self) {
         let _ = self.compose().down(true);
+        if let Some((name, _)) = &self.external_db {
+            let _ = Command::new("docker").args(["rm", "-f", "--volumes", name]).output();
+        }
     }
 }
 

@@ -1,0 +1,117 @@
+//! psql from this machine, for a database that is not a Compose service: the
+//! stack's `POSTGRES_HOST:POSTGRES_PORT` over TCP. Passwords reach psql through
+//! `PGPASSWORD` in its environment, never its argv; its output is redacted
+//! like Compose's.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::compose::{Compose, ExecOutput};
+use crate::psql::PsqlError;
+use crate::secrets::Secret;
+
+/// This machine's psql: on `PATH`, else the newest `/usr/lib/postgresql/*/bin/psql`.
+pub fn find() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("psql"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.or_else(|| {
+        let mut installed: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path().join("bin/psql"))
+            .filter(|candidate| candidate.is_file())
+            .collect();
+        installed.sort_by_key(|p| {
+            p.parent()
+                .and_then(|b| b.parent())
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        installed.pop()
+    })
+}
+
+/// Why this machine cannot reach the database, naming what to do.
+pub fn missing(host: &str, port: &str) -> PsqlError {
+    PsqlError::NoHostPsql(format!(
+        "the database is not a Compose service (no service of the compose file runs a postgres image), and this machine has no psql to reach POSTGRES_HOST:POSTGRES_PORT ({host}:{port}): install the PostgreSQL client (apt-get install postgresql-client), or name the service with database_service in setup.conf"
+    ))
+}
+
+/// Runs psql with `args` against `host:port`: `-h 127.0.0.1` in `args` (the
+/// container-local form) becomes `host`. Without a `PGPASSWORD` in `env`, the
+/// superuser's password is the first of `passwords` the server takes.
+pub fn exec(
+    compose: &Compose,
+    host: &str,
+    port: &str,
+    passwords: &[Secret],
+    args: &[&str],
+    stdin: &[u8],
+    env: &[(&str, &Secret)],
+) -> Result<ExecOutput, PsqlError> {
+    if host.starts_with('-') || port.starts_with('-') || host.is_empty() {
+        return Err(PsqlError::NoHostPsql(format!(
+            "POSTGRES_HOST:POSTGRES_PORT ({host}:{port}) is not a host and port psql can be given"
+        )));
+    }
+    let psql = find().ok_or_else(|| missing(host, port))?;
+    let mut kept: Vec<&str> = Vec::new();
+    let mut skip = false;
+    for (i, arg) in args.iter().enumerate() {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if *arg == "-h" && args.get(i + 1) == Some(&"127.0.0.1") {
+            skip = true;
+            continue;
+        }
+        kept.push(arg);
+    }
+    let given = env
+        .iter()
+        .find(|(name, _)| *name == "PGPASSWORD")
+        .map(|(_, v)| (*v).clone());
+    let candidates: Vec<Secret> = match given {
+        Some(password) => vec![password],
+        None => passwords.to_vec(),
+    };
+    let mut last = None;
+    for password in &candidates {
+        let mut cmd = Command::new(&psql);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGCONNECT_TIMEOUT", "10")
+            .env("PGPASSWORD", password.expose())
+            .arg(format!("--host={host}"))
+            .arg(format!("--port={port}"))
+            .args(&kept)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|_| missing(host, port))?;
+        if let Some(mut pipe) = child.stdin.take() {
+            // A child that exits early closes the pipe: its exit status tells why.
+            let _ = pipe.write_all(stdin);
+        }
+        let output = child.wait_with_output().map_err(|_| missing(host, port))?;
+        let out = ExecOutput {
+            code: output.status.code().unwrap_or(-1),
+            stdout: compose.redact(&String::from_utf8_lossy(&output.stdout)),
+            stderr: compose.redact(&String::from_utf8_lossy(&output.stderr)),
+        };
+        let wrong_password = !out.success() && out.stderr.contains("password authentication failed");
+        last = Some(out);
+        if !wrong_password {
+            break;
+        }
+    }
+    last.ok_or_else(|| missing(host, port))
+}
