@@ -83,7 +83,7 @@ fn a_failing_check_after_the_recreate_rolls_everything_back() {
 fn a_stack_that_already_fails_a_client_check_is_not_rotated() {
     let stack = Stack::up();
     let text = stack.env_text();
-    // PostgREST down before anything changes: its probes answer 502, not 404.
+    // PostgREST down before anything changes: its probes answer 503 (its name no longer resolves), not 404.
     std::process::Command::new("docker")
         .args(["compose", "-p", &stack.project, "stop", "rest"])
         .current_dir(stack.project_path(""))
@@ -99,7 +99,7 @@ fn a_stack_that_already_fails_a_client_check_is_not_rotated() {
         "{line}"
     );
     assert!(
-        line.contains("rest (GET /rest/v1/receptor_live_check) with ANON_KEY answered 502 (404 expected)"),
+        line.contains("rest (GET /rest/v1/receptor_live_check) with ANON_KEY answered 503 (404 expected)"),
         "{line}"
     );
     assert!(line.contains("nothing changed"), "{line}");

@@ -235,12 +235,10 @@ fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) ->
             "the stack of project {} is not running, and a rotation changes a running stack: {start}",
             compose.project_name
         ))
-    } else if let Some(service) = database.filter(|s| !is_running(s)) {
-        Some(format!(
-            "service {service} is not running, and the database must change first: {start}"
-        ))
     } else {
-        None
+        database
+            .filter(|s| !is_running(s))
+            .map(|service| format!("service {service} is not running, and the database must change first: {start}"))
     };
     Ok(Running { services, refusal })
 }
