@@ -89,8 +89,10 @@ fn git(dir: &Path, timeout: Duration) -> Program {
 /// A new private (0700) temporary folder for [`fetch_docker_folder`], with
 /// an unpredictable name, removed when dropped.
 pub fn scratch_folder() -> Result<tempfile::TempDir, GitError> {
+    use std::os::unix::fs::PermissionsExt;
     tempfile::Builder::new()
         .prefix("receptor-upstream-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|err| GitError::Failed {
             step: "temporary folder",
@@ -306,4 +308,69 @@ pub fn for_each_history_blob(
             Ok(Ok(visited))
         })
         .map_err(|err| GitError::of("cat-file", err))?
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A bare repository with a `docker/` folder at tag v1, built with the real git.
+    fn fixture(root: &Path) -> String {
+        let sh = xshell::Shell::new().unwrap();
+        let work = root.join("work");
+        std::fs::create_dir_all(work.join("docker")).unwrap();
+        std::fs::write(work.join("docker/.env.example"), "A=1\n").unwrap();
+        sh.change_dir(&work);
+        let id = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"];
+        xshell::cmd!(sh, "git init -q").run().unwrap();
+        xshell::cmd!(sh, "git add -A").run().unwrap();
+        xshell::cmd!(sh, "git {id...} commit -qm upstream").run().unwrap();
+        xshell::cmd!(sh, "git tag v1").run().unwrap();
+        let bare = root.join("upstream.git");
+        xshell::cmd!(sh, "git clone -q --bare {work} {bare}").run().unwrap();
+        format!("file://{}", bare.display())
+    }
+
+    #[test]
+    fn an_option_looking_ref_or_url_is_never_an_option_to_git() {
+        let root = tempfile::tempdir().unwrap();
+        let url = fixture(root.path());
+        let marker = root.path().join("payload-ran");
+        let attack = format!("--upload-pack=touch {};git-upload-pack", marker.display());
+        let ext = format!("ext::sh -c touch% {}", marker.display());
+        let cases: [(&str, &str); 5] = [
+            (&url, &attack),
+            (".", &attack),
+            (&attack, "v1"),
+            (&ext, "v1"),
+            (&url, "v1 --upload-pack=x"),
+        ];
+        for (url, reference) in cases {
+            let dest = scratch_folder().unwrap();
+            let result = fetch_docker_folder(url, reference, dest.path());
+            assert!(result.is_err(), "{url} at {reference}: accepted");
+            assert!(!marker.exists(), "{url} at {reference}: git ran the payload");
+        }
+        let dest = scratch_folder().unwrap();
+        assert!(matches!(
+            fetch_docker_folder(&url, &attack, dest.path()),
+            Err(GitError::OptionLike { what: "ref" })
+        ));
+        let docker = fetch_docker_folder(&url, "v1", scratch_folder().unwrap().path());
+        assert!(docker.is_ok(), "{docker:?}");
+    }
+
+    #[test]
+    fn the_template_is_fetched_into_a_private_folder_of_its_own() {
+        let a = scratch_folder().unwrap();
+        let b = scratch_folder().unwrap();
+        assert_ne!(a.path(), b.path());
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let path = a.path().to_path_buf();
+        drop(a);
+        assert!(!path.exists(), "removed when dropped");
+    }
 }
