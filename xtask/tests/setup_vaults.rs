@@ -284,6 +284,27 @@ fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
 }
 
 #[test]
+fn the_timeout_covers_a_background_child_that_keeps_the_output_open() {
+    let (sb, bws, _doppler) = vaults("", SMTP);
+    let bws = bws.leaves_a_child_holding_stdout();
+    let start = Instant::now();
+    let out = sb
+        .xtask(["setup", "--env", "staging"])
+        .path_first(&bws.bin)
+        .envs(&pairs(&tier1()))
+        .env("BWS_ACCESS_TOKEN", BWS_TOKEN)
+        .fails_with(4);
+    assert!(start.elapsed() < Duration::from_secs(15), "took {:?}", start.elapsed());
+    assert!(
+        out.one_line_error()
+            .contains("stand-in-bws did not finish within 2 s and was stopped"),
+        "{}",
+        out.stderr
+    );
+    assert!(!sb.path("receptor-stg").exists(), "nothing written after a vault failed");
+}
+
+#[test]
 fn dev_calls_a_vault_only_when_a_reference_asks_for_it() {
     // The committed setup.conf: ${VAR} references only.
     let sb = Sandbox::new();
