@@ -301,7 +301,10 @@ fn the_timeout_covers_a_background_child_that_keeps_the_output_open() {
         "{}",
         out.stderr
     );
-    assert!(!sb.path("receptor-stg").exists(), "nothing written after a vault failed");
+    assert!(
+        !sb.path("receptor-stg").exists(),
+        "nothing written after a vault failed"
+    );
 }
 
 #[test]
