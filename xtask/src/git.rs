@@ -111,6 +111,12 @@ pub fn fetch_docker_folder(url: &str, reference: &str, dest: &Path) -> Result<Pa
     if reference.starts_with('-') {
         return Err(GitError::OptionLike { what: "ref" });
     }
+    if !std::fs::read_dir(dest).is_ok_and(|mut entries| entries.next().is_none()) {
+        return Err(GitError::Failed {
+            step: "init",
+            detail: format!("{} is not an empty folder", dest.display()),
+        });
+    }
     let local = |step: &'static str, args: &[&str]| {
         git(dest, LOCAL_TIMEOUT)
             .args(args)

@@ -416,12 +416,12 @@ impl Program {
                 });
             }
         };
-        let finished = self.judge(Finished {
+        // Standard output went to `read`; the status and stderr are judged here.
+        self.judge(Finished {
             status: output.status,
             stdout: Vec::new(),
             stderr: output.stderr.clone(),
         })?;
-        drop(finished);
         let value = result.map_err(|err| ProcessError::Spawn {
             program: self.name(),
             detail: format!("reading its output: {}", err.kind()),
@@ -436,7 +436,8 @@ impl Program {
 
 /// In the child, before exec: a session of its own (no controlling
 /// terminal, so nothing can prompt; its own process group, so a deadline
-/// kills all it started), killed if this process dies first.
+/// kills all it started), killed if this process dies first (Linux ties
+/// that to the thread that started it: the one that waits for it here).
 fn detach(parent: libc::pid_t) -> io::Result<()> {
     // SAFETY: plain system calls on the calling process; no memory is shared.
     unsafe {
