@@ -3,13 +3,16 @@
 //! `PGPASSWORD` in its environment, never its argv; its output is redacted
 //! like Compose's.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::compose::{Compose, ExecOutput};
+use crate::process::{ProcessError, Program};
 use crate::psql::PsqlError;
 use crate::secrets::Secret;
+
+/// How long one psql run may take: connecting (`PGCONNECT_TIMEOUT`) and the statements.
+const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// This machine's psql: on `PATH`, else the newest `/usr/lib/postgresql/*/bin/psql`.
 pub fn find() -> Option<PathBuf> {
@@ -85,27 +88,30 @@ pub fn exec(
     };
     let mut last = None;
     for password in &candidates {
-        let mut cmd = Command::new(&psql);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PGCONNECT_TIMEOUT", "10")
-            .env("PGPASSWORD", password.expose())
+        let run = Program::new(&psql, TIMEOUT)
+            .setting("PGCONNECT_TIMEOUT", "10")
+            .secret("PGPASSWORD", password)
+            .hiding(passwords.iter().cloned())
             .arg(format!("--host={host}"))
             .arg(format!("--port={port}"))
             .args(&kept)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|_| missing(host, port))?;
-        if let Some(mut pipe) = child.stdin.take() {
-            // A child that exits early closes the pipe: its exit status tells why.
-            let _ = pipe.write_all(stdin);
-        }
-        let output = child.wait_with_output().map_err(|_| missing(host, port))?;
+            .stdin(stdin.to_vec())
+            .any_status()
+            .run();
+        let finished = match run {
+            Ok(finished) => finished,
+            Err(ProcessError::NotInstalled { .. }) => return Err(missing(host, port)),
+            Err(e) => {
+                return Err(PsqlError::Unreachable {
+                    database: format!("at {host}:{port}"),
+                    message: compose.redact(&e.to_string()),
+                });
+            }
+        };
         let out = ExecOutput {
-            code: output.status.code().unwrap_or(-1),
-            stdout: compose.redact(&String::from_utf8_lossy(&output.stdout)),
-            stderr: compose.redact(&String::from_utf8_lossy(&output.stderr)),
+            code: finished.code(),
+            stdout: compose.redact(&String::from_utf8_lossy(&finished.stdout)),
+            stderr: compose.redact(&String::from_utf8_lossy(&finished.stderr)),
         };
         let wrong_password = !out.success() && out.stderr.contains("password authentication failed");
         last = Some(out);
