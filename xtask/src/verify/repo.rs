@@ -145,11 +145,7 @@ fn could_not_run(err: git::GitError) -> Error {
 fn configured_names(conf: Option<&SetupConf>) -> Vec<String> {
     let fallback = SetupConf::default();
     let conf = conf.unwrap_or(&fallback);
-    vec![
-        conf.project.dev.clone(),
-        conf.project.staging.clone(),
-        conf.project.prod.clone(),
-    ]
+    conf.project.iter().map(|(_, name)| name.clone()).collect()
 }
 
 /// Project folders present at the root: those named in `setup.conf`, and any
