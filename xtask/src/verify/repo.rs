@@ -37,7 +37,7 @@ static PROJECT_IGNORE: Check = Check {
 static SETUP_CONF: Check = Check {
     id: "repo.setup-conf",
     scope: "repo",
-    title: "setup.conf names secrets by reference, never by value",
+    title: "setup.conf reads as setup reads it: secrets by reference, no ref, URL or vault program setup refuses",
 };
 static ENV_EXAMPLE: Check = Check {
     id: "repo.env-example",
