@@ -2,6 +2,9 @@
 //!
 //! It names projects, the stack source and where each third-party secret
 //! comes from, as references (`${VAR}`, `bws:…`, `doppler:…`), never values.
+//! Every value is read into a type only a valid value can be (`names`,
+//! `upstream`, `tables`, `vaults`), so toml places each error at its value;
+//! `validate` keeps the rules that span values. No message quotes a value.
 
 mod names;
 mod tables;
