@@ -17,11 +17,28 @@ pub struct UpstreamRef(String);
 
 /// Why a ref or URL is refused; the value itself is never part of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refused(pub &'static str);
+pub enum Refused {
+    /// Not the shape of a ref or URL: the message adds the shapes that are.
+    Shape(&'static str),
+    /// Credentials where they would be shown: the reason says where they go.
+    Credentials(&'static str),
+}
+
+impl Refused {
+    /// `what` (the setting or flag), the reason, and what to use instead.
+    fn message(&self, what: &str, hint: &str) -> String {
+        match self {
+            Refused::Shape(why) => format!("{what} {why}; {hint}"),
+            Refused::Credentials(why) => format!("{what} {why}"),
+        }
+    }
+}
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        match self {
+            Refused::Shape(why) | Refused::Credentials(why) => f.write_str(why),
+        }
     }
 }
 
@@ -40,25 +57,27 @@ impl UpstreamRef {
 /// git's refname rules (`git help check-ref-format`), plus: never `-` first.
 fn check_ref(text: &str) -> Result<(), Refused> {
     if text.is_empty() {
-        return Err(Refused("is empty"));
+        return Err(Refused::Shape("is empty"));
     }
     if text.len() > 255 {
-        return Err(Refused("is longer than 255 bytes"));
+        return Err(Refused::Shape("is longer than 255 bytes"));
     }
     if text.starts_with('-') {
-        return Err(Refused("starts with `-`, which git would read as an option"));
+        return Err(Refused::Shape("starts with `-`, which git would read as an option"));
     }
     let forbidden = |c: char| c.is_ascii_control() || " ~^:?*[\\".contains(c);
     if text.chars().any(forbidden) {
-        return Err(Refused(
+        return Err(Refused::Shape(
             "holds a space, a control character or one of ~ ^ : ? * [ \\, which git refuses in a ref",
         ));
     }
     if text == "@" || text.contains("@{") || text.contains("..") {
-        return Err(Refused("holds `..` or `@{` or is `@`, which git refuses in a ref"));
+        return Err(Refused::Shape(
+            "holds `..` or `@{` or is `@`, which git refuses in a ref",
+        ));
     }
     if text.ends_with('.') || text.ends_with('/') || text.starts_with('/') || text.contains("//") {
-        return Err(Refused(
+        return Err(Refused::Shape(
             "starts or ends with `/`, ends with `.` or holds `//`, which git refuses in a ref",
         ));
     }
@@ -66,7 +85,7 @@ fn check_ref(text: &str) -> Result<(), Refused> {
         .split('/')
         .any(|part| part.starts_with('.') || part.ends_with(".lock"))
     {
-        return Err(Refused(
+        return Err(Refused::Shape(
             "has a part starting with `.` or ending with `.lock`, which git refuses in a ref",
         ));
     }
@@ -77,7 +96,7 @@ impl TryFrom<String> for UpstreamRef {
     type Error = String;
 
     fn try_from(text: String) -> Result<UpstreamRef, String> {
-        UpstreamRef::parse(&text).map_err(|why| format!("stack.upstream_ref {why}; {REF_HINT}"))
+        UpstreamRef::parse(&text).map_err(|why| why.message("stack.upstream_ref", REF_HINT))
     }
 }
 
@@ -86,7 +105,7 @@ impl FromStr for UpstreamRef {
     type Err = String;
 
     fn from_str(text: &str) -> Result<UpstreamRef, String> {
-        UpstreamRef::parse(text).map_err(|why| format!("the ref {why}; {REF_HINT}"))
+        UpstreamRef::parse(text).map_err(|why| why.message("the ref", REF_HINT))
     }
 }
 
@@ -117,19 +136,19 @@ impl UpstreamUrl {
 
 fn check_url(text: &str) -> Result<(), Refused> {
     if text.is_empty() {
-        return Err(Refused("is empty"));
+        return Err(Refused::Shape("is empty"));
     }
     if text.len() > 2048 {
-        return Err(Refused("is longer than 2048 bytes"));
+        return Err(Refused::Shape("is longer than 2048 bytes"));
     }
     if text.starts_with('-') {
-        return Err(Refused("starts with `-`, which git would read as an option"));
+        return Err(Refused::Shape("starts with `-`, which git would read as an option"));
     }
     if text.chars().any(|c| c.is_control()) {
-        return Err(Refused("holds a control character"));
+        return Err(Refused::Shape("holds a control character"));
     }
     if text.contains("::") {
-        return Err(Refused(
+        return Err(Refused::Shape(
             "names a git transport helper (transport::address), which runs a program",
         ));
     }
@@ -143,7 +162,9 @@ fn check_url(text: &str) -> Result<(), Refused> {
         return if path.starts_with('/') {
             Ok(())
         } else {
-            Err(Refused("is a file:// URL without an absolute path (file:///path)"))
+            Err(Refused::Shape(
+                "is a file:// URL without an absolute path (file:///path)",
+            ))
         };
     }
     if text.starts_with('/') {
@@ -156,14 +177,14 @@ fn check_url(text: &str) -> Result<(), Refused> {
 /// only for ssh (a name, never a password) and no query string.
 fn network(rest: &str, ssh: bool) -> Result<(), Refused> {
     if rest.contains(char::is_whitespace) {
-        return Err(Refused("holds a space"));
+        return Err(Refused::Shape("holds a space"));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = match authority.rsplit_once('@') {
         None => authority,
         Some((user, host)) => {
             if !ssh || user.contains(':') || !is_user(user) {
-                return Err(Refused(
+                return Err(Refused::Credentials(
                     "holds a user name or password: put credentials in a git credential helper or an ssh key, never in setup.conf",
                 ));
             }
@@ -171,19 +192,19 @@ fn network(rest: &str, ssh: bool) -> Result<(), Refused> {
         }
     };
     if rest.contains(['?', '#']) {
-        return Err(Refused(
+        return Err(Refused::Credentials(
             "has a query string or fragment, which can carry a token: put credentials in a git credential helper, never in setup.conf",
         ));
     }
     if !is_host_port(host) {
-        return Err(Refused("has no valid host name"));
+        return Err(Refused::Shape("has no valid host name"));
     }
     Ok(())
 }
 
 /// `user@host:path`, the form git reads as ssh.
 fn scp_like(text: &str) -> Result<(), Refused> {
-    let refused = || Err(Refused("is not a git URL"));
+    let refused = || Err(Refused::Shape("is not a git URL"));
     let Some((user_host, path)) = text.split_once(':') else {
         return refused();
     };
@@ -223,7 +244,7 @@ impl TryFrom<String> for UpstreamUrl {
     type Error = String;
 
     fn try_from(text: String) -> Result<UpstreamUrl, String> {
-        UpstreamUrl::parse(&text).map_err(|why| format!("stack.upstream_url {why}; {URL_HINT}"))
+        UpstreamUrl::parse(&text).map_err(|why| why.message("stack.upstream_url", URL_HINT))
     }
 }
 
