@@ -8,7 +8,7 @@ mod guard;
 mod injected;
 mod third_party;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor};
@@ -51,7 +51,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let (which, project) = options.project.resolve(root, &conf)?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
-    let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
+    // A fetched one goes to a private temporary folder, removed when the run ends.
+    let fetched;
     let template = match (&options.upstream, conf.stack.source) {
         (None, StackSource::Embedded) => root.join("docker"),
         (upstream, _) => {
@@ -59,7 +60,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             let reference = given.clone().unwrap_or_else(|| conf.stack.upstream_ref.clone());
             let url = &conf.stack.upstream_url;
             println!("fetching docker/ of {url} at {reference}");
-            match git::fetch_docker_folder(url.as_str(), reference.as_str(), &fetched.0) {
+            fetched = git::scratch_folder()?;
+            match git::fetch_docker_folder(url.as_str(), reference.as_str(), fetched.path()) {
                 Err(git::GitError::RefNotFound { url, reference }) if given.is_some() => {
                     return Err(Error::UpstreamRefNotFound { url, reference });
                 }
@@ -301,21 +303,4 @@ fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
 
 fn display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
-}
-
-/// A scratch folder removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
