@@ -2,12 +2,13 @@
 //! environment under its own name, or typed at a prompt; none is ever
 //! generated. `ANON_KEY` and `SERVICE_ROLE_KEY` must verify under the
 //! injected `JWT_SECRET` when they are injected too, and are minted from it
-//! when they are not.
+//! when they are not; `JWT_JWKS` and the ES256 API keys likewise follow the
+//! injected `JWT_KEYS` (`super::asymmetric`).
 
 use std::collections::BTreeMap;
 
 use super::generated::mint_unless_valid;
-use super::{Options, guard};
+use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, rules};
@@ -58,8 +59,8 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
                 }
             }
             Lookup::Unset => match spec.make {
-                Make::Minted(_) => {}
-                Make::Random { .. } if current.is_empty() => plan.missing.push(spec),
+                _ if spec.is_derived() => {}
+                _ if spec.is_primary() && current.is_empty() => plan.missing.push(spec),
                 _ if current.is_empty() => {}
                 _ => {
                     plan.values.insert(spec.name, (Secret::new(current), Source::Kept));
@@ -106,6 +107,9 @@ fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec
     keys.iter()
         .filter_map(|(name, key)| {
             let spec = catalog::find(name).expect("a catalog name");
+            if spec.is_asymmetric() {
+                return None;
+            }
             rules::check(spec, key.expose(), &secret)
                 .err()
                 .map(|why| format!("{name} from the environment {why}"))
@@ -177,7 +181,7 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
     refused(check_keys(&plan.keys, &jwt_secret))?;
 
     let mut rows = Vec::new();
-    for spec in tier_one() {
+    for spec in tier_one().filter(|spec| !(spec.is_asymmetric() && spec.is_derived())) {
         let current = env.get(spec.name).unwrap_or_default();
         let (action, source, note, value) = match spec.make {
             Make::Minted(role) => match plan.keys.get(spec.name) {
@@ -214,6 +218,7 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
             note,
         });
     }
+    asymmetric::settle(env, &mut rows, false, &plan.keys)?;
     Ok(rows)
 }
 

@@ -3,6 +3,7 @@
 //! generates what is missing; staging and prod take what is injected (the
 //! environment, a prompt, the vaults `setup.conf` names) and never generate.
 
+mod asymmetric;
 mod generated;
 mod guard;
 mod injected;
