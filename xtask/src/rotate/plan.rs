@@ -439,11 +439,20 @@ mod tests {
         let signer = keys.signing_key().unwrap();
         env.set(JWT_KEYS, &keys.render(Shape::Array)).unwrap();
         env.set(JWT_JWKS, &keys.public_set().render(Shape::Jwks)).unwrap();
-        for (name, role) in [("ANON_KEY_ASYMMETRIC", Role::Anon), ("SERVICE_ROLE_KEY_ASYMMETRIC", Role::ServiceRole)] {
-            env.set(name, es256::mint(role, signer, jwt::now()).unwrap().expose()).unwrap();
+        for (name, role) in [
+            ("ANON_KEY_ASYMMETRIC", Role::Anon),
+            ("SERVICE_ROLE_KEY_ASYMMETRIC", Role::ServiceRole),
+        ] {
+            env.set(name, es256::mint(role, signer, jwt::now()).unwrap().expose())
+                .unwrap();
         }
-        env.set("SUPABASE_PUBLISHABLE_KEY", opaque::generate(opaque::Opaque::Publishable).expose()).unwrap();
-        env.set("SUPABASE_SECRET_KEY", opaque::generate(opaque::Opaque::Secret).expose()).unwrap();
+        env.set(
+            "SUPABASE_PUBLISHABLE_KEY",
+            opaque::generate(opaque::Opaque::Publishable).expose(),
+        )
+        .unwrap();
+        env.set("SUPABASE_SECRET_KEY", opaque::generate(opaque::Opaque::Secret).expose())
+            .unwrap();
         (env, keys)
     }
 
@@ -478,7 +487,12 @@ mod tests {
         // The ES256 API keys need nothing: they still verify under the rebuilt set.
         let anon = plan.after.get("ANON_KEY_ASYMMETRIC").unwrap();
         assert_eq!(Some(&anon), before.get("ANON_KEY_ASYMMETRIC").as_ref());
-        assert!(es256::is_valid_for(&anon, &after_jwks, Role::Anon, keys.signing_key().unwrap()));
+        assert!(es256::is_valid_for(
+            &anon,
+            &after_jwks,
+            Role::Anon,
+            keys.signing_key().unwrap()
+        ));
     }
 
     #[test]

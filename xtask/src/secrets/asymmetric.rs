@@ -47,7 +47,9 @@ pub enum ApiKeyFlaw {
     UnknownKid,
     BadSignature,
     Expired,
-    WrongRole { want: &'static str },
+    WrongRole {
+        want: &'static str,
+    },
     WrongIssuer,
     /// Valid, but signed by a key that no longer signs.
     NotTheSigningKey,
@@ -68,21 +70,31 @@ impl fmt::Display for Flaw {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Flaw::NotASet(err) => write!(f, "{err}"),
-            Flaw::NoSigningKey => f.write_str("has no key with key_ops sign (GoTrue refuses to start: no signing key detected)"),
+            Flaw::NoSigningKey => {
+                f.write_str("has no key with key_ops sign (GoTrue refuses to start: no signing key detected)")
+            }
             Flaw::SeveralSigningKeys(n) => write!(
                 f,
                 "has {n} keys with key_ops sign (GoTrue refuses to start: only 1 signing key is supported)"
             ),
             Flaw::SigningKeyNotEs256 => f.write_str("has a signing key that is not an EC P-256 (ES256) key"),
-            Flaw::SigningKeyBroken => f.write_str("has a signing key whose private part d is missing or does not belong to its x and y"),
+            Flaw::SigningKeyBroken => {
+                f.write_str("has a signing key whose private part d is missing or does not belong to its x and y")
+            }
             Flaw::MissingKid => f.write_str("has an EC key without a kid (GoTrue maps keys by kid)"),
             Flaw::DuplicateKid(kid) => write!(f, "has two keys with {} (GoTrue maps keys by kid)", kid_phrase(kid)),
             Flaw::NoAlg(n) => write!(f, "has a key without alg (key {})", n + 1),
             Flaw::NoOct => f.write_str("has no HS256 oct key, so the legacy keys stop verifying"),
             Flaw::OctNotJwtSecret => f.write_str("has an HS256 oct key that is not JWT_SECRET"),
-            Flaw::PrivateInPublicSet => f.write_str("holds a private key (d): the verifiers' set must hold public keys only"),
+            Flaw::PrivateInPublicSet => {
+                f.write_str("holds a private key (d): the verifiers' set must hold public keys only")
+            }
             Flaw::MissingFromPublicSet(kid) => write!(f, "lacks the public key {} of JWT_KEYS", kid_phrase(kid)),
-            Flaw::DiffersInPublicSet(kid) => write!(f, "holds a public key {} that differs from the one in JWT_KEYS", kid_phrase(kid)),
+            Flaw::DiffersInPublicSet(kid) => write!(
+                f,
+                "holds a public key {} that differs from the one in JWT_KEYS",
+                kid_phrase(kid)
+            ),
             Flaw::NotInSigningSet(kid) => write!(f, "holds a key {} that JWT_KEYS does not have", kid_phrase(kid)),
             Flaw::Opaque(problem) => write!(f, "{problem}"),
             Flaw::ApiKey(flaw) => write!(f, "{flaw}"),
@@ -188,7 +200,12 @@ pub fn oct_flaws(set: &KeySet, jwt_secret: &Secret) -> Vec<Flaw> {
 /// An asymmetric API key for `role` under `jwks`, signed by `signing`'s signing key when given.
 pub fn api_key(token: &str, role: Role, jwks: &KeySet, signing: Option<&KeySet>) -> Result<u64, ApiKeyFlaw> {
     match es256::check(token, jwks) {
-        Check::Valid { role: found, iss, exp, kid } => {
+        Check::Valid {
+            role: found,
+            iss,
+            exp,
+            kid,
+        } => {
             if found != role.claim() {
                 return Err(ApiKeyFlaw::WrongRole { want: role.claim() });
             }
@@ -208,6 +225,28 @@ pub fn api_key(token: &str, role: Role, jwks: &KeySet, signing: Option<&KeySet>)
         Check::BadSignature => Err(ApiKeyFlaw::BadSignature),
         Check::Expired => Err(ApiKeyFlaw::Expired),
     }
+}
+
+/// A complete and sound set of the model's values for `jwt_secret`, in
+/// catalog order: a new signing key, its public set, both ES256 API keys and
+/// both `sb_` keys (what a new dev project gets).
+pub fn fresh_values(jwt_secret: &Secret) -> Vec<(&'static str, Secret)> {
+    let keys = KeySet::new_signing_set(jwt_secret);
+    let signer = keys.signing_key().expect("a new set has one signing key");
+    let iat = super::jwt::now();
+    super::CATALOG
+        .iter()
+        .filter_map(|spec| {
+            let value = match spec.make {
+                Make::Opaque(kind) => opaque::generate(kind),
+                Make::SigningKeys => Secret::new(keys.render(Shape::Array)),
+                Make::PublicKeys => Secret::new(keys.public_set().render(Shape::Jwks)),
+                Make::MintedAsymmetric(role) => es256::mint(role, signer, iat).expect("a new key signs"),
+                _ => return None,
+            };
+            Some((spec.name, value))
+        })
+        .collect()
 }
 
 /// The first flaw of a non-empty `value` for an asymmetric `spec`, with

@@ -398,9 +398,10 @@ pub fn markdown_table() -> String {
         };
         let rule = match spec.make {
             Make::Minted(_) => "verifies under `JWT_SECRET` with its role".to_string(),
-            Make::Opaque(kind) => format!("exactly {} characters, its checksum matches", kind.len()),
+            Make::Opaque(kind) => format!("exactly {} characters, its checksum matches", kind.key_len()),
             Make::SigningKeys => {
-                "JSON array; exactly one key with `sign`, unique `kid`s, `alg` on each, the oct key is `JWT_SECRET`".to_string()
+                "JSON array; exactly one key with `sign`, unique `kid`s, `alg` on each, the oct key is `JWT_SECRET`"
+                    .to_string()
             }
             Make::PublicKeys => "`{\"keys\":[...]}`; the public part of `JWT_KEYS`, no private `d`".to_string(),
             Make::MintedAsymmetric(_) => "verifies under `JWT_JWKS` by its `kid`, with its role".to_string(),

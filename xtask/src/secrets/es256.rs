@@ -143,7 +143,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(is_valid_for(token.expose(), &keys.public_set(), Role::ServiceRole, signer));
+        assert!(is_valid_for(
+            token.expose(),
+            &keys.public_set(),
+            Role::ServiceRole,
+            signer
+        ));
         assert!(!is_valid_for(token.expose(), &keys.public_set(), Role::Anon, signer));
     }
 

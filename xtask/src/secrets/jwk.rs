@@ -141,7 +141,10 @@ impl Jwk {
 
     /// Whether this is the `oct` key of `jwt_secret`.
     pub fn holds_secret(&self, jwt_secret: &Secret) -> bool {
-        self.is_oct() && self.oct_bytes().is_some_and(|bytes| bytes == jwt_secret.expose().as_bytes())
+        self.is_oct()
+            && self
+                .oct_bytes()
+                .is_some_and(|bytes| bytes == jwt_secret.expose().as_bytes())
     }
 
     /// What a verifier gets: an EC key without its private `d`, only able to
@@ -493,7 +496,10 @@ mod tests {
             KeySet::parse(&array, Shape::Jwks),
             Err(SetError::WrongShape("a JWK Set object {\"keys\": [...]}"))
         );
-        assert!(matches!(KeySet::parse("[{", Shape::Array), Err(SetError::NotJson { .. })));
+        assert!(matches!(
+            KeySet::parse("[{", Shape::Array),
+            Err(SetError::NotJson { .. })
+        ));
         assert_eq!(KeySet::parse("[1]", Shape::Array), Err(SetError::NotAKey(0)));
         let err = KeySet::parse(&array[..array.len() - 3], Shape::Array).unwrap_err();
         assert!(!err.to_string().contains(SECRET));

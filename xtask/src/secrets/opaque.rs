@@ -37,7 +37,7 @@ impl Opaque {
     }
 
     /// The whole key's length: 46 (publishable) or 41 (secret).
-    pub fn len(self) -> usize {
+    pub fn key_len(self) -> usize {
         self.prefix().len() + RANDOM_LEN + 1 + CHECKSUM_LEN
     }
 }
@@ -89,15 +89,15 @@ pub fn check(kind: Opaque, value: &str) -> Result<(), Problem> {
         return Err(Problem::WrongPrefix(kind.prefix()));
     }
     let got = value.chars().count();
-    if got != kind.len() {
-        return Err(Problem::WrongLength { want: kind.len(), got });
+    if got != kind.key_len() {
+        return Err(Problem::WrongLength { want: kind.key_len(), got });
     }
     let rest = &value[kind.prefix().len()..];
     let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     if !rest.chars().all(base64url) || rest.as_bytes()[RANDOM_LEN] != b'_' {
         return Err(Problem::BadCharacter);
     }
-    let (body, sum) = value.split_at(kind.len() - CHECKSUM_LEN - 1);
+    let (body, sum) = value.split_at(kind.key_len() - CHECKSUM_LEN - 1);
     if checksum(SELF_HOSTED_REF, body) != sum[1..] {
         return Err(Problem::BadChecksum);
     }
@@ -114,19 +114,19 @@ mod tests {
             for _ in 0..200 {
                 let key = generate(kind);
                 let key = key.expose();
-                assert_eq!(key.len(), kind.len());
+                assert_eq!(key.len(), kind.key_len());
                 assert_eq!(check(kind, key), Ok(()), "{kind:?}");
             }
         }
-        assert_eq!(Opaque::Publishable.len(), 46);
-        assert_eq!(Opaque::Secret.len(), 41);
+        assert_eq!(Opaque::Publishable.key_len(), 46);
+        assert_eq!(Opaque::Secret.key_len(), 41);
     }
 
     #[test]
     fn the_checksum_is_read_by_position_not_by_splitting_on_underscores() {
         // A random part full of `_` and `-`.
-        let body = "sb_secret_a_b-c_d-e_f-g_h-i_j-k_";
-        let key = format!("{body}_{}", checksum(SELF_HOSTED_REF, body));
+        let body = format!("{}a_b-c_d-e_f-g_h-i_j-k_", Opaque::Secret.prefix());
+        let key = format!("{body}_{}", checksum(SELF_HOSTED_REF, &body));
         assert_eq!(check(Opaque::Secret, &key), Ok(()));
     }
 

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::catalog::{Make, SecretSpec};
 use super::asymmetric;
+use super::catalog::{Make, SecretSpec};
 use super::defaults::is_known_default;
 use super::jwt::{self, KeyCheck};
 

@@ -88,8 +88,18 @@ pub(super) fn settle(
                 };
                 let before = env.get(JWT_JWKS).unwrap_or_default();
                 env.set(JWT_JWKS, &value)?;
-                let note = if rebuilt { "its HS256 oct key now holds JWT_SECRET" } else { "" };
-                put(rows, JWT_JWKS, Action::for_value(&before, &value), Source::Environment, note);
+                let note = if rebuilt {
+                    "its HS256 oct key now holds JWT_SECRET"
+                } else {
+                    ""
+                };
+                put(
+                    rows,
+                    JWT_JWKS,
+                    Action::for_value(&before, &value),
+                    Source::Environment,
+                    note,
+                );
                 given_set
             }
             (_, flaws) => {
@@ -113,7 +123,13 @@ pub(super) fn settle(
                 Some(mut set) if flaws.is_empty() => {
                     set.set_oct(&secret);
                     env.set(JWT_JWKS, &set.render(Shape::Jwks))?;
-                    put(rows, JWT_JWKS, Action::Rebuilt, Source::Minted, "its HS256 oct key now holds JWT_SECRET");
+                    put(
+                        rows,
+                        JWT_JWKS,
+                        Action::Rebuilt,
+                        Source::Minted,
+                        "its HS256 oct key now holds JWT_SECRET",
+                    );
                     set
                 }
                 _ => {
@@ -131,7 +147,10 @@ pub(super) fn settle(
     };
 
     // 3. The ES256 API keys: injected and verifying, kept when sound, else minted.
-    let signer = keys.signing_key().expect("a flawless signing set has one signing key").clone();
+    let signer = keys
+        .signing_key()
+        .expect("a flawless signing set has one signing key")
+        .clone();
     for spec in CATALOG {
         let Make::MintedAsymmetric(role) = spec.make else {
             continue;
@@ -151,7 +170,13 @@ pub(super) fn settle(
             }
             let before = env.get(spec.name).unwrap_or_default();
             env.set(spec.name, given.expose())?;
-            put(rows, spec.name, Action::for_value(&before, given.expose()), Source::Environment, "");
+            put(
+                rows,
+                spec.name,
+                Action::for_value(&before, given.expose()),
+                Source::Environment,
+                "",
+            );
             continue;
         }
         let current = env.get(spec.name).unwrap_or_default();
@@ -162,7 +187,10 @@ pub(super) fn settle(
         let token = es256::mint(role, &signer, jwt::now()).expect("a sound signing key signs");
         env.set(spec.name, token.expose())?;
         let (action, note) = if current.is_empty() {
-            (Action::Minted, format!("role {}, ES256, signed with the key of JWT_KEYS", role.claim()))
+            (
+                Action::Minted,
+                format!("role {}, ES256, signed with the key of JWT_KEYS", role.claim()),
+            )
         } else {
             (
                 Action::Reminted,
