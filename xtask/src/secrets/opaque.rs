@@ -90,7 +90,10 @@ pub fn check(kind: Opaque, value: &str) -> Result<(), Problem> {
     }
     let got = value.chars().count();
     if got != kind.key_len() {
-        return Err(Problem::WrongLength { want: kind.key_len(), got });
+        return Err(Problem::WrongLength {
+            want: kind.key_len(),
+            got,
+        });
     }
     let rest = &value[kind.prefix().len()..];
     let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';

@@ -49,15 +49,16 @@ pub(super) fn settle(
         keys
     } else {
         let (parsed, flaws) = asymmetric::signing_set(&current);
-        match (parsed, flaws.first()) {
-            (Some(keys), None) => keys,
-            (_, Some(flaw)) => {
+        match parsed {
+            Some(keys) if flaws.is_empty() => keys,
+            _ => {
+                let all: Vec<String> = flaws.iter().map(ToString::to_string).collect();
                 return Err(Error::Refused(vec![format!(
-                    "{} {flaw}; fix the value (emptying it in dev generates a new signing key, and signs every user out)",
-                    at(env, JWT_KEYS)
+                    "{} {}; fix the value (emptying it in dev generates a new signing key, and signs every user out)",
+                    at(env, JWT_KEYS),
+                    all.join(", and ")
                 )]));
             }
-            (None, None) => unreachable!("a set that does not parse has a flaw"),
         }
     };
     if !keys.octs_hold(&secret) {
