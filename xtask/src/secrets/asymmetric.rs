@@ -227,6 +227,24 @@ pub fn api_key(token: &str, role: Role, jwks: &KeySet, signing: Option<&KeySet>)
     }
 }
 
+/// Whether two values of `spec` are the same apart from what follows
+/// `JWT_SECRET`: for a key set, the same keys once their `oct` keys are set
+/// aside; for anything else, the same text.
+pub fn same_apart_from_oct(spec: &SecretSpec, a: &str, b: &str) -> bool {
+    let shape = match spec.make {
+        Make::SigningKeys => Shape::Array,
+        Make::PublicKeys => Shape::Jwks,
+        _ => return a == b,
+    };
+    match (KeySet::parse(a, shape), KeySet::parse(b, shape)) {
+        (Ok(a), Ok(b)) => {
+            let without_oct = |set: KeySet| set.keys.into_iter().filter(|k| !k.is_oct()).collect::<Vec<_>>();
+            without_oct(a) == without_oct(b)
+        }
+        _ => a == b,
+    }
+}
+
 /// A complete and sound set of the model's values for `jwt_secret`, in
 /// catalog order: a new signing key, its public set, both ES256 API keys and
 /// both `sb_` keys (what a new dev project gets).

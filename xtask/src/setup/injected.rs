@@ -49,7 +49,8 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
                 .refused
                 .push(format!("environment variable {} is not valid UTF-8", spec.name)),
             Lookup::Value(value) => {
-                if in_use && !current.is_empty() && current != value.expose() {
+                // A key set whose oct key follows JWT_SECRET is compared without it.
+                if in_use && !current.is_empty() && !asymmetric_same(spec, &current, value.expose()) {
                     plan.changed.push(spec.name);
                 }
                 if spec.is_derived() {
@@ -136,7 +137,15 @@ pub(super) fn preflight(env: &EnvFile, in_use: bool, environment: &Environment, 
             .map_err(|why| missing_error(&plan.missing, why));
     }
     match plan.values.get("JWT_SECRET") {
-        Some((secret, _)) => refused(check_keys(&plan.keys, secret)),
+        Some((secret, _)) => {
+            refused(check_keys(&plan.keys, secret))?;
+            // The asymmetric model as it will be, settled on a copy held in memory.
+            let mut copy = env.clone();
+            for (name, (value, _)) in &plan.values {
+                copy.set(name, value.expose())?;
+            }
+            asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+        }
         None => Ok(()),
     }
 }
@@ -198,6 +207,14 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
             },
             _ => match plan.values.get(spec.name) {
                 Some((_, Source::Kept)) => (Action::Kept, Source::Kept, String::new(), None),
+                Some((value, _))
+                    if spec.make == Make::SigningKeys
+                        && !current.is_empty()
+                        && asymmetric_same(spec, &current, value.expose()) =>
+                {
+                    // The injected signing set, apart from an oct key that follows JWT_SECRET.
+                    (Action::Kept, Source::Kept, String::new(), None)
+                }
                 Some((value, source)) => (changed(&current, value), *source, String::new(), Some(value.clone())),
                 None => (
                     Action::LeftEmpty,
@@ -220,6 +237,10 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
     }
     asymmetric::settle(env, &mut rows, false, &plan.keys)?;
     Ok(rows)
+}
+
+fn asymmetric_same(spec: &SecretSpec, current: &str, injected: &str) -> bool {
+    crate::secrets::asymmetric::same_apart_from_oct(spec, current, injected)
 }
 
 /// What writing `new` over `current` is.
