@@ -384,7 +384,22 @@ fn a_legacy_project_moves_to_asymmetric_mode_keeping_every_key_it_had() {
         set_value(&sb, name, "");
     }
     let legacy = sb.env_values("receptor-dev");
+    // ... laid out from the older template, whose auth did not read JWT_KEYS.
+    let compose = sb.read("receptor-dev/docker-compose.yml");
+    let old_compose: String = compose
+        .lines()
+        .filter(|l| !l.contains("GOTRUE_JWT_KEYS"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sb.write("receptor-dev/docker-compose.yml", &old_compose);
     let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    out.stdout_has("differ from the stack template: docker-compose.yml;");
+    assert_eq!(
+        sb.read("receptor-dev/docker-compose.yml"),
+        old_compose,
+        "never overwritten"
+    );
+    sb.write("receptor-dev/docker-compose.yml", &compose);
     let after = sb.env_values("receptor-dev");
     for (name, value) in &legacy {
         if !MODEL.contains(&name.as_str()) {

@@ -436,6 +436,9 @@ fn injected_public_keys_and_es256_keys_must_match_the_injected_signing_set() {
         let line = out.one_line_error();
         assert!(line.contains(why), "{line}");
         out.never_shows(&canaries(&values)).never_shows(&[&foreign]);
-        assert!(!sb.path("receptor-stg").exists(), "nothing written, not even the project folder");
+        assert!(
+            !sb.path("receptor-stg").exists(),
+            "nothing written, not even the project folder"
+        );
     }
 }
