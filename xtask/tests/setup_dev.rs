@@ -547,3 +547,27 @@ fn the_kong_entrypoint_swaps_sb_keys_and_keeps_the_legacy_ones() {
         "no swap without sb_ keys"
     );
 }
+
+/// What `cargo xtask rotate` recreates for each new key, read from the
+/// project's compose file by the real Compose, as rotate reads it.
+#[test]
+fn each_new_key_is_read_by_the_services_upstream_wires_it_to() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let dir = sb.path("receptor-dev");
+    let env = xtask::envfile::EnvFile::load(&dir.join(".env")).unwrap();
+    let conf = xtask::config::SetupConf::default();
+    let compose =
+        xtask::compose::Compose::new("receptor-dev", &dir, xtask::compose::Redactor::of([&env], &conf)).unwrap();
+    let consumers = compose.consumers().expect("docker compose config reads the project");
+    for (name, services) in [
+        ("SUPABASE_SECRET_KEY", &["functions", "kong", "studio"][..]),
+        ("SUPABASE_PUBLISHABLE_KEY", &["functions", "kong", "studio"]),
+        ("ANON_KEY_ASYMMETRIC", &["kong"]),
+        ("SERVICE_ROLE_KEY_ASYMMETRIC", &["kong"]),
+        ("JWT_KEYS", &["auth"]),
+        ("JWT_JWKS", &["functions", "realtime", "rest", "storage"]),
+    ] {
+        assert_eq!(consumers.services_reading([name]), services, "{name}");
+    }
+}
