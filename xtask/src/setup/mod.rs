@@ -9,7 +9,7 @@ mod guard;
 mod injected;
 mod third_party;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf, StackSource};
@@ -47,7 +47,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let project = Project::new(root, name)?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
-    let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
+    // A fetched one goes to a private temporary folder, removed when the run ends.
+    let fetched;
     let template = match (&options.upstream, conf.stack.source) {
         (None, StackSource::Embedded) => root.join("docker"),
         (upstream, _) => {
@@ -56,7 +57,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                 .flatten()
                 .unwrap_or_else(|| conf.stack.upstream_ref.clone());
             println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
-            git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?
+            fetched = git::scratch_folder()?;
+            git::fetch_docker_folder(&conf.stack.upstream_url, &reference, fetched.path())?
         }
     };
     if !template.join(".env.example").is_file() {
@@ -300,21 +302,4 @@ fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
 
 fn display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
-}
-
-/// A scratch folder removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
