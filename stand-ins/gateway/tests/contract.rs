@@ -128,7 +128,8 @@ enum Layout {
 
 fn gateway(layout: Layout, version: &str, keys: &Keys) -> (Gateway, Arc<Services>) {
     let (file, render) = match layout {
-        Layout::Template => (repo().join("docker/volumes/api/kong.yml"), "shell"),
+        // The template renders kong.yml with its own kong-entrypoint.sh, the awk form.
+        Layout::Template => (repo().join("docker/volumes/api/kong.yml"), "entrypoint"),
         Layout::Upstream => (
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-kong.yml"),
             "entrypoint",
@@ -332,9 +333,9 @@ fn routes_strip_their_prefix_and_hide_credentials_as_configured() {
     assert_eq!((host.as_str(), forwarded.path.as_str()), ("auth", "/health"));
     assert_eq!(forwarded.header("X-Consumer-Username"), Some("anon"));
     assert!(forwarded.header("X-Consumer-Groups").is_none(), "hide_groups_header");
-    // The template hides the key from PostgREST; upstream's file passes it on.
+    // Both files set hide_credentials: false on rest: the key is passed on.
     let (_, last) = get(Layout::Template, "/rest/v1/items");
-    assert_eq!(last.as_ref().unwrap().1.header("apikey"), None);
+    assert_eq!(last.as_ref().unwrap().1.header("apikey"), Some(keys.anon.as_str()));
     assert_eq!(last.unwrap().1.path, "/items");
     let (_, last) = get(Layout::Upstream, "/rest/v1/items");
     assert_eq!(last.unwrap().1.header("apikey"), Some(keys.anon.as_str()));
@@ -357,8 +358,8 @@ fn routes_strip_their_prefix_and_hide_credentials_as_configured() {
 fn a_path_no_route_matches_is_kong_404_and_an_unknown_host_is_503() {
     let services = services();
     let env = |name: &str| (name == "STAND_IN_KONG_VERSION").then(|| "2.8.1".to_owned());
-    let file = "_format_version: '2.1'\nservices:\n  - name: rest\n    url: http://rest:3000/\n    routes:\n      - paths: [/rest/v1/]\n  - name: gone\n    url: http://nowhere:1/\n    routes:\n      - paths: [/gone/]\n";
-    let kong = stand_in_gateway::gateway_from_template(file, &env, Box::new(Network(services))).unwrap();
+    let file = "_format_version: '2.1'\nconsumers:\n  - username: anon\n    keyauth_credentials:\n      - key: k\nservices:\n  - name: rest\n    url: http://rest:3000/\n    routes:\n      - paths: [/rest/v1/]\n    plugins:\n      - name: key-auth\n        config:\n          hide_credentials: true\n  - name: gone\n    url: http://nowhere:1/\n    routes:\n      - paths: [/gone/]\n";
+    let kong = stand_in_gateway::gateway_from_template(file, &env, Box::new(Network(Arc::clone(&services)))).unwrap();
     let answer = kong.handle(&Request::new("GET", "/auth/v1/health"));
     assert_eq!(
         (answer.status, body(&answer)),
@@ -368,10 +369,13 @@ fn a_path_no_route_matches_is_kong_404_and_an_unknown_host_is_503() {
         )
     );
     assert_eq!(kong.handle(&Request::new("GET", "/gone/x")).status, 503);
+    let answer = kong.handle(&Request::new("GET", "/rest/v1/x").with_header("apikey", "k"));
+    assert_eq!(answer.status, 404, "PostgREST's own 404");
+    let forwarded = services.last.lock().unwrap().clone().unwrap().1;
     assert_eq!(
-        kong.handle(&Request::new("GET", "/rest/v1/x")).status,
-        404,
-        "PostgREST's own 404"
+        forwarded.header("apikey"),
+        None,
+        "hide_credentials: true keeps the key from the service"
     );
 }
 

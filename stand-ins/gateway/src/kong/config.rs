@@ -264,7 +264,8 @@ fn cleared_headers(code: &str) -> Option<Vec<String>> {
         names.push(rest[..end].to_owned());
         rest = &rest[end..];
     }
-    let only_clears = code.contains("get_header(") && code.contains("== \"\"");
+    let tests_blank = code.contains("== \"\"") || code.contains("\"^%s*$\"");
+    let only_clears = code.contains("get_header(") && tests_blank;
     (!names.is_empty() && only_clears).then_some(names)
 }
 
