@@ -20,7 +20,7 @@ use crate::secrets::Secret;
 /// Variables every child keeps from its parent when they are set: where
 /// programs are, the user's home and scratch folders, the language. Every
 /// `LC_*` variable is kept too.
-pub const KEPT: &[&str] = &["PATH", "HOME", "TMPDIR", "LANG", "TZ"];
+pub const KEPT: &[&str] = &["PATH", "HOME", "TMPDIR", "LANG"];
 
 /// What a program that reaches the network needs besides [`KEPT`].
 pub const NETWORK: &[&str] = &[
