@@ -14,6 +14,7 @@ use crate::compose::ComposeError;
 use crate::config::ConfigError;
 use crate::envfile::EnvError;
 use crate::git::GitError;
+use crate::no_follow::PathError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
 use crate::psql::PsqlError;
@@ -32,6 +33,9 @@ pub enum Error {
     Git(#[from] GitError),
     #[error(transparent)]
     File(#[from] FileError),
+    /// A link, a FIFO or a folder of another user where the tool reads or writes.
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
     /// Values that break their rule; one line each, naming file, line and variable.
@@ -73,6 +77,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::RolledBack(_) => 1,
+            Error::Env(EnvError::Path(_)) | Error::File(_) | Error::Path(_) => 5,
             Error::Config(_)
             | Error::Env(_)
             | Error::ProjectName(_)
@@ -82,7 +87,6 @@ impl Error {
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
             Error::Missing(_) | Error::Prompt(_) | Error::Unconfirmed(_) => 3,
             Error::Git(_) | Error::Compose(_) | Error::Vault(_) | Error::Psql(_) => 4,
-            Error::File(_) => 5,
             Error::RollbackFailed(_) => 6,
         }
     }

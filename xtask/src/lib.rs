@@ -13,6 +13,7 @@ pub mod error;
 pub mod git;
 pub mod layout;
 pub mod live;
+pub mod no_follow;
 pub mod pause;
 pub mod private_file;
 pub mod project;

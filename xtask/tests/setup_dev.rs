@@ -211,8 +211,8 @@ fn a_symlinked_env_is_refused_and_its_target_untouched() {
     sb.write("elsewhere.env", "A=1\n");
     fs::create_dir_all(sb.path("receptor-dev")).unwrap();
     symlink(sb.path("elsewhere.env"), sb.path("receptor-dev/.env")).unwrap();
-    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
-    assert!(out.one_line_error().contains("is a symbolic link"));
+    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(5);
+    assert!(out.one_line_error().contains("receptor-dev/.env: is a symbolic link"));
     assert_eq!(sb.read("elsewhere.env"), "A=1\n");
     assert!(
         fs::symlink_metadata(sb.path("receptor-dev/.env"))

@@ -66,7 +66,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .as_deref()
         .unwrap_or(conf.project_name(options.env));
     let project = Project::new(root, name)?;
-    if std::fs::symlink_metadata(project.env_file()).is_err() {
+    project.check_folder()?;
+    if project.load_env()?.is_none() {
         return Err(Error::Usage(format!(
             "{}/.env does not exist: lay the project out first with cargo xtask setup --env {} --project-name {}",
             project.name,
@@ -79,7 +80,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
-    let before = EnvFile::load(&project.env_file())?;
+    let before = project
+        .load_env()?
+        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))?;
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, options.env, options.non_interactive);

@@ -29,7 +29,7 @@ pub fn run(
     fault: Option<Step>,
     sources: &Sources<'_>,
 ) -> Result<()> {
-    let backup = backups::pick(project, name, current.text()).map_err(Error::Usage)?;
+    let backup = backups::pick(project, name, current.text())?;
     let target = EnvFile::load(&backup.path)?;
 
     // 1. What differs between the current .env and the backup.

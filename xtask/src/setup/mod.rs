@@ -44,6 +44,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .as_deref()
         .unwrap_or(conf.project_name(options.env));
     let project = Project::new(root, name)?;
+    project.check_folder()?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
     let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
@@ -263,11 +264,7 @@ const UP_WAIT_SECS: u64 = 180;
 
 /// The project's `.env` as it is, if it has one.
 fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
-    let path = project.env_file();
-    match std::fs::symlink_metadata(&path) {
-        Ok(_) => Ok(Some(EnvFile::load(&path)?)),
-        Err(_) => Ok(None),
-    }
+    Ok(project.load_env()?)
 }
 
 /// What the run edits: the existing `.env`, else the template's `.env.example`.

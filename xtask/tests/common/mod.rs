@@ -193,6 +193,26 @@ impl Run {
         Outcome::from(output)
     }
 
+    /// Runs, and fails the test when the run has not ended after `limit`
+    /// (it is killed then): for inputs that once made it block forever.
+    pub fn output_within(mut self, limit: std::time::Duration) -> Outcome {
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("the xtask binary runs");
+        let start = std::time::Instant::now();
+        while child.try_wait().expect("the run can be waited for").is_none() {
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let out = Outcome::from(child.wait_with_output().unwrap());
+                panic!(
+                    "the run still had not ended after {limit:?}\nstdout:\n{}\nstderr:\n{}",
+                    out.stdout, out.stderr
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Outcome::from(child.wait_with_output().unwrap())
+    }
+
     /// Runs and asserts exit code 0.
     pub fn succeeds(self) -> Outcome {
         let out = self.output();

@@ -8,6 +8,7 @@ mod concurrency;
 mod crash;
 mod inputs;
 mod leaks;
+mod links;
 mod permissions;
 mod properties;
 mod rotate;
