@@ -1,12 +1,12 @@
 //! Lays out a project folder from the stack template, keeping what is there.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::hooks;
 use crate::no_follow;
-use crate::pause;
 use crate::private_file::{self, FileError};
 
 /// What laying out the folder did.
@@ -132,10 +132,7 @@ fn copy_whole(from: &Path, target: &Path, mode: u32) -> io::Result<()> {
             .mode(mode)
             .open(&tmp)?;
         set_mode(&out, mode)?;
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        out.write_all(first)?;
-        pause::writing("copy-mid-write", target);
-        out.write_all(rest)?;
+        hooks::write_all(&mut out, &bytes, "copy-mid-write", target)?;
         drop(out);
         match fs::hard_link(&tmp, target) {
             Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {

@@ -2,13 +2,13 @@
 //! first byte, and guarded by an advisory lock against concurrent runs.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::hooks::{self, hook};
 use crate::no_follow::{self, PathError};
-use crate::pause;
 
 /// Why a private file could not be written or locked.
 #[derive(Debug, thiserror::Error)]
@@ -44,16 +44,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let result = (|| {
         let _ = fs::remove_file(&tmp);
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        pause::writing("created", path);
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        file.write_all(first)?;
-        pause::writing("mid-write", path);
-        file.write_all(rest)?;
+        hook!(pause "created", path);
+        hooks::write_all(&mut file, bytes, "mid-write", path)?;
         file.sync_all()?;
         drop(file);
-        pause::writing("before-rename", path);
+        hook!(pause "before-rename", path);
         fs::rename(&tmp, path)?;
-        pause::writing("after-rename", path);
+        hook!(pause "after-rename", path);
         OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)

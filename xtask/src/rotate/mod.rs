@@ -16,7 +16,6 @@
 mod apply;
 mod confirm;
 mod database;
-mod fault;
 mod jwks;
 mod plan;
 mod rollback;
@@ -33,7 +32,6 @@ use crate::project::Project;
 use crate::psql;
 use crate::secrets::Secret;
 
-pub use fault::VAR as TEST_HOOK_VAR;
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 
 /// What the command line asked for.
@@ -75,7 +73,6 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             project.name
         )));
     }
-    let fault = fault::injected()?;
     let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
@@ -86,7 +83,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, options.env, options.non_interactive);
-        return rollback::run(root, &project, options, before, backup.as_deref(), fault, &sources);
+        return rollback::run(root, &project, options, before, backup.as_deref(), &sources);
     }
     let selection = options
         .selection
@@ -115,7 +112,6 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         env: options.env,
         compose,
         gateway_url: options.gateway_url.clone(),
-        fault,
     };
     println!("rotate on project {} ({}):", project.name, options.env.name());
     print!("{}", plan::render(&plan));

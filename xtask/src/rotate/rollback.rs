@@ -16,7 +16,6 @@ use crate::project::Project;
 use crate::psql::{Login, Psql};
 use crate::secrets::Secret;
 
-use super::fault::Step;
 use super::source::Sources;
 use super::{Options, SESSIONS_END, apply, compose_for, confirm, database, running, show_steps};
 
@@ -26,7 +25,6 @@ pub fn run(
     options: &Options,
     current: EnvFile,
     name: Option<&str>,
-    fault: Option<Step>,
     sources: &Sources<'_>,
 ) -> Result<()> {
     let backup = backups::pick(project, name, current.text())?;
@@ -75,7 +73,6 @@ pub fn run(
         env: options.env,
         compose,
         gateway_url: options.gateway_url.clone(),
-        fault,
     };
     println!(
         "rollback on project {} ({}) to {}:",

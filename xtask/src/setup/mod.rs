@@ -14,12 +14,13 @@ use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf, StackSource};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+use crate::hooks::hook;
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
 use crate::secrets;
 use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
-use crate::{backups, git, layout, pause};
+use crate::{backups, git, layout};
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -82,7 +83,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
     let (_lock, removed) = project.lock(LOCK_WAIT)?;
-    pause::at("locked");
+    hook!(pause "locked");
     let laid = layout::lay_out(&template, &project.dir)?;
     let leftovers = removed + laid.leftovers;
     if leftovers > 0 {
@@ -112,10 +113,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let was_shared = existing.is_some() && private_file::is_shared(&env_path).unwrap_or(false);
     if changed {
         if let Some(old) = &existing {
-            pause::at("before-backup");
+            hook!(pause "before-backup");
             let backup = backups::save(&project, old.text(), None)?.path;
             println!("backed up the previous .env to {}", display(root, &backup));
-            pause::at("after-backup");
+            hook!(pause "after-backup");
         }
         private_file::write_atomic(&env_path, env.text().as_bytes())?;
     }
@@ -141,7 +142,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
     report_permissions(root, &project, was_shared);
     if options.up {
-        pause::at("before-up");
+        hook!(pause "before-up");
         bring_up(&project, &env, &conf)?;
     } else {
         report_drift(&project, &env, &conf, options.env);

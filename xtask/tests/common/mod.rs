@@ -121,7 +121,16 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    binary_in(Path::new(env!("CARGO_BIN_EXE_xtask")), dir, args)
+}
+
+/// A run of the xtask binary `bin` (another build of it) in `dir` with a clean environment.
+pub fn binary_in<I, S>(bin: &Path, dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut cmd = Command::new(bin);
     cmd.args(args.into_iter().map(|a| a.as_ref().to_string()))
         .current_dir(dir)
         .env_clear()
