@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod layout;
 pub mod live;
 pub mod no_follow;
+pub mod printable;
 pub mod private_file;
 pub mod project;
 pub mod psql;

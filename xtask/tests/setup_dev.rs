@@ -340,3 +340,31 @@ fn the_old_setup_script_runs_cargo_xtask_setup() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Usage: cargo xtask setup"), "{stdout}");
 }
+
+#[test]
+fn a_project_name_the_repository_tracks_is_refused() {
+    let sb = Sandbox::git_repo();
+    for name in ["docker", "setup.conf"] {
+        let out = sb
+            .xtask(["setup", "--env", "dev", "--project-name", name])
+            .fails_with(2);
+        assert!(
+            out.one_line_error()
+                .contains(&format!("project name {name} is tracked by this repository")),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !sb.path("docker/.gitignore").exists(),
+        "no .gitignore of `*` in a tracked folder"
+    );
+    assert!(!sb.path("docker/.env").exists());
+    assert_eq!(
+        sb.git(&["status", "--porcelain"]),
+        "",
+        "nothing changed in the work tree"
+    );
+    sb.xtask(["setup", "--env", "dev", "--project-name", "receptor-other"])
+        .succeeds();
+}

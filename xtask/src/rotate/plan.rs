@@ -5,6 +5,7 @@
 use crate::config::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+use crate::printable::escaped;
 use crate::secrets::{CATALOG, Make, Role, SecretSpec, Tier, catalog, generate, jwt, rules};
 
 use super::jwks;
@@ -299,13 +300,19 @@ fn derive_from_jwt_secret(
 
 /// The plan as lines for the terminal: names and how, never a value.
 pub fn render(plan: &Plan) -> String {
-    let width = plan.rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    let width = plan
+        .rows
+        .iter()
+        .map(|r| escaped(&r.name).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut out = format!("{:<width$}  NEW VALUE\n", "VARIABLE");
     for row in &plan.rows {
-        out.push_str(&format!("{:<width$}  {}\n", row.name, row.how));
+        out.push_str(&format!("{:<width$}  {}\n", escaped(&row.name), escaped(&row.how)));
     }
     for note in &plan.notes {
-        out.push_str(&format!("note: {note}\n"));
+        out.push_str(&format!("note: {}\n", escaped(note)));
     }
     out
 }

@@ -15,6 +15,7 @@ use crate::config::{Env, SetupConf, StackSource};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::hooks::hook;
+use crate::printable::escaped;
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
 use crate::secrets;
@@ -45,6 +46,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         .as_deref()
         .unwrap_or(conf.project_name(options.env));
     let project = Project::new(root, name)?;
+    refuse_tracked(root, &project)?;
     project.check_folder()?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
@@ -150,6 +152,20 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// A project folder is ignored by git through a `.gitignore` of `*`: a name
+/// the repository tracks (`xtask`, `docker`, `docs`) would hide its files.
+/// Without git, or outside a work tree, there is nothing to hide.
+fn refuse_tracked(root: &Path, project: &Project) -> Result<()> {
+    match git::tracks(root, &project.name) {
+        Ok(true) => Err(Error::Usage(format!(
+            "project name {} is tracked by this repository: setup would write a .gitignore of `*` into {}/; choose another --project-name",
+            project.name, project.name
+        ))),
+        Ok(false) | Err(git::GitError::NotInstalled) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Warns when `.env` or the project folder can be read by anybody but their
 /// owner, with the command that fixes it. A `.env` rewritten by this run is
 /// private again: then only the past exposure is mentioned.
@@ -243,7 +259,7 @@ fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
     let states = compose.ps()?;
     let width = states
         .iter()
-        .map(|s| s.service.len())
+        .map(|s| escaped(&s.service).chars().count())
         .max()
         .unwrap_or(7)
         .max("SERVICE".len());
@@ -251,9 +267,13 @@ fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
     for s in &states {
         println!(
             "{:<width$}  {:<10}  {}",
-            s.service,
-            s.state,
-            if s.health.is_empty() { "-" } else { &s.health }
+            escaped(&s.service),
+            escaped(&s.state),
+            if s.health.is_empty() {
+                "-".into()
+            } else {
+                escaped(&s.health)
+            }
         );
     }
     result?;
