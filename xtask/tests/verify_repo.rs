@@ -286,7 +286,10 @@ fn control_characters_in_a_file_name_are_escaped_in_the_table() {
     sb.write(name, &format!("{key}\n"));
     sb.commit_all("notes");
     let out = sb.xtask(["verify"]).fails_with(1);
-    assert!(!out.stdout.contains('\u{1b}'), "an escape sequence reached the terminal");
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "an escape sequence reached the terminal"
+    );
     assert!(!out.stdout.contains('\u{202e}'));
     assert!(
         !out.stdout.lines().any(|l| l.starts_with("fake pass line")),

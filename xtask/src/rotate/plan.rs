@@ -303,13 +303,13 @@ pub fn render(plan: &Plan) -> String {
     let width = plan
         .rows
         .iter()
-        .map(|r| escaped(&r.name).chars().count())
+        .map(|r| escaped(r.name).chars().count())
         .max()
         .unwrap_or(8)
         .max(8);
     let mut out = format!("{:<width$}  NEW VALUE\n", "VARIABLE");
     for row in &plan.rows {
-        out.push_str(&format!("{:<width$}  {}\n", escaped(&row.name), escaped(&row.how)));
+        out.push_str(&format!("{:<width$}  {}\n", escaped(row.name), escaped(&row.how)));
     }
     for note in &plan.notes {
         out.push_str(&format!("note: {}\n", escaped(note)));
