@@ -17,7 +17,7 @@ Exit codes:
   3  a required secret or confirmation is missing and there is no terminal to ask on,
      or its prompt was abandoned
   4  an external tool failed or is missing: git, Docker Compose, a vault CLI
-  5  the file system: a file cannot be written, or another run holds the lock
+  5  the file system: a file cannot be written, another run holds the lock, or a link or FIFO is in the project folder
   6  a change failed and its rollback failed too: the stack needs attention";
 
 /// Receptor's key management: lay out the Supabase stack and keep its secrets.
