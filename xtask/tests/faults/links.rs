@@ -249,3 +249,29 @@ fn a_project_folder_of_another_user_or_writable_by_others_is_refused() {
         assert!(out.stderr.contains("chmod go-w"), "{}", out.stderr);
     }
 }
+
+/// A backup that is a link (or a FIFO) is never read back into `.env`.
+#[test]
+fn rollback_refuses_a_backup_that_is_a_link_or_a_fifo() {
+    for fifo in [false, true] {
+        let sb = laid_out();
+        let relative = "receptor-dev/backups/.env.20260101T000000Z";
+        fs::create_dir_all(sb.path("receptor-dev/backups")).unwrap();
+        if fifo {
+            mkfifo(&sb.path(relative));
+        } else {
+            symlink(sb.path("outside/file"), sb.path(relative)).unwrap();
+        }
+        let why = if fifo {
+            "is a FIFO, not a regular file"
+        } else {
+            "is a symbolic link"
+        };
+        refused(
+            &sb,
+            &["rotate", "--rollback", "--env", "dev", "--yes", "--non-interactive"],
+            relative,
+            why,
+        );
+    }
+}
