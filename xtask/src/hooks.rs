@@ -21,7 +21,7 @@ use std::path::Path;
 ///   stops itself here when the tests ask for this step (for this file);
 /// - `hook!(fail "step")`: `true` the first time this step is reached in a
 ///   run whose tests asked it to fail, else `false`;
-/// - `hook!(recreate compose, services)`: the Compose to recreate
+/// - `hook!(recreate(compose, services))`: the Compose to recreate
 ///   `services` with, which the `recreate` and `health` fail points alter,
 ///   and a guard to keep until it is done.
 ///
@@ -44,7 +44,7 @@ macro_rules! hook {
         let fails = false;
         fails
     }};
-    (recreate $compose:expr, $services:expr) => {{
+    (recreate($compose:expr, $services:expr)) => {{
         #[cfg(feature = "test-hooks")]
         let hooked = $crate::hooks::fail::recreate_compose($compose, $services);
         #[cfg(not(feature = "test-hooks"))]

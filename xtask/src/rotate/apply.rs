@@ -216,7 +216,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     if !change.services.is_empty() {
         touched.services = true;
         let (compose, _hook) =
-            hook!(recreate & ctx.compose, &change.services).map_err(|e| Failure::at("recreate", e))?;
+            hook!(recreate(&ctx.compose, &change.services)).map_err(|e| Failure::at("recreate", e))?;
         println!("recreating {}…", order(&ctx.compose, &change.services));
         compose
             .recreate(&change.services, change.force_recreate, WAIT_SECS)
