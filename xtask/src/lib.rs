@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod cli;
 pub mod clock;
 pub mod compose;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod live;
 pub mod no_follow;
 pub mod printable;
 pub mod private_file;
+pub mod process;
 pub mod project;
 pub mod psql;
 pub mod rotate;
