@@ -37,4 +37,5 @@ if ! docker info >/dev/null 2>&1; then
   exit 1
 fi
 
-cargo nextest run --workspace --no-fail-fast "$@"
+# The test hooks (src/hooks.rs) are compiled in for the suite only.
+cargo nextest run --workspace --features xtask/test-hooks --no-fail-fast "$@"

@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use serde::Serialize;
 
 use crate::clock;
+use crate::no_follow;
 use crate::private_file::FileError;
 use crate::project::Project;
 
@@ -61,12 +62,7 @@ pub fn append(project: &Project, event: &Event<'_>) -> Result<(), FileError> {
         path: path.clone(),
         source,
     };
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(write_error)?;
+    let mut file = no_follow::open(&path, OpenOptions::new().append(true).create(true).mode(0o600))?;
     file.write_all(line.as_bytes()).map_err(write_error)?;
     file.sync_data().map_err(write_error)
 }

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::clock;
+use crate::error::Error;
+use crate::no_follow::{self, PathError};
 use crate::private_file::{self, FileError};
 use crate::project::Project;
 
@@ -74,9 +76,13 @@ pub fn save(project: &Project, text: &str, label: Option<&str>) -> Result<Backup
     Ok(Backup::parse(&path).expect("a name this module made parses"))
 }
 
-/// Every backup of `project`, oldest first.
-pub fn list(project: &Project) -> Vec<Backup> {
-    let mut found: Vec<Backup> = std::fs::read_dir(project.backup_dir())
+/// Every backup of `project`, oldest first. A link at `backups/` is refused.
+pub fn list(project: &Project) -> Result<Vec<Backup>, PathError> {
+    let dir = project.backup_dir();
+    if !no_follow::folder_at(&dir)? {
+        return Ok(Vec::new());
+    }
+    let mut found: Vec<Backup> = std::fs::read_dir(&dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
@@ -85,38 +91,39 @@ pub fn list(project: &Project) -> Vec<Backup> {
         })
         .unwrap_or_default();
     found.sort_by(|a, b| (&a.stamp, a.seq, &a.label).cmp(&(&b.stamp, b.seq, &b.label)));
-    found
+    Ok(found)
 }
 
 /// The backup to roll back to: the named one, or the newest whose content
 /// differs from `current` (copies taken just before a rollback are skipped).
-pub fn pick(project: &Project, name: Option<&str>, current: &str) -> Result<Backup, String> {
-    let all = list(project);
+/// A link or a FIFO among the backups is refused, never read.
+pub fn pick(project: &Project, name: Option<&str>, current: &str) -> Result<Backup, Error> {
+    let all = list(project)?;
     let dir = project.backup_dir();
     match name {
         Some(name) => {
             let plain = Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name);
             if !plain {
-                return Err(format!(
+                return Err(Error::Usage(format!(
                     "backup {name:?} is not a file name: name a file in {}",
                     dir.display()
-                ));
+                )));
             }
             all.into_iter()
                 .find(|b| b.name == name)
-                .ok_or_else(|| format!("{}: no backup named {name}", dir.display()))
+                .ok_or_else(|| Error::Usage(format!("{}: no backup named {name}", dir.display())))
         }
-        None => all
-            .into_iter()
-            .rev()
-            .filter(|b| !b.is_before_rollback())
-            .find(|b| std::fs::read(&b.path).is_ok_and(|bytes| bytes != current.as_bytes()))
-            .ok_or_else(|| {
-                format!(
-                    "{}: no backup differs from the current .env: nothing to roll back to",
-                    dir.display()
-                )
-            }),
+        None => {
+            for backup in all.into_iter().rev().filter(|b| !b.is_before_rollback()) {
+                if no_follow::read(&backup.path)? != current.as_bytes() {
+                    return Ok(backup);
+                }
+            }
+            Err(Error::Usage(format!(
+                "{}: no backup differs from the current .env: nothing to roll back to",
+                dir.display()
+            )))
+        }
     }
 }
 
@@ -148,7 +155,7 @@ mod tests {
         assert_ne!(first.path, second.path);
         assert_eq!(std::fs::read_to_string(&first.path).unwrap(), "A=1\n");
         assert!(!crate::private_file::is_shared(&second.path).unwrap());
-        assert_eq!(list(&project).len(), 3);
+        assert_eq!(list(&project).unwrap().len(), 3);
         assert_eq!(pick(&project, None, "A=9\n").unwrap(), second);
         assert_eq!(
             pick(&project, None, "A=2\n").unwrap(),

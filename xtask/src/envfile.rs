@@ -17,10 +17,9 @@ pub enum EnvError {
         line: usize,
         problem: String,
     },
-    #[error("{path}: is a symbolic link; edit the file it points to directly, or replace the link with the file")]
-    Symlink { path: PathBuf },
-    #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    /// A link or a FIFO where the file should be, or a read that failed.
+    #[error(transparent)]
+    Path(#[from] crate::no_follow::PathError),
     #[error("{path}: {key} cannot be written: {why}")]
     Edit { path: PathBuf, key: String, why: String },
 }
@@ -43,20 +42,11 @@ impl fmt::Debug for EnvFile {
 const DIALECT: Dialect = Dialect::COMPOSE;
 
 impl EnvFile {
-    /// Reads and checks `path`. A symbolic link is refused: the atomic
-    /// rename that writes the file would replace the link, not its target.
+    /// Reads and checks `path`. A symbolic link is refused (the atomic
+    /// rename that writes the file would replace the link, not its target),
+    /// and so is anything but a regular file (a FIFO would block the read).
     pub fn load(path: &Path) -> Result<EnvFile, EnvError> {
-        let meta = std::fs::symlink_metadata(path).map_err(|source| EnvError::Read {
-            path: path.into(),
-            source,
-        })?;
-        if meta.file_type().is_symlink() {
-            return Err(EnvError::Symlink { path: path.into() });
-        }
-        let bytes = std::fs::read(path).map_err(|source| EnvError::Read {
-            path: path.into(),
-            source,
-        })?;
+        let bytes = crate::no_follow::read(path)?;
         let text = String::from_utf8(bytes).map_err(|err| {
             let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()]
                 .iter()

@@ -5,6 +5,7 @@ use crate::compose::ComposeError;
 use crate::config::ConfigError;
 use crate::envfile::EnvError;
 use crate::git::GitError;
+use crate::no_follow::PathError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
 use crate::psql::PsqlError;
@@ -29,7 +30,7 @@ pub const EXIT_CODES: &[(i32, &str)] = &[
     ),
     (
         5,
-        "the file system: a file cannot be written, or another run holds the lock",
+        "the file system: a file cannot be written, another run holds the lock, or a link or FIFO is in the project folder",
     ),
     (
         6,
@@ -80,6 +81,9 @@ pub enum Error {
     UpstreamRefNotFound { url: String, reference: String },
     #[error(transparent)]
     File(#[from] FileError),
+    /// A link, a FIFO or a folder of another user where the tool reads or writes.
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
     /// Values that break their rule; one line each, naming file, line and variable.
@@ -121,6 +125,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::RolledBack(_) => 1,
+            Error::Env(EnvError::Path(_)) | Error::File(_) | Error::Path(_) => 5,
             Error::Config(_)
             | Error::Env(_)
             | Error::ProjectName(_)
@@ -134,7 +139,6 @@ impl Error {
             | Error::Compose(_)
             | Error::Vault(_)
             | Error::Psql(_) => 4,
-            Error::File(_) => 5,
             Error::RollbackFailed(_) => 6,
         }
     }

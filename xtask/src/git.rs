@@ -206,6 +206,18 @@ pub fn ensure_work_tree(dir: &Path) -> Result<(), GitError> {
     }
 }
 
+/// Whether the index of the work tree `dir` holds `name` or anything under
+/// it (a tracked file, or a folder holding one). Outside a work tree: false.
+pub fn tracks(dir: &Path, name: &str) -> Result<bool, GitError> {
+    let literal = format!(":(literal){name}");
+    match query(dir, "ls-files", &["ls-files", "-z", "--", &literal], b"", &[0]) {
+        Ok(out) => Ok(!out.is_empty()),
+        Err(GitError::NotInstalled) => Err(GitError::NotInstalled),
+        Err(_) if ensure_work_tree(dir).is_err() => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
 /// Every file in the index, relative to `dir`.
 pub fn tracked_files(dir: &Path) -> Result<Vec<Tracked>, GitError> {
     let out = query(dir, "ls-files", &["ls-files", "-z", "--stage"], b"", &[0])?;

@@ -1,11 +1,12 @@
 //! Lays out a project folder from the stack template, keeping what is there.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::pause;
+use crate::hooks;
+use crate::no_follow;
 use crate::private_file::{self, FileError};
 
 /// What laying out the folder did.
@@ -31,48 +32,93 @@ fn skipped(relative: &Path) -> bool {
 /// Copies `template` into `dir` file by file; existing files are never overwritten.
 /// The folder is made private (0700) and ignored by git whatever its name.
 /// Call it while holding the project's lock: it removes temporary files
-/// that an interrupted run left behind.
+/// that an interrupted run left behind. A link, a FIFO or a device where
+/// the template has a file or a folder is refused, before anything is
+/// written through it.
 pub fn lay_out(template: &Path, dir: &Path) -> Result<Laid, FileError> {
     private_file::create_private_dir(dir)?;
+    check_tree(template, dir, Path::new(""))?;
     let mut laid = Laid::default();
-    copy_tree(template, dir, Path::new(""), &mut laid).map_err(|source| FileError::Write {
-        path: dir.into(),
-        source,
-    })?;
+    copy_tree(template, dir, Path::new(""), &mut laid)?;
     ignore_everything(dir)?;
     Ok(laid)
 }
 
-fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid) -> io::Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(from_root.join(relative))?.collect::<Result<_, _>>()?;
+/// Refuses a link, a FIFO or a device in `to_root` where the template has
+/// a file or a folder, before anything is copied.
+fn check_tree(from_root: &Path, to_root: &Path, relative: &Path) -> Result<(), FileError> {
+    let from = from_root.join(relative);
+    let entries = fs::read_dir(&from).map_err(|source| FileError::Write { path: from, source })?;
+    for entry in entries.flatten() {
+        let rel: PathBuf = relative.join(entry.file_name());
+        let target = to_root.join(&rel);
+        let Ok(kind) = entry.file_type() else { continue };
+        if skipped(&rel) {
+            continue;
+        }
+        if kind.is_dir() && no_follow::folder_at(&target)? {
+            check_tree(from_root, to_root, &rel)?;
+        } else if kind.is_file() {
+            no_follow::file_at(&target)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid) -> Result<(), FileError> {
+    let from = from_root.join(relative);
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| FileError::Write { path, source }
+    };
+    let mut entries: Vec<_> = fs::read_dir(&from)
+        .and_then(|e| e.collect::<Result<_, _>>())
+        .map_err(failed(&from))?;
     entries.sort_by_key(|e| e.file_name());
-    remove_leftovers(&to_root.join(relative), laid)?;
+    laid.leftovers += private_file::remove_stale_temps(&to_root.join(relative))?;
     for entry in entries {
         let rel: PathBuf = relative.join(entry.file_name());
         if skipped(&rel) {
             continue;
         }
         let target = to_root.join(&rel);
-        let kind = entry.file_type()?;
+        let kind = entry.file_type().map_err(failed(&entry.path()))?;
         if kind.is_dir() {
-            // 0755 whatever the umask: containers read these folders through
-            // bind mounts, and nobody else may write them.
-            if !target.is_dir() {
-                fs::DirBuilder::new().mode(0o755).create(&target)?;
+            if !no_follow::folder_at(&target)? {
+                create_shared_dir(&target).map_err(failed(&target))?;
             }
             copy_tree(from_root, to_root, &rel, laid)?;
         } else if kind.is_file() {
-            if let Ok(meta) = fs::symlink_metadata(&target) {
+            if let Some(meta) = no_follow::file_at(&target)? {
                 laid.kept += 1;
                 if !same_content(&entry.path(), &target, &meta) {
                     laid.differing.push(rel);
                 }
                 continue;
             }
-            let mode = entry.metadata()?.permissions().mode() & 0o755;
-            copy_whole(&entry.path(), &target, mode)?;
+            let mode = entry.metadata().map_err(failed(&entry.path()))?.permissions().mode() & 0o755;
+            copy_whole(&entry.path(), &target, mode).map_err(failed(&target))?;
             laid.copied += 1;
         }
+    }
+    Ok(())
+}
+
+/// A template folder, 0755 whatever the umask: containers read these
+/// folders through bind mounts, and nobody else may write them.
+fn create_shared_dir(target: &Path) -> io::Result<()> {
+    fs::DirBuilder::new().mode(0o755).create(target)?;
+    let dir = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(target)?;
+    set_mode(&dir, 0o755)
+}
+
+/// Gives `file` exactly `mode` when the umask took bits away from it.
+fn set_mode(file: &fs::File, mode: u32) -> io::Result<()> {
+    if file.metadata()?.permissions().mode() & 0o777 != mode {
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
     }
     Ok(())
 }
@@ -103,10 +149,8 @@ fn copy_whole(from: &Path, target: &Path, mode: u32) -> io::Result<()> {
             .create_new(true)
             .mode(mode)
             .open(&tmp)?;
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        out.write_all(first)?;
-        pause::writing("copy-mid-write", target);
-        out.write_all(rest)?;
+        set_mode(&out, mode)?;
+        hooks::write_all(&mut out, &bytes, "copy-mid-write", target)?;
         drop(out);
         match fs::hard_link(&tmp, target) {
             Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {
@@ -121,20 +165,17 @@ fn copy_whole(from: &Path, target: &Path, mode: u32) -> io::Result<()> {
     result
 }
 
-/// Removes the temporary files an earlier, interrupted run left in `dir`.
-fn remove_leftovers(dir: &Path, laid: &mut Laid) -> io::Result<()> {
-    laid.leftovers += private_file::remove_stale_temps(dir).map_err(|err| match err {
-        FileError::Write { source, .. } => source,
-        other => io::Error::other(other.to_string()),
-    })?;
-    Ok(())
-}
-
 /// A `.gitignore` of `*` inside the folder: `git add -A` can never stage it.
 /// A `.gitignore` the user already has there is kept and gets the `*` line added.
 fn ignore_everything(dir: &Path) -> Result<(), FileError> {
     let path = dir.join(".gitignore");
-    let current = fs::read_to_string(&path).unwrap_or_default();
+    let current = match no_follow::read_if_exists(&path)? {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| FileError::Write {
+            path: path.clone(),
+            source: io::Error::new(io::ErrorKind::InvalidData, "is not UTF-8 text; fix or remove it"),
+        })?,
+        None => String::new(),
+    };
     if current.lines().any(|line| line.trim() == "*") {
         return Ok(());
     }

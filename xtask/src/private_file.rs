@@ -2,12 +2,13 @@
 //! first byte, and guarded by an advisory lock against concurrent runs.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::pause;
+use crate::hooks::{self, hook};
+use crate::no_follow::{self, PathError};
 
 /// Why a private file could not be written or locked.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +17,9 @@ pub enum FileError {
     Write { path: PathBuf, source: io::Error },
     #[error("{path}: another cargo xtask run holds the lock on this project; wait for it to finish, then run again")]
     Locked { path: PathBuf },
+    /// A link, a FIFO, a folder not owned by the user…: refused before anything is written.
+    #[error(transparent)]
+    Path(#[from] PathError),
 }
 
 fn write_error(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
@@ -29,26 +33,29 @@ fn write_error(path: &Path) -> impl FnOnce(io::Error) -> FileError + '_ {
 /// folder, created 0600, is written, fsynced, renamed over `path`, and the
 /// folder is fsynced. A crash leaves either the old file or the new one, and
 /// at worst a temporary file that [`remove_stale_temps`] recognises.
+/// A link or anything but a regular file at `path` is refused, untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    no_follow::file_at(path)?;
     let tmp = temp_path(path);
     let result = (|| {
         let _ = fs::remove_file(&tmp);
         let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        pause::writing("created", path);
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        file.write_all(first)?;
-        pause::writing("mid-write", path);
-        file.write_all(rest)?;
+        hook!(pause "created", path);
+        hooks::write_all(&mut file, bytes, "mid-write", path)?;
         file.sync_all()?;
         drop(file);
-        pause::writing("before-rename", path);
+        hook!(pause "before-rename", path);
         fs::rename(&tmp, path)?;
-        pause::writing("after-rename", path);
-        File::open(dir)?.sync_all()
+        hook!(pause "after-rename", path);
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(dir)?
+            .sync_all()
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -79,8 +86,12 @@ pub fn is_temp_name(name: &str) -> bool {
 
 /// Removes the temporary files an interrupted run left in `dir` (not in its
 /// subfolders). Call it only while holding the [`ProjectLock`]: then no other
-/// run is writing there. Returns how many were removed.
+/// run is writing there. Returns how many were removed. A link at `dir`
+/// is refused: what it points to is never emptied.
 pub fn remove_stale_temps(dir: &Path) -> Result<usize, FileError> {
+    if !no_follow::folder_at(dir)? {
+        return Ok(0);
+    }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -99,8 +110,9 @@ pub fn remove_stale_temps(dir: &Path) -> Result<usize, FileError> {
 }
 
 /// Creates `dir` (and its parents) with mode 0700 when it does not exist.
+/// A link, or anything but a folder, at `dir` is refused.
 pub fn create_private_dir(dir: &Path) -> Result<(), FileError> {
-    if dir.is_dir() {
+    if no_follow::folder_at(dir)? {
         return Ok(());
     }
     fs::DirBuilder::new()
@@ -112,7 +124,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), FileError> {
 
 /// Whether the file's mode lets anybody but its owner read or write it.
 pub fn is_shared(path: &Path) -> io::Result<bool> {
-    Ok(fs::metadata(path)?.permissions().mode() & 0o077 != 0)
+    Ok(fs::symlink_metadata(path)?.permissions().mode() & 0o077 != 0)
 }
 
 /// An exclusive advisory lock on a project, released when dropped.
@@ -126,16 +138,17 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 impl ProjectLock {
     /// Takes the lock file `path`, waiting up to `wait` for another run, and
-    /// saying so on stderr while it waits.
+    /// saying so on stderr while it waits. A link or a FIFO at `path` is refused.
     pub fn acquire(path: &Path, wait: Duration) -> Result<ProjectLock, FileError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(write_error(path))?;
+        let file = no_follow::open(
+            path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600),
+        )?;
         let start = Instant::now();
         let mut told = false;
         loop {

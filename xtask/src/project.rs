@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::envfile::{EnvError, EnvFile};
+use crate::no_follow::{self, PathError};
 use crate::private_file::{self, FileError, ProjectLock};
 
 /// A project folder name is one plain path component.
@@ -67,11 +69,41 @@ impl Project {
         self.dir.join(".xtask.lock")
     }
 
+    /// Checks the folder, when it exists, as ssh checks `~/.ssh`: a real
+    /// folder (not a link), owned by the user running the tool, that nobody
+    /// else can write in; and each file and folder the tool keeps in it
+    /// (`.env`, `.gitignore`, `.xtask.lock`, `audit.log`, `backups/`) is
+    /// absent or what it should be, never a link or a FIFO. Returns whether
+    /// the folder exists.
+    pub fn check_folder(&self) -> Result<bool, PathError> {
+        if !no_follow::owned_folder(&self.dir)? {
+            return Ok(false);
+        }
+        for file in [".env", ".gitignore", ".xtask.lock", "audit.log"] {
+            no_follow::file_at(&self.dir.join(file))?;
+        }
+        no_follow::folder_at(&self.backup_dir())?;
+        Ok(true)
+    }
+
+    /// The project's `.env`, if it has one. A link, a FIFO, or a file with
+    /// a second hard link (which an atomic rewrite would leave holding the
+    /// old secrets) is refused.
+    pub fn load_env(&self) -> Result<Option<EnvFile>, EnvError> {
+        let path = self.env_file();
+        if no_follow::file_at(&path)?.is_none() {
+            return Ok(None);
+        }
+        no_follow::single_link(&path)?;
+        EnvFile::load(&path).map(Some)
+    }
+
     /// Takes the project's lock, waiting up to `wait` for another run, then
     /// removes the temporary files an interrupted run left in the folder and
     /// in `backups/` (while the lock is held, no other run writes there).
     /// Returns the lock and how many files were removed.
     pub fn lock(&self, wait: Duration) -> Result<(ProjectLock, usize), FileError> {
+        self.check_folder()?;
         let lock = ProjectLock::acquire(&self.lock_file(), wait)?;
         let removed =
             private_file::remove_stale_temps(&self.dir)? + private_file::remove_stale_temps(&self.backup_dir())?;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::printable::escaped;
+
 pub use crate::sources::Source;
 
 /// What a run did with one variable.
@@ -73,7 +75,7 @@ pub struct Row {
 /// Renders rows as an aligned plain-text table, then the names that changed.
 pub fn render(rows: &[Row]) -> String {
     let width = |header: &str, cell: &dyn Fn(&Row) -> usize| rows.iter().map(cell).max().unwrap_or(0).max(header.len());
-    let name_width = width("VARIABLE", &|r| r.name.len());
+    let name_width = width("VARIABLE", &|r| escaped(&r.name).chars().count());
     let action_width = width("ACTION", &|r| r.action.to_string().len());
     let source_width = width("SOURCE", &|r| r.source.to_string().len());
     let mut out = format!(
@@ -84,10 +86,10 @@ pub fn render(rows: &[Row]) -> String {
         let tier = row.tier.map_or("-".to_string(), |t| t.to_string());
         let line = format!(
             "{:<name_width$}  {tier:<4}  {:<action_width$}  {:<source_width$}  {}",
-            row.name,
+            escaped(&row.name),
             row.action.to_string(),
             row.source.to_string(),
-            row.note
+            escaped(&row.note)
         );
         out.push_str(line.trim_end());
         out.push('\n');
@@ -98,7 +100,7 @@ pub fn render(rows: &[Row]) -> String {
         .map(|r| r.name.as_str())
         .collect();
     if !changed.is_empty() {
-        out.push_str(&format!("changed: {}\n", changed.join(", ")));
+        out.push_str(&format!("changed: {}\n", escaped(&changed.join(", "))));
     }
     out
 }

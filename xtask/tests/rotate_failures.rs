@@ -2,7 +2,8 @@
 //! restored byte for byte, the database passwords put back, the services
 //! recreated on them, and the stack working for its clients (exit 1).
 //!
-//! Each failure is real, caused through the `RECEPTOR_TEST_FAIL_AT` test hook:
+//! Each failure is real, caused through the `RECEPTOR_TEST_FAIL_AT` fail
+//! points (this target needs the `test-hooks` feature):
 //! the database refuses the last transaction after the first committed,
 //! Compose talks to an engine that does not exist, the recreated services
 //! never get healthy, or the step after the client checks fails. These tests
@@ -76,7 +77,7 @@ fn services_that_never_get_healthy_are_recreated_on_the_previous_values() {
 
 #[test]
 fn a_failing_check_after_the_recreate_rolls_everything_back() {
-    fails_at("check", "RECEPTOR_TEST_FAIL_AT=check");
+    fails_at("check", "the check fail point failed this step (a test hook)");
 }
 
 #[test]

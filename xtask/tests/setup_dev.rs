@@ -211,8 +211,8 @@ fn a_symlinked_env_is_refused_and_its_target_untouched() {
     sb.write("elsewhere.env", "A=1\n");
     fs::create_dir_all(sb.path("receptor-dev")).unwrap();
     symlink(sb.path("elsewhere.env"), sb.path("receptor-dev/.env")).unwrap();
-    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
-    assert!(out.one_line_error().contains("is a symbolic link"));
+    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(5);
+    assert!(out.one_line_error().contains("receptor-dev/.env: is a symbolic link"));
     assert_eq!(sb.read("elsewhere.env"), "A=1\n");
     assert!(
         fs::symlink_metadata(sb.path("receptor-dev/.env"))
@@ -327,6 +327,34 @@ fn the_old_setup_script_runs_cargo_xtask_setup() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Usage: cargo xtask setup"), "{stdout}");
+}
+
+#[test]
+fn a_project_name_the_repository_tracks_is_refused() {
+    let sb = Sandbox::git_repo();
+    for name in ["docker", "setup.conf"] {
+        let out = sb
+            .xtask(["setup", "--env", "dev", "--project-name", name])
+            .fails_with(2);
+        assert!(
+            out.one_line_error()
+                .contains(&format!("project name {name} is tracked by this repository")),
+            "{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !sb.path("docker/.gitignore").exists(),
+        "no .gitignore of `*` in a tracked folder"
+    );
+    assert!(!sb.path("docker/.env").exists());
+    assert_eq!(
+        sb.git(&["status", "--porcelain"]),
+        "",
+        "nothing changed in the work tree"
+    );
+    sb.xtask(["setup", "--env", "dev", "--project-name", "receptor-other"])
+        .succeeds();
 }
 
 const MODEL: &[&str] = &[

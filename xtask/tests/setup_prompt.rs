@@ -84,3 +84,33 @@ fn non_interactive_never_prompts_even_at_a_terminal() {
         assert!(!screen.contains(value));
     }
 }
+
+/// SIGTERM, SIGHUP or SIGINT while a secret is typed ends the run as the
+/// signal would, with the terminal given back as it was: echo and line
+/// editing on, and nothing written.
+#[test]
+fn a_signal_during_a_prompt_restores_the_terminal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
+        let sb = Sandbox::new();
+        let values = tier1_without(&["JWT_SECRET"]);
+        let mut pty = sb.xtask(["setup", "--env", "staging"]).envs(&pairs(&values)).in_pty();
+        pty.expect("  JWT_SECRET: ");
+        assert_eq!(
+            pty.local_modes() & libc::ECHO,
+            0,
+            "echo is off while the secret is typed"
+        );
+        pty.send("CanaryHalfTyped");
+        // SAFETY: kill has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(pty.pid(), signal) }, 0);
+        let (code, screen, modes) = pty.finish_with_modes();
+        assert_ne!(code, 0, "signal {signal}: the run ends\n{screen}");
+        assert!(!screen.contains("Canary"), "{screen}");
+        assert_ne!(modes & libc::ECHO, 0, "signal {signal}: echo is back on");
+        assert_ne!(modes & libc::ICANON, 0, "signal {signal}: line editing is back on");
+        assert!(
+            !sb.path("receptor-stg/.env").exists(),
+            "signal {signal}: nothing written"
+        );
+    }
+}

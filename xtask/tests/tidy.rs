@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::repo;
+use common::{Sandbox, binary_in, repo};
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in fs::read_dir(dir).unwrap() {
@@ -110,6 +110,64 @@ fn the_gitlab_example_injects_every_required_tier1_secret() {
     }
     assert!(text.contains("cargo xtask setup --env \"$RECEPTOR_ENV\" --non-interactive"));
     assert!(text.contains("cargo xtask verify"));
+}
+
+/// The release build, as operators get it (`cargo build --release`), its path.
+fn release_binary() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "xtask",
+            "--bin",
+            "xtask",
+            "--message-format=json",
+        ])
+        .current_dir(repo())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success(), "cargo build --release failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "xtask")
+        .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .expect("cargo names the xtask executable")
+}
+
+/// The test hooks are compiled out of the shipped binary: no byte of it
+/// names them, and with both variables set it neither stops nor changes
+/// anything (the same files and output as a run without them).
+#[test]
+fn the_shipped_binary_has_no_test_hooks() {
+    let bin = release_binary();
+    let bytes = fs::read(&bin).unwrap();
+    assert!(
+        !bytes.windows(b"RECEPTOR_TEST_".len()).any(|w| w == b"RECEPTOR_TEST_"),
+        "{} holds the name of a test hook",
+        bin.display()
+    );
+    let shape = |sb: &Sandbox| -> Vec<(String, u32)> {
+        common::faults::files(&sb.path("receptor-dev"))
+            .into_iter()
+            .map(|(path, (_, mode))| (path.display().to_string(), mode))
+            .collect()
+    };
+    let plain = Sandbox::new();
+    let plain_out = binary_in(&bin, &plain.root, ["setup", "--env", "dev"]).succeeds();
+    let hooked = Sandbox::new();
+    let hooked_out = binary_in(&bin, &hooked.root, ["setup", "--env", "dev"])
+        .env("RECEPTOR_TEST_PAUSE_AT", "locked")
+        .env("RECEPTOR_TEST_FAIL_AT", "database")
+        .output_within(std::time::Duration::from_secs(60));
+    assert_eq!(hooked_out.code, 0, "{}", hooked_out.stderr);
+    assert_eq!(hooked_out.stdout, plain_out.stdout);
+    assert_eq!(hooked_out.stderr, plain_out.stderr);
+    assert_eq!(shape(&hooked), shape(&plain));
 }
 
 /// The exit codes are one table in `error.rs`; the docs' table is made from

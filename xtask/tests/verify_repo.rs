@@ -276,6 +276,36 @@ fn project_folders_need_their_own_gitignore_and_the_rules_must_cover_env_files()
     );
 }
 
+/// A file name is shown escaped: it can neither recolour the terminal, nor
+/// clear it, nor start a line of its own in the table.
+#[test]
+fn control_characters_in_a_file_name_are_escaped_in_the_table() {
+    let sb = repo_with_dev_project();
+    let key = sb.env_values("receptor-dev")["SERVICE_ROLE_KEY"].clone();
+    let name = "docs/a\u{1b}[2J\u{1b}[31mred\nfake pass line\u{202e}.md";
+    sb.write(name, &format!("{key}\n"));
+    sb.commit_all("notes");
+    let out = sb.xtask(["verify"]).fails_with(1);
+    assert!(
+        !out.stdout.contains('\u{1b}'),
+        "an escape sequence reached the terminal"
+    );
+    assert!(!out.stdout.contains('\u{202e}'));
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("fake pass line")),
+        "a file name started a line of its own:\n{}",
+        out.stdout
+    );
+    let found = out.findings_of("repo.leak-known-value");
+    assert_eq!(found.len(), 1, "{}", out.stdout);
+    assert!(
+        found[0].contains("docs/a\\u{1b}[2J\\u{1b}[31mred\\nfake pass line\\u{202e}.md:1"),
+        "{}",
+        found[0]
+    );
+    out.never_shows(&[&key]);
+}
+
 /// A committed setup.conf that setup would refuse is a finding by line, so a
 /// pull request carrying an option-shaped ref, a transport-helper URL or
 /// another vault program fails CI before anybody runs setup with it.

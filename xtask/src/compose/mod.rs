@@ -117,7 +117,9 @@ impl Compose {
         })
     }
 
-    /// The same project with `file` layered over its compose file.
+    /// The same project with `file` layered over its compose file (for the
+    /// `health` fail point).
+    #[cfg(feature = "test-hooks")]
     pub fn with_override_file(&self, file: &Path) -> Compose {
         let mut compose = self.clone();
         compose.overrides.push(file.to_path_buf());
@@ -125,7 +127,9 @@ impl Compose {
     }
 
     /// The same project with `name=value` in every compose child's environment
-    /// (for example another `DOCKER_HOST`). Never a secret: use [`Compose::exec_with`].
+    /// (for example another `DOCKER_HOST`, for the `recreate` fail point).
+    /// Never a secret: use [`Compose::exec_with`].
+    #[cfg(feature = "test-hooks")]
     pub fn with_child_env(&self, name: &str, value: &str) -> Compose {
         let mut compose = self.clone();
         compose.child_env.push((name.to_string(), value.to_string()));

@@ -12,14 +12,14 @@ use crate::compose::{Compose, ComposeError};
 use crate::config::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+use crate::hooks::hook;
 use crate::live::{self, ApiKeys, Expectation, Gateway};
+use crate::private_file;
 use crate::project::Project;
 use crate::psql::{Place, Psql};
 use crate::secrets::Secret;
-use crate::{pause, private_file};
 
 use super::database::{self, Target};
-use super::fault::{self, Step};
 
 /// How long a recreate waits for the services to be healthy.
 pub const WAIT_SECS: u64 = 180;
@@ -32,7 +32,6 @@ pub struct Context<'a> {
     pub compose: Compose,
     /// `--gateway-url`; else Kong on 127.0.0.1 at `.env`'s `KONG_HTTP_PORT`.
     pub gateway_url: Option<String>,
-    pub fault: Option<Step>,
     /// Where the database is changed and its logins checked; `None`: neither.
     pub place: Option<Place>,
 }
@@ -229,19 +228,18 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     if let (false, Some(place)) = (change.database.is_empty(), &ctx.place) {
         touched.database = true;
         let psql = Psql::at(&ctx.compose, place.clone());
-        let refuse = ctx.fault == Some(Step::Database);
-        let done = database::apply(&psql, &change.database, &live::main_db(&change.after), refuse)
+        let done = database::apply(&psql, &change.database, &live::main_db(&change.after))
             .map_err(|e| Failure::at("database", e))?;
         for line in done {
             println!("database: {line}");
         }
-        pause::at("rotate-after-database");
+        hook!(pause "rotate-after-database");
     }
 
     if !change.services.is_empty() {
         touched.services = true;
-        let (compose, _cleanup) = fault::recreate_compose(&ctx.compose, ctx.fault, &change.services)
-            .map_err(|e| Failure::at("recreate", e))?;
+        let (compose, _hook) =
+            hook!(recreate(&ctx.compose, &change.services)).map_err(|e| Failure::at("recreate", e))?;
         println!("recreating {}…", order(&ctx.compose, &change.services));
         compose
             .recreate(&change.services, change.force_recreate, WAIT_SECS)
@@ -251,7 +249,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
             })?;
         healthy(&ctx.compose, &change.services).map_err(|e| Failure::at("health", e))?;
         println!("{} recreated and healthy", change.services.join(", "));
-        pause::at("rotate-before-check");
+        hook!(pause "rotate-before-check");
     }
 
     let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at("check", e))?;
@@ -270,10 +268,10 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     if !report.is_ok() {
         return Err(Failure::at("check", report.problems.join("; ")));
     }
-    if ctx.fault == Some(Step::Check) {
+    if hook!(fail "check") {
         return Err(Failure::at(
             "check",
-            format!("{}=check failed this step (a test hook)", fault::VAR),
+            "the check fail point failed this step (a test hook)",
         ));
     }
     Ok(report)
@@ -346,7 +344,7 @@ fn restore(
 
     if let (true, Some(place)) = (touched.database, &ctx.place) {
         let psql = Psql::at(&ctx.compose, place.clone());
-        if let Err(err) = database::apply(&psql, &change.database_before(), &live::main_db(&change.before), false) {
+        if let Err(err) = database::apply(&psql, &change.database_before(), &live::main_db(&change.before)) {
             return Err(vec![
                 format!("rollback failed: the database values were not restored: {err}"),
                 "state: .env holds the previous values; the database may hold the new POSTGRES_PASSWORD or app.settings.jwt_secret; containers are as the failed step left them".to_string(),

@@ -15,7 +15,12 @@
 use crate::psql::{Psql, PsqlError, Script, service_roles_sql};
 use crate::secrets::Secret;
 
-use super::fault::REFUSED_SQL;
+/// The statement the `database` fail point adds: one the database refuses.
+#[cfg(feature = "test-hooks")]
+use crate::hooks::fail::REFUSED_SQL;
+use crate::hooks::hook;
+#[cfg(not(feature = "test-hooks"))]
+const REFUSED_SQL: &str = "";
 
 /// The database values to apply; `None` leaves that part alone.
 #[derive(Debug, Clone, Default)]
@@ -108,9 +113,9 @@ pub fn describe(target: &Target, main_db: &str) -> Vec<String> {
 }
 
 /// Applies `target`: one transaction in the main database, then one in
-/// `_supabase` where it exists. `refuse` (the test hook) makes the last
-/// transaction fail after the earlier one committed.
-pub fn apply(psql: &Psql<'_>, target: &Target, main_db: &str, refuse: bool) -> Result<Vec<String>, PsqlError> {
+/// `_supabase` where it exists. (The `database` fail point makes the last
+/// transaction fail after the earlier one committed.)
+pub fn apply(psql: &Psql<'_>, target: &Target, main_db: &str) -> Result<Vec<String>, PsqlError> {
     let mut done = Vec::new();
     if target.is_empty() {
         return Ok(done);
@@ -128,6 +133,7 @@ pub fn apply(psql: &Psql<'_>, target: &Target, main_db: &str, refuse: bool) -> R
     if let Some(secret) = &target.jwt_secret {
         main = main.secret("jwt_secret", secret).sql(JWT_SETTING);
     }
+    let refuse = hook!(fail "database");
     if refuse && !internal {
         main = main.sql(REFUSED_SQL);
     }

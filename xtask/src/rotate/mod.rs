@@ -16,7 +16,6 @@
 mod apply;
 mod confirm;
 mod database;
-mod fault;
 mod plan;
 mod rollback;
 mod source;
@@ -34,7 +33,6 @@ use crate::project::Project;
 use crate::psql;
 use crate::secrets::Secret;
 
-pub use fault::VAR as TEST_HOOK_VAR;
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 
 // What the command line asked for: `cargo xtask rotate`'s flags.
@@ -95,7 +93,8 @@ const SESSIONS_END: &str = "Rotating JWT_SECRET ends every user session and repl
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
     let (which, project) = options.project.resolve(root, &conf)?;
-    if std::fs::symlink_metadata(project.env_file()).is_err() {
+    project.check_folder()?;
+    if project.load_env()?.is_none() {
         return Err(Error::Usage(format!(
             "{}/.env does not exist: lay the project out first with cargo xtask setup --env {} --project-name {}",
             project.name,
@@ -103,16 +102,17 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             project.name
         )));
     }
-    let fault = fault::injected()?;
     let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
-    let before = EnvFile::load(&project.env_file())?;
+    let before = project
+        .load_env()?
+        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))?;
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, which, options.non_interactive);
-        return rollback::run(root, &project, options, before, backup.as_deref(), fault, &sources);
+        return rollback::run(root, &project, options, before, backup.as_deref(), &sources);
     }
     let selection = options
         .selection()
@@ -167,7 +167,6 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         env: which,
         compose,
         gateway_url: options.gateway_url.clone(),
-        fault,
         place,
     };
     let stack = running(

@@ -6,6 +6,7 @@
 use crate::config::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+use crate::printable::escaped;
 use crate::secrets::asymmetric::{JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
 use crate::secrets::{CATALOG, Make, Role, Secret, SecretSpec, Tier, catalog, es256, generate, jwt, opaque, rules};
@@ -339,13 +340,19 @@ fn minted_asymmetric(before: &EnvFile, role: Role, current: &str) -> std::result
 
 /// The plan as lines for the terminal: names and how, never a value.
 pub fn render(plan: &Plan) -> String {
-    let width = plan.rows.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    let width = plan
+        .rows
+        .iter()
+        .map(|r| escaped(r.name).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let mut out = format!("{:<width$}  NEW VALUE\n", "VARIABLE");
     for row in &plan.rows {
-        out.push_str(&format!("{:<width$}  {}\n", row.name, row.how));
+        out.push_str(&format!("{:<width$}  {}\n", escaped(row.name), escaped(&row.how)));
     }
     for note in &plan.notes {
-        out.push_str(&format!("note: {note}\n"));
+        out.push_str(&format!("note: {}\n", escaped(note)));
     }
     out
 }

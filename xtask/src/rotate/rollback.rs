@@ -16,7 +16,6 @@ use crate::project::Project;
 use crate::psql::{Login, Psql};
 use crate::secrets::Secret;
 
-use super::fault::Step;
 use super::source::Sources;
 use super::{Options, SESSIONS_END, apply, compose_for, confirm, database, running, show_steps};
 
@@ -26,10 +25,9 @@ pub fn run(
     options: &Options,
     current: EnvFile,
     name: Option<&str>,
-    fault: Option<Step>,
     sources: &Sources<'_>,
 ) -> Result<()> {
-    let backup = backups::pick(project, name, current.text()).map_err(Error::Usage)?;
+    let backup = backups::pick(project, name, current.text())?;
     let target = EnvFile::load(&backup.path)?;
 
     // 1. What differs between the current .env and the backup.
@@ -81,7 +79,6 @@ pub fn run(
         env: sources.env(),
         compose,
         gateway_url: options.gateway_url.clone(),
-        fault,
         place: Some(place),
     };
     println!(

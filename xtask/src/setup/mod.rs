@@ -16,12 +16,14 @@ use crate::compose::{Compose, Redactor};
 use crate::config::{Env, SetupConf, StackSource, UpstreamRef};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+use crate::hooks::hook;
+use crate::printable::escaped;
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
 use crate::secrets;
 use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
-use crate::{backups, git, layout, pause};
+use crate::{backups, git, layout};
 
 // What the command line asked for: `cargo xtask setup`'s flags.
 #[derive(clap::Args, Debug, Default)]
@@ -50,6 +52,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
     let environment = Environment::from_process();
     let (which, project) = options.project.resolve(root, &conf)?;
+    refuse_tracked(root, &project)?;
+    project.check_folder()?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
     // A fetched one goes to a private temporary folder, removed when the run ends.
@@ -93,7 +97,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
     let (_lock, removed) = project.lock(LOCK_WAIT)?;
-    pause::at("locked");
+    hook!(pause "locked");
     let laid = layout::lay_out(&template, &project.dir)?;
     let leftovers = removed + laid.leftovers;
     if leftovers > 0 {
@@ -123,10 +127,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let was_shared = existing.is_some() && private_file::is_shared(&env_path).unwrap_or(false);
     if changed {
         if let Some(old) = &existing {
-            pause::at("before-backup");
+            hook!(pause "before-backup");
             let backup = backups::save(&project, old.text(), None)?.path;
             println!("backed up the previous .env to {}", display(root, &backup));
-            pause::at("after-backup");
+            hook!(pause "after-backup");
         }
         private_file::write_atomic(&env_path, env.text().as_bytes())?;
     }
@@ -159,12 +163,26 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
     report_permissions(root, &project, was_shared);
     if options.up {
-        pause::at("before-up");
+        hook!(pause "before-up");
         bring_up(&project, &env, &conf)?;
     } else {
         report_drift(&project, &env, &conf, which);
     }
     Ok(())
+}
+
+/// A project folder is ignored by git through a `.gitignore` of `*`: a name
+/// the repository tracks (`xtask`, `docker`, `docs`) would hide its files.
+/// Without git, or outside a work tree, there is nothing to hide.
+fn refuse_tracked(root: &Path, project: &Project) -> Result<()> {
+    match git::tracks(root, &project.name) {
+        Ok(true) => Err(Error::Usage(format!(
+            "project name {} is tracked by this repository: setup would write a .gitignore of `*` into {}/; choose another --project-name",
+            project.name, project.name
+        ))),
+        Ok(false) | Err(git::GitError::NotInstalled) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Warns when `.env` or the project folder can be read by anybody but their
@@ -270,7 +288,7 @@ fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
     let states = compose.ps()?;
     let width = states
         .iter()
-        .map(|s| s.service.len())
+        .map(|s| escaped(&s.service).chars().count())
         .max()
         .unwrap_or(7)
         .max("SERVICE".len());
@@ -278,9 +296,13 @@ fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
     for s in &states {
         println!(
             "{:<width$}  {:<10}  {}",
-            s.service,
-            s.state,
-            if s.health.is_empty() { "-" } else { &s.health }
+            escaped(&s.service),
+            escaped(&s.state),
+            if s.health.is_empty() {
+                "-".into()
+            } else {
+                escaped(&s.health)
+            }
         );
     }
     result?;
@@ -292,11 +314,7 @@ const UP_WAIT_SECS: u64 = 180;
 
 /// The project's `.env` as it is, if it has one.
 fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
-    let path = project.env_file();
-    match std::fs::symlink_metadata(&path) {
-        Ok(_) => Ok(Some(EnvFile::load(&path)?)),
-        Err(_) => Ok(None),
-    }
+    Ok(project.load_env()?)
 }
 
 /// What the run edits: the existing `.env`, else the template's `.env.example`.

@@ -3,9 +3,12 @@
 //! terminal: in CI, with `--non-interactive` or with no terminal on
 //! standard input the caller fails at once instead of waiting.
 
+use std::cell::UnsafeCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Write};
+use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::Environment;
 use crate::secrets::Secret;
@@ -161,10 +164,39 @@ fn read_line(tty: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// The terminal with echo, line editing and signal keys off; restored on drop.
+/// The terminal with echo, line editing and signal keys off; restored on
+/// drop, and on SIGTERM, SIGHUP, SIGINT and SIGQUIT (then the signal ends
+/// the process as it would have). Only SIGKILL leaves it as it is.
 struct Quiet {
     tty: File,
     saved: libc::termios,
+    handlers: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+/// The signals that restore the terminal before ending the process.
+const RESTORING: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
+
+/// The terminal a signal handler restores, and the settings it restores.
+/// `TTY` is -1 while no prompt runs; `SAVED` is written before `TTY` is set.
+static TTY: AtomicI32 = AtomicI32::new(-1);
+static SAVED: SavedTermios = SavedTermios(UnsafeCell::new(MaybeUninit::uninit()));
+
+struct SavedTermios(UnsafeCell<MaybeUninit<libc::termios>>);
+// SAFETY: written only while `TTY` is -1 (no handler reads it), read only
+// by the handler after `TTY` is set; prompts do not run concurrently.
+unsafe impl Sync for SavedTermios {}
+
+extern "C" fn restore_and_end(signal: libc::c_int) {
+    let fd = TTY.load(Ordering::SeqCst);
+    // SAFETY: tcsetattr, signal and raise are async-signal-safe; SAVED was
+    // initialised before TTY was set to an open terminal.
+    unsafe {
+        if fd >= 0 {
+            libc::tcsetattr(fd, libc::TCSANOW, (*SAVED.0.get()).as_ptr());
+        }
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
 }
 
 impl Quiet {
@@ -176,24 +208,49 @@ impl Quiet {
         if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        let mut quiet = saved;
-        quiet.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
-        quiet.c_cc[libc::VMIN] = 1;
-        quiet.c_cc[libc::VTIME] = 0;
+        // SAFETY: no handler reads SAVED while TTY is -1 (see SavedTermios).
+        unsafe { (*SAVED.0.get()).write(saved) };
+        TTY.store(fd, Ordering::SeqCst);
+        let mut quiet = Quiet {
+            tty,
+            saved,
+            handlers: Vec::new(),
+        };
+        for signal in RESTORING {
+            // SAFETY: a zeroed sigaction is valid; the handler is async-signal-safe.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = restore_and_end as *const () as libc::sighandler_t;
+                libc::sigemptyset(&mut action.sa_mask);
+                let mut previous: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, &action, &mut previous) == 0 {
+                    quiet.handlers.push((signal, previous));
+                }
+            }
+        }
+        let mut settings = saved;
+        settings.c_lflag &= !(libc::ECHO | libc::ECHONL | libc::ICANON | libc::ISIG | libc::IEXTEN);
+        settings.c_cc[libc::VMIN] = 1;
+        settings.c_cc[libc::VTIME] = 0;
         // TCSAFLUSH drops keys typed ahead, while echo was still on.
-        // SAFETY: as above; `quiet` is a valid termios derived from the saved one.
-        if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
+        // SAFETY: as above; `settings` is a valid termios derived from the saved one.
+        if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &settings) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(Quiet { tty, saved })
+        Ok(quiet)
     }
 }
 
 impl Drop for Quiet {
     fn drop(&mut self) {
-        // SAFETY: restores the settings read in `new` on the same open terminal.
+        // SAFETY: restores the settings read in `new` on the same open
+        // terminal, then the signal handlers that were there before.
         unsafe {
             libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved);
+            TTY.store(-1, Ordering::SeqCst);
+            for (signal, previous) in &self.handlers {
+                libc::sigaction(*signal, previous, std::ptr::null_mut());
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use super::repo::shell_word;
 use crate::cli::ProjectArgs;
 use crate::clock;
 use crate::config::{Env, Reference, SetupConf};
-use crate::envfile::EnvFile;
+use crate::envfile::{EnvError, EnvFile};
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::secrets::jwt::{self, KeyCheck};
@@ -140,7 +140,7 @@ impl Context<'_> {
 
 pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome>> {
     let project = Project::new(root, &target.name)?;
-    if !project.dir.is_dir() {
+    if !project.check_folder()? {
         return Err(Error::CouldNotRun(format!(
             "project folder {} does not exist; lay it out with: cargo xtask setup --env {}",
             target.name,
@@ -154,16 +154,18 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
     };
     let mut env_file = Outcome::new(&ENV_FILE);
     let path = project.env_file();
-    if std::fs::symlink_metadata(&path).is_err() {
-        env_file.push(Finding::fail(
-            Where::file(&cx.env_path),
-            format!("project folder {} has no .env", target.name),
-            format!("run {}", cx.setup()),
-        ));
-        return Ok(vec![env_file]);
-    }
-    let env = match EnvFile::load(&path) {
-        Ok(env) => env,
+    let env = match project.load_env() {
+        Ok(Some(env)) => env,
+        Ok(None) => {
+            env_file.push(Finding::fail(
+                Where::file(&cx.env_path),
+                format!("project folder {} has no .env", target.name),
+                format!("run {}", cx.setup()),
+            ));
+            return Ok(vec![env_file]);
+        }
+        // A link, a FIFO, a second hard link: verify does not look through it.
+        Err(EnvError::Path(err)) => return Err(err.into()),
         Err(err) => {
             let message = err.to_string();
             let message = message
@@ -205,7 +207,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
 fn file_mode(cx: &Context, project: &Project) -> Outcome {
     let mut outcome = Outcome::new(&MODE);
     let name = &cx.target.name;
-    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.mode() & 0o777).unwrap_or(0);
+    let mode = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.mode() & 0o777).unwrap_or(0);
     let env_mode = mode(&project.env_file());
     if env_mode & 0o077 != 0 {
         outcome.push(Finding::fail(
@@ -214,7 +216,8 @@ fn file_mode(cx: &Context, project: &Project) -> Outcome {
             format!("chmod 600 {}", shell_word(&cx.env_path)),
         ));
     }
-    if let Ok(entries) = std::fs::read_dir(project.backup_dir()) {
+    let backups = crate::no_follow::folder_at(&project.backup_dir()).unwrap_or(false);
+    if let Some(entries) = backups.then(|| std::fs::read_dir(project.backup_dir()).ok()).flatten() {
         for entry in entries.flatten() {
             let backup_mode = mode(&entry.path());
             if backup_mode & 0o077 != 0 {
@@ -238,16 +241,10 @@ fn file_mode(cx: &Context, project: &Project) -> Outcome {
     outcome
 }
 
-/// The effective user id of this process.
-fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
 fn owner(cx: &Context, path: &Path) -> Outcome {
     let mut outcome = Outcome::new(&OWNER);
-    let me = euid();
-    if let Ok(meta) = std::fs::metadata(path)
+    let me = crate::no_follow::euid();
+    if let Ok(meta) = std::fs::symlink_metadata(path)
         && meta.uid() != me
     {
         let sudo = if me == 0 { "" } else { "sudo " };

@@ -268,8 +268,8 @@ fn project_gitignore(root: &Path, projects: &[String]) -> Outcome {
     let mut outcome = Outcome::new(&PROJECT_IGNORE);
     for project in projects {
         let path = format!("{project}/.gitignore");
-        let text = std::fs::read_to_string(root.join(&path)).unwrap_or_default();
-        if !text.lines().any(|l| l.trim() == "*") {
+        let bytes = crate::no_follow::read(&root.join(&path)).unwrap_or_default();
+        if !String::from_utf8_lossy(&bytes).lines().any(|l| l.trim() == "*") {
             outcome.push(Finding::fail(
                 Where::file(&path),
                 format!("project folder {project} has no .gitignore of `*`"),
@@ -350,7 +350,10 @@ fn template_agreement(root: &Path) -> Vec<Outcome> {
         .unwrap_or_default()
         .into_iter()
         .collect();
-    match std::fs::read_to_string(root.join(COMPOSE)) {
+    let compose = crate::no_follow::read(&root.join(COMPOSE))
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".to_string()));
+    match compose {
         Err(err) => {
             for outcome in [&mut declared_out, &mut read_out] {
                 outcome.push(Finding::fail(

@@ -2,6 +2,7 @@
 //! line a problem, then a summary line.
 
 use super::finding::{Report, Status};
+use crate::printable::escaped;
 
 /// Renders `report` as plain text for a terminal or a CI log.
 pub fn render(report: &Report) -> String {
@@ -31,6 +32,9 @@ pub fn render(report: &Report) -> String {
                 finding.fix.clone(),
             ]);
         }
+    }
+    for cell in rows.iter_mut().flatten() {
+        *cell = escaped(cell).into_owned();
     }
     let mut widths = [0; 4];
     for row in &rows {

@@ -14,8 +14,9 @@ use xtask::secrets::{CATALOG, Tier};
 
 use super::{Run, Sandbox, copy_dir};
 
-/// The variable that makes the xtask stop itself at a named step.
-pub const PAUSE_VAR: &str = xtask::pause::VAR;
+/// The variable that makes the xtask stop itself at a named step (in
+/// builds with the `test-hooks` feature).
+pub const PAUSE_VAR: &str = "RECEPTOR_TEST_PAUSE_AT";
 
 /// What a started run did before the test looked at it.
 pub enum Started {

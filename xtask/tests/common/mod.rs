@@ -123,7 +123,16 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    binary_in(Path::new(env!("CARGO_BIN_EXE_xtask")), dir, args)
+}
+
+/// A run of the xtask binary `bin` (another build of it) in `dir` with a clean environment.
+pub fn binary_in<I, S>(bin: &Path, dir: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut cmd = Command::new(bin);
     cmd.args(args.into_iter().map(|a| a.as_ref().to_string()))
         .current_dir(dir)
         .env_clear()
@@ -193,6 +202,26 @@ impl Run {
     pub fn output(mut self) -> Outcome {
         let output = self.cmd.output().expect("the xtask binary runs");
         Outcome::from(output)
+    }
+
+    /// Runs, and fails the test when the run has not ended after `limit`
+    /// (it is killed then): for inputs that once made it block forever.
+    pub fn output_within(mut self, limit: std::time::Duration) -> Outcome {
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("the xtask binary runs");
+        let start = std::time::Instant::now();
+        while child.try_wait().expect("the run can be waited for").is_none() {
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let out = Outcome::from(child.wait_with_output().unwrap());
+                panic!(
+                    "the run still had not ended after {limit:?}\nstdout:\n{}\nstderr:\n{}",
+                    out.stdout, out.stderr
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Outcome::from(child.wait_with_output().unwrap())
     }
 
     /// Runs and asserts exit code 0.

@@ -4,7 +4,8 @@
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
@@ -97,6 +98,36 @@ impl Pty {
         self.expect_nth(needle, 1);
     }
 
+    /// The process id of the xtask in the terminal.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The terminal's local modes as the xtask left them (`c_lflag`: ECHO,
+    /// ICANON…), read through the terminal's own side.
+    pub fn local_modes(&self) -> libc::tcflag_t {
+        let mut name = [0 as libc::c_char; 128];
+        // SAFETY: the master is open; the buffer is as long as said.
+        let rc = unsafe { libc::ptsname_r(self.master.as_raw_fd(), name.as_mut_ptr(), name.len()) };
+        assert_eq!(rc, 0, "ptsname_r");
+        // SAFETY: ptsname_r wrote a NUL-terminated name.
+        let path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }
+            .to_str()
+            .unwrap()
+            .to_string();
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&path)
+            .unwrap();
+        // SAFETY: termios is plain old data; tcgetattr fills it.
+        let mut modes: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: an open terminal and a valid pointer.
+        assert_eq!(unsafe { libc::tcgetattr(slave.as_raw_fd(), &mut modes) }, 0);
+        modes.c_lflag
+    }
+
     /// Types `keys` (use "\r" for Enter).
     pub fn send(&mut self, keys: &str) {
         self.master.write_all(keys.as_bytes()).unwrap();
@@ -105,6 +136,17 @@ impl Pty {
 
     /// Waits for the exit; returns its code and the whole screen.
     pub fn finish(mut self) -> (i32, String) {
+        self.wait()
+    }
+
+    /// Waits for the exit; returns its code, the whole screen, and the
+    /// terminal's local modes as the xtask left them.
+    pub fn finish_with_modes(mut self) -> (i32, String, libc::tcflag_t) {
+        let (code, screen) = self.wait();
+        (code, screen, self.local_modes())
+    }
+
+    fn wait(&mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {

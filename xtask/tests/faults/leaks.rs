@@ -182,7 +182,7 @@ fn setup_cases() -> Vec<Case> {
             let wrong = format!("source = \"{}\"", c.in_env["SMTP_PASS"]);
             sb.write("setup.conf", &conf.replace("source = \"embedded\"", &wrong));
         }),
-        case("setup, .env is a symbolic link", &dev, 2, |sb, _| {
+        case("setup, .env is a symbolic link", &dev, 5, |sb, _| {
             fs::rename(sb.path("receptor-dev/.env"), sb.path("elsewhere.env")).unwrap();
             symlink(sb.path("elsewhere.env"), sb.path("receptor-dev/.env")).unwrap();
         }),

@@ -9,6 +9,7 @@ mod crash;
 mod environ;
 mod inputs;
 mod leaks;
+mod links;
 mod permissions;
 mod properties;
 mod rotate;

@@ -12,9 +12,14 @@ use crate::common::{Run, Sandbox};
 
 /// The xtask run by `sh` after `umask 000`: any mode it gets, it asked for.
 fn with_umask_000(sb: &Sandbox, args: &[&str]) -> Run {
+    with_umask(sb, "000", args)
+}
+
+/// The xtask run by `sh` after `umask UMASK`.
+fn with_umask(sb: &Sandbox, umask: &str, args: &[&str]) -> Run {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
-        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
         .current_dir(&sb.root)
@@ -71,6 +76,24 @@ fn with_umask_000_every_secret_file_is_private_and_the_folders_closed() {
     for (path, (_, mode)) in files(&sb.path("receptor-dev/backups")) {
         assert_eq!(mode, 0o600, "backup {}", path.display());
     }
+}
+
+/// Under umask 077 the template's folders and files still come out as the
+/// template has them (0755, 0644): containers read them through bind
+/// mounts; the secrets stay 0600 and the project folder 0700.
+#[test]
+fn with_umask_077_template_folders_are_0755_and_files_keep_their_mode() {
+    let sb = Sandbox::new();
+    with_umask(&sb, "077", &["setup", "--env", "dev"]).succeeds();
+    for dir in ["volumes", "volumes/db", "volumes/functions/main"] {
+        assert_eq!(sb.mode(&format!("receptor-dev/{dir}")), 0o755, "{dir}");
+    }
+    for file in ["docker-compose.yml", "volumes/api/kong.yml", "volumes/db/roles.sql"] {
+        let template = sb.mode(&format!("docker/{file}")) & 0o755;
+        assert_eq!(sb.mode(&format!("receptor-dev/{file}")), template, "{file}");
+    }
+    assert_eq!(sb.mode("receptor-dev"), 0o700);
+    assert_eq!(sb.mode("receptor-dev/.env"), 0o600);
 }
 
 /// Stopped right after the temporary file is created, and again half

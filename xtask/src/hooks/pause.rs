@@ -1,4 +1,5 @@
-//! Named pause points for Receptor's crash tests, inert in normal runs.
+//! Named pause points for Receptor's crash tests (only in builds with the
+//! `test-hooks` feature; see the parent module).
 //!
 //! When the environment variable `RECEPTOR_TEST_PAUSE_AT` names a step, the
 //! process stops itself with SIGSTOP on reaching it, so a test can look at
@@ -98,7 +99,7 @@ mod tests {
 
     #[test]
     fn every_step_is_in_the_fault_campaign_page() {
-        let page = include_str!("../../docs/fault-campaign.md");
+        let page = include_str!("../../../docs/fault-campaign.md");
         for (step, _) in STEPS {
             assert!(
                 page.contains(&format!("`{step}`")),
