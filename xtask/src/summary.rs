@@ -15,6 +15,8 @@ pub enum Action {
     Reminted,
     ReplacedDefault,
     LeftEmpty,
+    /// A secret no service of the project's compose files reads: not made.
+    Unused,
     /// A value from a source where the `.env` had none.
     Set,
     /// A value from a source over a different one.
@@ -30,6 +32,7 @@ impl fmt::Display for Action {
             Action::Reminted => "re-minted",
             Action::ReplacedDefault => "replaced default",
             Action::LeftEmpty => "left empty",
+            Action::Unused => "unused",
             Action::Set => "set",
             Action::Replaced => "replaced",
         })
@@ -38,7 +41,7 @@ impl fmt::Display for Action {
 
 impl Action {
     pub fn changes_file(self) -> bool {
-        !matches!(self, Action::Kept | Action::LeftEmpty)
+        !matches!(self, Action::Kept | Action::LeftEmpty | Action::Unused)
     }
 
     /// `Set` where there was nothing, `Replaced` over another value, else `Kept`.

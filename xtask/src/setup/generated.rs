@@ -1,17 +1,34 @@
 //! Dev: every missing infrastructure (Tier 1) secret is generated, every
 //! sound one kept, and the API keys minted while they do not verify.
 
+use std::collections::BTreeSet;
+
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
 use crate::summary::{Action, Row, Source};
 
 /// Every Tier 1 secret, in catalog order: kept when sound, made when missing.
-pub(super) fn fill(env: &mut EnvFile) -> Result<Vec<Row>> {
+/// `read` holds the variables the project's compose files read, when known:
+/// a missing secret none of them reads is reported unused, not made.
+pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
     for spec in CATALOG.iter().filter(|s| s.tier == Tier::One) {
+        if spec.when_declared && env.line_of(spec.name).is_none() {
+            continue; // not part of this stack
+        }
         let current = env.get(spec.name).unwrap_or_default();
+        if current.is_empty() && read.is_some_and(|read| !read.contains(spec.name)) {
+            rows.push(Row {
+                name: spec.name.to_string(),
+                tier: Some(1),
+                action: Action::Unused,
+                source: Source::Nothing,
+                note: "no service of the compose files reads it".into(),
+            });
+            continue;
+        }
         match decide(spec, &current, env) {
             Ok(Decision {
                 action,

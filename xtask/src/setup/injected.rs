@@ -43,7 +43,11 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
     };
     for spec in tier_one() {
         let current = env.get(spec.name).unwrap_or_default();
-        match environment.lookup(spec.name) {
+        let lookup = environment.lookup(spec.name);
+        if spec.when_declared && env.line_of(spec.name).is_none() && matches!(lookup, Lookup::Unset) {
+            continue; // not part of this stack
+        }
+        match lookup {
             Lookup::NotUnicode => plan
                 .refused
                 .push(format!("environment variable {} is not valid UTF-8", spec.name)),
@@ -179,6 +183,9 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
     let mut rows = Vec::new();
     for spec in tier_one() {
         let current = env.get(spec.name).unwrap_or_default();
+        if spec.when_declared && env.line_of(spec.name).is_none() && !plan.values.contains_key(spec.name) {
+            continue; // not part of this stack
+        }
         let (action, source, note, value) = match spec.make {
             Make::Minted(role) => match plan.keys.get(spec.name) {
                 Some(key) => (

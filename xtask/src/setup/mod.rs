@@ -47,24 +47,26 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
     let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
-    let template = match (&options.upstream, conf.stack.source) {
-        (None, StackSource::Embedded) => root.join("docker"),
+    // Messages name the template by where it came from, never the scratch folder.
+    let (template, shown) = match (&options.upstream, conf.stack.source) {
+        (None, StackSource::Embedded) => (root.join("docker"), PathBuf::from("docker")),
         (upstream, _) => {
             let reference = upstream
                 .clone()
                 .flatten()
                 .unwrap_or_else(|| conf.stack.upstream_ref.clone());
             println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
-            git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?
+            let docker = git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?;
+            (docker, PathBuf::from(format!("{reference}:docker")))
         }
     };
     if !template.join(".env.example").is_file() {
         return Err(Error::Usage(format!(
             "{}: no .env.example in the stack template",
-            template.display()
+            shown.display()
         )));
     }
-    let example = EnvFile::load(&template.join(".env.example"))?;
+    let example = EnvFile::load_as(&template.join(".env.example"), &shown.join(".env.example"))?;
 
     // 2. Staging and prod: what was injected is checked before anything is written.
     if !options.env.generates_secrets() {
@@ -95,8 +97,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     add_missing_settings(&mut env, &example)?;
 
     // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
+    let read = crate::compose::files::variables_read(&project.dir);
     let mut rows = if options.env.generates_secrets() {
-        generated::fill(&mut env)?
+        generated::fill(&mut env, read.as_ref())?
     } else {
         injected::fill(&mut env, in_use, &environment, options)?
     };
@@ -274,7 +277,7 @@ fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
 fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Result<EnvFile> {
     match existing {
         Some(file) => Ok(file),
-        None => Ok(EnvFile::parse(&project.env_file(), example.text().to_string())?),
+        None => Ok(example.clone().renamed(&project.env_file())),
     }
 }
 
