@@ -114,6 +114,13 @@ pub fn fetch_docker_folder(url: &str, reference: &str, dest: &Path) -> Result<Pa
     Ok(docker)
 }
 
+/// The commit checked out in `dest` by [`fetch_docker_folder`].
+pub fn fetched_commit(dest: &Path) -> Result<String, GitError> {
+    git(dest, "rev-parse", &["rev-parse", "--verify", "HEAD"])
+        .map(|out| out.trim().to_string())
+        .map_err(|(detail, step)| GitError::Failed { step, detail })
+}
+
 /// A file in the git index.
 #[derive(Clone, Debug)]
 pub struct Tracked {

@@ -16,6 +16,7 @@ pub mod live;
 pub mod pause;
 pub mod private_file;
 pub mod project;
+pub mod provenance;
 pub mod psql;
 pub mod rotate;
 pub mod secrets;

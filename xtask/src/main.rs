@@ -58,6 +58,7 @@ enum Command {
         "  cargo xtask setup --env dev --project-name demo    # demo/ instead\n",
         "  cargo xtask setup --env dev --upstream             # Supabase's docker/ at setup.conf's pinned ref\n",
         "  cargo xtask setup --env dev --upstream v1.2.3      # ... at another ref\n",
+        "  cargo xtask setup --env dev --upstream v1.3.0 --upgrade  # move the project to a new ref\n",
         "  cargo xtask setup --env dev --up                   # then docker compose up -d --wait\n",
         "  cargo xtask setup --env staging                    # injected values; asks for the missing ones\n",
         "  cargo xtask setup --env staging --non-interactive  # CI: fails at once if any is missing\n",
@@ -90,6 +91,12 @@ enum Command {
         /// Then start the stack (docker compose up -d --wait) and show each service's health.
         #[arg(long)]
         up: bool,
+        /// Move an existing project to this run's stack template (another ref,
+        /// or between embedded and upstream): unmodified template files are
+        /// replaced, modified ones kept with the new version next to each as
+        /// FILE.new, and new .env.example variables added.
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Give keys of a running stack new values, ending consistent whatever fails.
     ///
@@ -221,6 +228,7 @@ fn main() {
             non_interactive,
             force,
             up,
+            upgrade,
         } => setup::run(
             &root,
             &setup::Options {
@@ -230,6 +238,7 @@ fn main() {
                 non_interactive,
                 force,
                 up,
+                upgrade,
             },
         )
         .map(|()| 0),

@@ -554,3 +554,94 @@ fn an_install_made_by_upstreams_generate_keys_is_adopted_as_it_is() {
     let findings = compose_findings(&sb);
     assert_eq!(findings.len(), 1, "{findings:?}");
 }
+
+/// A project follows the template it was laid out from: another ref is
+/// refused until `--upgrade`, which replaces the files the user left alone,
+/// keeps the ones they changed (the new version next to each as `.new`),
+/// and adds the new variables with fresh values.
+#[test]
+fn an_upgrade_from_the_pinned_layout_to_the_newest_keeps_a_modified_kong_yml() {
+    let sb = Sandbox::new();
+    let url = upstream(&sb);
+    point_setup_conf_at(&sb, &url);
+    for project in ["receptor-dev", "untouched"] {
+        sb.xtask([
+            "setup",
+            "--env",
+            "dev",
+            "--project-name",
+            project,
+            "--upstream",
+            "pinned",
+        ])
+        .succeeds();
+    }
+    let modified = format!("{KONG_PINNED}# the operator's own route\n");
+    sb.write("receptor-dev/volumes/api/kong.yml", &modified);
+    let before = sb.env_values("receptor-dev");
+    let laid_out = sb.read("receptor-dev/docker-compose.yml");
+
+    let out = sb
+        .xtask(["setup", "--env", "dev", "--upstream", "newest"])
+        .fails_with(2);
+    assert!(
+        out.one_line_error().contains("run setup again with --upgrade"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sb.env_values("receptor-dev"), before, "a refused run changes nothing");
+    assert_eq!(sb.read("receptor-dev/docker-compose.yml"), laid_out);
+
+    let out = sb
+        .xtask(["setup", "--env", "dev", "--upstream", "newest", "--upgrade"])
+        .succeeds();
+    out.stdout_has("upgraded the stack template from");
+    out.stdout_has("backed up the previous .env");
+    out.stderr_has("receptor-dev/volumes/api/kong.yml was modified, so it is kept");
+    assert_eq!(
+        sb.read("receptor-dev/volumes/api/kong.yml"),
+        modified,
+        "the user's file is kept"
+    );
+    assert!(
+        sb.read("receptor-dev/volumes/api/kong.yml.new")
+            .contains("service_role")
+    );
+    assert_eq!(sb.read("receptor-dev/docker-compose.yml"), compose_file(Layout::Newest));
+    let env = sb.env_values("receptor-dev");
+    assert_eq!(env["JWT_SECRET"], before["JWT_SECRET"], "sound secrets are kept");
+    assert_eq!(
+        env["ANON_KEY"], before["ANON_KEY"],
+        "keys that verify are not re-minted"
+    );
+    for name in ["MINIO_ROOT_PASSWORD", "PG_META_CRYPTO_KEY", "S3_PROTOCOL_ACCESS_KEY_ID"] {
+        assert!(
+            env[name].len() >= 32,
+            "{name} is new in the template and gets a fresh value"
+        );
+    }
+    out.never_shows(&[&env["MINIO_ROOT_PASSWORD"], &env["JWT_SECRET"]]);
+    compose_accepts(&sb, "receptor-dev");
+    sb.xtask(["setup", "--env", "dev", "--upstream", "newest"])
+        .succeeds()
+        .stdout_has("no changes");
+
+    let out = sb
+        .xtask([
+            "setup",
+            "--env",
+            "dev",
+            "--project-name",
+            "untouched",
+            "--upstream",
+            "newest",
+            "--upgrade",
+        ])
+        .succeeds();
+    assert!(!out.stderr.contains("was modified"), "{}", out.stderr);
+    assert!(
+        sb.read("untouched/volumes/api/kong.yml").contains("service_role"),
+        "an unmodified file is replaced"
+    );
+    assert!(!sb.path("untouched/volumes/api/kong.yml.new").exists());
+}

@@ -16,6 +16,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
+use crate::provenance::{self, Origin};
 use crate::secrets;
 use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
@@ -34,6 +35,8 @@ pub struct Options {
     pub force: bool,
     /// After writing `.env`, start the stack and wait for it to be healthy.
     pub up: bool,
+    /// Move the project to this run's template when it came from another.
+    pub upgrade: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
@@ -48,8 +51,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
     let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
     // Messages name the template by where it came from, never the scratch folder.
-    let (template, shown) = match (&options.upstream, conf.stack.source) {
-        (None, StackSource::Embedded) => (root.join("docker"), PathBuf::from("docker")),
+    let (template, shown, origin) = match (&options.upstream, conf.stack.source) {
+        (None, StackSource::Embedded) => (root.join("docker"), PathBuf::from("docker"), Origin::Embedded),
         (upstream, _) => {
             let reference = upstream
                 .clone()
@@ -57,7 +60,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                 .unwrap_or_else(|| conf.stack.upstream_ref.clone());
             println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
             let docker = git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?;
-            (docker, PathBuf::from(format!("{reference}:docker")))
+            let origin = Origin::Upstream {
+                url: conf.stack.upstream_url.clone(),
+                commit: git::fetched_commit(&fetched.0)?,
+            };
+            (docker, PathBuf::from(format!("{reference}:docker")), origin)
         }
     };
     if !template.join(".env.example").is_file() {
@@ -67,6 +74,18 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         )));
     }
     let example = EnvFile::load_as(&template.join(".env.example"), &shown.join(".env.example"))?;
+
+    // A project follows the template it was laid out from; another one only with --upgrade.
+    let before = provenance::recorded(&project.dir);
+    if let Some(old) = &before
+        && *old != origin
+        && !options.upgrade
+    {
+        return Err(Error::Usage(format!(
+            "{}: its stack template came from {old}, this run's from {origin}; run setup again with --upgrade to move it (modified files are kept, the new version next to each as FILE.new), or use the source it came from",
+            project.name
+        )));
+    }
 
     // 2. Staging and prod: what was injected is checked before anything is written.
     if !options.env.generates_secrets() {
@@ -84,7 +103,14 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     private_file::create_private_dir(&project.dir)?;
     let (_lock, removed) = project.lock(LOCK_WAIT)?;
     pause::at("locked");
+    let upgraded = match &before {
+        Some(old) if *old != origin => Some((old.clone(), provenance::upgrade(&project.dir, &template)?)),
+        _ => None,
+    };
     let laid = layout::lay_out(&template, &project.dir)?;
+    if before.as_ref() != Some(&origin) {
+        provenance::record(&project.dir, &origin, &template)?;
+    }
     let leftovers = removed + laid.leftovers;
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
@@ -130,6 +156,24 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         laid.copied,
         laid.kept
     );
+    if let Some((old, upgraded)) = &upgraded {
+        println!(
+            "upgraded the stack template from {old} to {origin}: {} file(s) replaced, {} added, {} modified file(s) kept",
+            upgraded.replaced.len(),
+            laid.copied,
+            upgraded.kept_modified.len()
+        );
+        for file in &upgraded.kept_modified {
+            let shown = project.dir.join(file);
+            eprintln!(
+                "warning: {} was modified, so it is kept; the new version is {}.new: merge what you need",
+                display(root, &shown),
+                display(root, &shown)
+            );
+        }
+    } else if options.upgrade {
+        println!("the stack template is already {origin}: nothing to upgrade");
+    }
     if changed {
         println!("wrote {} (mode 0600)", display(root, &env_path));
     } else {
@@ -281,12 +325,16 @@ fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Resu
     }
 }
 
-/// Settings present in `.env.example` but missing from `.env` are appended
-/// with their example value, so an older project keeps up with the template.
+/// Variables present in `.env.example` but missing from `.env` are appended,
+/// so an older project keeps up with the template: a setting with its
+/// example value, a secret empty (made or supplied like any other).
 fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
     for key in example.keys() {
-        if env.get(&key).is_none() && secrets::catalog::find(&key).is_none() {
-            let value = example.get(&key).unwrap_or_default();
+        if env.get(&key).is_none() {
+            let value = match secrets::catalog::find(&key) {
+                Some(_) => String::new(),
+                None => example.get(&key).unwrap_or_default(),
+            };
             env.set(&key, &value)?;
         }
     }
