@@ -202,11 +202,21 @@ impl EnvFile {
                 let end = text[token_end..].find('\n').map_or(text.len(), |i| token_end + i + 1);
                 (text, declared.line_start..end, declared.line, Some(at))
             }
+            None if !self.text.is_empty() && !self.text.ends_with('\n') => {
+                // The last line gets its line ending, which can change how it
+                // reads: the whole file is read again (once: it ends with one now).
+                let text = format!("{}\n{key}={token}\n", self.text);
+                let edited = EnvFile::parse(&self.path, text)?;
+                if edited.get(key).as_deref() != Some(value) {
+                    return Err(edit_error(
+                        "the value does not read back the same; it holds characters a .env cannot carry",
+                    ));
+                }
+                *self = edited;
+                return Ok(());
+            }
             None => {
                 let mut text = self.text.clone();
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
                 let start = text.len();
                 text.push_str(key);
                 text.push('=');
@@ -469,6 +479,10 @@ mod tests {
         let mut file = parse("A=1").unwrap();
         file.set("B", "2").unwrap();
         assert_eq!(file.text(), "A=1\nB=2\n");
+        // A last line that reads differently once it ends: the edit is refused.
+        let mut file = parse("_").unwrap();
+        assert!(file.set("K", "v").is_err());
+        assert_eq!(file.text(), "_");
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! one they did not, the way dpkg handles conffiles.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::private_file::{self, FileError};
@@ -70,8 +71,9 @@ pub fn record(dir: &Path, origin: &Origin, template: &Path) -> Result<(), FileEr
     )
 }
 
+/// Copies the template, private to the owner: a record, never mounted.
 fn copy_template(from_root: &Path, to_root: &Path, relative: &Path) -> io::Result<()> {
-    fs::create_dir_all(to_root.join(relative))?;
+    fs::DirBuilder::new().mode(0o700).create(to_root.join(relative))?;
     for entry in fs::read_dir(from_root.join(relative))? {
         let entry = entry?;
         let rel = relative.join(entry.file_name());
@@ -82,7 +84,13 @@ fn copy_template(from_root: &Path, to_root: &Path, relative: &Path) -> io::Resul
         if kind.is_dir() {
             copy_template(from_root, to_root, &rel)?;
         } else if kind.is_file() {
-            fs::copy(entry.path(), to_root.join(&rel))?;
+            let bytes = fs::read(entry.path())?;
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(to_root.join(&rel))?
+                .write_all(&bytes)?;
         }
     }
     Ok(())

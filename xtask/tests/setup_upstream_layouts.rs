@@ -360,7 +360,6 @@ fn every_secret_is_fresh(sb: &Sandbox, layout: Layout) {
         "VAULT_ENC_KEY",
         "LOGFLARE_PUBLIC_ACCESS_TOKEN",
         "LOGFLARE_PRIVATE_ACCESS_TOKEN",
-        "POOLER_TENANT_ID",
     ];
     if layout == Layout::Newest {
         secrets.extend([
@@ -381,6 +380,8 @@ fn every_secret_is_fresh(sb: &Sandbox, layout: Layout) {
     // Settings stay as published, spaces and all.
     assert_eq!(env["STUDIO_DEFAULT_ORGANIZATION"], "Default Organization");
     assert_eq!(env["POSTGRES_HOST"], "db");
+    // The pooler's tenant is the project's own, not the published one.
+    assert_eq!(env["POOLER_TENANT_ID"], "receptor-dev");
 }
 
 fn set_up(layout: Layout) -> Sandbox {

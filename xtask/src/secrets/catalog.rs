@@ -164,7 +164,7 @@ pub struct SecretSpec {
     /// Changing it makes data already encrypted with it unreadable.
     pub encrypts_data: bool,
     /// Only part of a stack whose template declares it (MinIO with the s3
-    /// overlay, the pooler's tenant): made and required only when the `.env`
+    /// overlay): made and required only when the `.env`
     /// has the variable.
     pub when_declared: bool,
     pub about: &'static str,
@@ -339,13 +339,6 @@ pub const CATALOG: &[SecretSpec] = &[
         Hex,
         32,
         "MinIO root password; Storage's AWS_SECRET_ACCESS_KEY with the s3 overlay",
-    )),
-    if_declared(generated(
-        "POOLER_TENANT_ID",
-        Rule::min(1, Printable),
-        Hex,
-        16,
-        "Supavisor tenant id, part of every pooled connection's user name",
     )),
     optional(
         "JWT_KEYS",

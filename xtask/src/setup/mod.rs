@@ -121,6 +121,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let in_use = guard::in_use(&project, existing.as_ref());
     let mut env = base(&project, existing.clone(), &example)?;
     add_missing_settings(&mut env, &example)?;
+    let mut tenant = own_tenant(&mut env, &project)?;
 
     // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
     let read = crate::compose::files::variables_read(&project.dir);
@@ -131,6 +132,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     };
 
     // 7. Tier 2 from setup.conf's references, then its [settings].
+    rows.append(&mut tenant);
     let fresh = existing.is_none();
     rows.extend(third_party::fill(&mut env, &conf, options.env, &resolved, fresh)?);
 
@@ -323,6 +325,23 @@ fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Resu
         Some(file) => Ok(file),
         None => Ok(example.clone().renamed(&project.env_file())),
     }
+}
+
+/// The pooler's tenant id is an identifier, not a secret, but upstream's
+/// placeholder is the same on every install: the project's name replaces it.
+fn own_tenant(env: &mut EnvFile, project: &Project) -> Result<Vec<summary::Row>> {
+    const TENANT: &str = "POOLER_TENANT_ID";
+    if env.get(TENANT).is_none_or(|v| !secrets::defaults::is_known_default(&v)) {
+        return Ok(Vec::new());
+    }
+    env.set(TENANT, &project.name)?;
+    Ok(vec![summary::Row {
+        name: TENANT.to_string(),
+        tier: None,
+        action: Action::ReplacedDefault,
+        source: crate::summary::Source::Nothing,
+        note: "the project's name, in place of the published placeholder".into(),
+    }])
 }
 
 /// Variables present in `.env.example` but missing from `.env` are appended,
