@@ -646,3 +646,47 @@ fn an_upgrade_from_the_pinned_layout_to_the_newest_keeps_a_modified_kong_yml() {
     );
     assert!(!sb.path("untouched/volumes/api/kong.yml.new").exists());
 }
+
+/// Staging on the pinned layout asks only for the secrets its compose file
+/// reads: the ones it does not read are reported unused, never demanded.
+#[test]
+fn staging_on_the_pinned_layout_needs_only_the_secrets_its_services_read() {
+    let sb = Sandbox::new();
+    let url = upstream(&sb);
+    point_setup_conf_at(&sb, &url);
+    let injected = [
+        ("POSTGRES_PASSWORD", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"),
+        ("JWT_SECRET", "Stg+/Secret1234567890abcdefghijklmnopqrs"),
+        ("DASHBOARD_PASSWORD", "dashboardPassword0123456789abcdef"),
+        (
+            "SECRET_KEY_BASE",
+            "Base+/64charsAbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghijklmno",
+        ),
+        ("VAULT_ENC_KEY", "00112233445566778899aabbccddeeff"),
+        ("LOGFLARE_PUBLIC_ACCESS_TOKEN", "Public+/token0123456789abcdefghij"),
+        ("LOGFLARE_PRIVATE_ACCESS_TOKEN", "Private+/token0123456789abcdefghi"),
+    ];
+    let out = sb
+        .xtask(["setup", "--env", "staging", "--non-interactive", "--upstream", "pinned"])
+        .envs(&injected)
+        .succeeds();
+    let env = sb.env_values("receptor-stg");
+    for (name, value) in injected {
+        assert_eq!(env[name], value, "{name}");
+    }
+    for name in [
+        "REALTIME_DB_ENC_KEY",
+        "PG_META_CRYPTO_KEY",
+        "S3_PROTOCOL_ACCESS_KEY_SECRET",
+    ] {
+        let row = out
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or("");
+        assert!(row.contains("unused"), "{name}: {}", out.stdout);
+    }
+    assert_eq!(env["SMTP_PASS"], "", "a published placeholder is not kept in staging");
+    let secrets: Vec<&str> = injected.iter().map(|(_, v)| *v).collect();
+    out.never_shows(&secrets);
+}

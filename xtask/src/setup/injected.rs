@@ -4,7 +4,9 @@
 //! injected `JWT_SECRET` when they are injected too, and are minted from it
 //! when they are not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+type Read = BTreeSet<String>;
 
 use super::generated::mint_unless_valid;
 use super::{Options, guard};
@@ -33,7 +35,9 @@ fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
     CATALOG.iter().filter(|s| s.tier == Tier::One)
 }
 
-fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> Plan {
+/// `read` holds the variables the project's compose files read, when known:
+/// a secret none of them reads is not asked for.
+fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool, read: Option<&Read>) -> Plan {
     let mut plan = Plan {
         values: BTreeMap::new(),
         keys: BTreeMap::new(),
@@ -63,6 +67,7 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
             }
             Lookup::Unset => match spec.make {
                 Make::Minted(_) => {}
+                Make::Random { .. } if current.is_empty() && read.is_some_and(|r| !r.contains(spec.name)) => {}
                 Make::Random { .. } if current.is_empty() => plan.missing.push(spec),
                 _ if current.is_empty() => {}
                 _ => {
@@ -128,8 +133,14 @@ fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
 /// The checks that need neither a terminal nor a lock, run before anything
 /// is written: refused values (exit 2), a rotation in disguise (exit 2),
 /// missing values with nobody to ask (exit 3), injected keys that do not verify.
-pub(super) fn preflight(env: &EnvFile, in_use: bool, environment: &Environment, options: &Options) -> Result<()> {
-    let plan = plan(env, in_use, environment, options.force);
+pub(super) fn preflight(
+    env: &EnvFile,
+    in_use: bool,
+    environment: &Environment,
+    options: &Options,
+    read: Option<&Read>,
+) -> Result<()> {
+    let plan = plan(env, in_use, environment, options.force, read);
     settled_checks(&plan, env, options)?;
     if !plan.missing.is_empty() {
         return prompt::availability(options.non_interactive, environment)
@@ -155,8 +166,14 @@ fn refused(lines: Vec<String>) -> Result<()> {
 }
 
 /// Every Tier 1 secret of `env`, in catalog order: injected, kept, typed or minted.
-pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, options: &Options) -> Result<Vec<Row>> {
-    let mut plan = plan(env, in_use, environment, options.force);
+pub(super) fn fill(
+    env: &mut EnvFile,
+    in_use: bool,
+    environment: &Environment,
+    options: &Options,
+    read: Option<&Read>,
+) -> Result<Vec<Row>> {
+    let mut plan = plan(env, in_use, environment, options.force, read);
     settled_checks(&plan, env, options)?;
     if !plan.missing.is_empty() {
         prompt::availability(options.non_interactive, environment).map_err(|why| missing_error(&plan.missing, why))?;
@@ -202,6 +219,12 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
             _ => match plan.values.get(spec.name) {
                 Some((_, Source::Kept)) => (Action::Kept, Source::Kept, String::new(), None),
                 Some((value, source)) => (changed(&current, value), *source, String::new(), Some(value.clone())),
+                None if read.is_some_and(|r| !r.contains(spec.name)) => (
+                    Action::Unused,
+                    Source::Nothing,
+                    "no service of the compose files reads it".into(),
+                    None,
+                ),
                 None => (
                     Action::LeftEmpty,
                     Source::Nothing,

@@ -92,7 +92,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         let existing = load_existing(&project)?;
         let in_use = guard::in_use(&project, existing.as_ref());
         let env = base(&project, existing, &example)?;
-        injected::preflight(&env, in_use, &environment, options)?;
+        injected::preflight(
+            &env,
+            in_use,
+            &environment,
+            options,
+            read_by_stack(&template, &project).as_ref(),
+        )?;
     }
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
@@ -124,11 +130,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let mut tenant = own_tenant(&mut env, &project)?;
 
     // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
-    let read = crate::compose::files::variables_read(&project.dir);
+    let read = read_by_stack(&template, &project);
     let mut rows = if options.env.generates_secrets() {
         generated::fill(&mut env, read.as_ref())?
     } else {
-        injected::fill(&mut env, in_use, &environment, options)?
+        injected::fill(&mut env, in_use, &environment, options, read.as_ref())?
     };
 
     // 7. Tier 2 from setup.conf's references, then its [settings].
@@ -324,6 +330,19 @@ fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Resu
     match existing {
         Some(file) => Ok(file),
         None => Ok(example.clone().renamed(&project.env_file())),
+    }
+}
+
+/// The variables the stack's compose files read: the template's, and the
+/// project folder's own (which the user may have changed or added to).
+fn read_by_stack(template: &Path, project: &Project) -> Option<std::collections::BTreeSet<String>> {
+    use crate::compose::files::variables_read;
+    match (variables_read(template), variables_read(&project.dir)) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            Some(a)
+        }
+        (a, b) => a.or(b),
     }
 }
 
