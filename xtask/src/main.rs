@@ -59,6 +59,7 @@ enum Command {
         "  cargo xtask setup --env dev --upstream             # Supabase's docker/ at setup.conf's pinned ref\n",
         "  cargo xtask setup --env dev --upstream v1.2.3      # ... at another ref\n",
         "  cargo xtask setup --env dev --upstream v1.3.0 --upgrade  # move the project to a new ref\n",
+        "  cargo xtask setup --env dev --upstream --adopt ~/supabase/docker  # take over an install\n",
         "  cargo xtask setup --env dev --up                   # then docker compose up -d --wait\n",
         "  cargo xtask setup --env staging                    # injected values; asks for the missing ones\n",
         "  cargo xtask setup --env staging --non-interactive  # CI: fails at once if any is missing\n",
@@ -97,6 +98,12 @@ enum Command {
         /// FILE.new, and new .env.example variables added.
         #[arg(long)]
         upgrade: bool,
+        /// Take over an existing upstream install at DIR (its compose files,
+        /// volumes/ and the .env that generate-keys.sh wrote) as this project:
+        /// every sound value is kept, keys that verify are not re-minted, only
+        /// published placeholders are replaced; DIR itself is left as it is.
+        #[arg(long, value_name = "DIR")]
+        adopt: Option<std::path::PathBuf>,
     },
     /// Give keys of a running stack new values, ending consistent whatever fails.
     ///
@@ -229,6 +236,7 @@ fn main() {
             force,
             up,
             upgrade,
+            adopt,
         } => setup::run(
             &root,
             &setup::Options {
@@ -239,6 +247,7 @@ fn main() {
                 force,
                 up,
                 upgrade,
+                adopt,
             },
         )
         .map(|()| 0),

@@ -500,7 +500,10 @@ fn an_install_made_by_upstreams_generate_keys_is_adopted_as_it_is() {
     let sb = Sandbox::new();
     let url = upstream(&sb);
     point_setup_conf_at(&sb, &url);
-    sb.xtask(["setup", "--env", "dev", "--upstream", "newest"]).succeeds();
+    // The operator's install: upstream's docker/ folder, run as it is.
+    let install = sb.path("install");
+    write_layout(&install, Layout::Newest);
+    let install = install.join("docker");
     // The operator's .env, as generate-keys.sh writes it over .env.example.
     let jwt_secret = "q1w+e2r/t3y4u5i6o7p8a9s0d1f2g3h4j5k6l7z8";
     let made = [
@@ -530,13 +533,23 @@ fn an_install_made_by_upstreams_generate_keys_is_adopted_as_it_is() {
         let end = start + text[start..].find('\n').unwrap();
         text.replace_range(start..end, &format!("{name}={value}"));
     }
-    sb.write("receptor-dev/.env", &text);
-    std::fs::set_permissions(
-        sb.path("receptor-dev/.env"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    let out = sb.xtask(["setup", "--env", "dev", "--upstream", "newest"]).succeeds();
+    std::fs::write(install.join(".env"), &text).unwrap();
+    std::fs::write(install.join(".env.old"), "JWT_SECRET=the-old-one-generate-keys-left\n").unwrap();
+    let out = sb
+        .xtask(["setup", "--env", "dev", "--upstream", "newest", "--adopt"])
+        .args_more([install.to_str().unwrap()])
+        .succeeds();
+    out.stdout_has("adopted");
+    assert_eq!(
+        std::fs::read_to_string(install.join(".env")).unwrap(),
+        text,
+        "the install is only read"
+    );
+    assert!(
+        !sb.path("receptor-dev/.env.old").exists(),
+        "old secrets are not carried over"
+    );
+    assert_eq!(sb.mode("receptor-dev/.env"), 0o600);
     let env = sb.env_values("receptor-dev");
     for (name, value) in &made {
         assert_eq!(&env[*name], value, "{name} was replaced");
@@ -554,6 +567,16 @@ fn an_install_made_by_upstreams_generate_keys_is_adopted_as_it_is() {
     out.never_shows(&[jwt_secret, &env["MINIO_ROOT_PASSWORD"]]);
     let findings = compose_findings(&sb);
     assert_eq!(findings.len(), 1, "{findings:?}");
+    // A project that has a .env is not adopted over.
+    let again = sb
+        .xtask(["setup", "--env", "dev", "--upstream", "newest", "--adopt"])
+        .args_more([install.to_str().unwrap()])
+        .fails_with(2);
+    assert!(
+        again.one_line_error().contains("already has a .env"),
+        "{}",
+        again.stderr
+    );
 }
 
 /// A project follows the template it was laid out from: another ref is

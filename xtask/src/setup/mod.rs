@@ -37,6 +37,8 @@ pub struct Options {
     pub up: bool,
     /// Move the project to this run's template when it came from another.
     pub upgrade: bool,
+    /// An existing upstream install to take over as the project.
+    pub adopt: Option<PathBuf>,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
@@ -74,6 +76,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         )));
     }
     let example = EnvFile::load_as(&template.join(".env.example"), &shown.join(".env.example"))?;
+
+    if let Some(dir) = &options.adopt {
+        adopt(root, dir, &project)?;
+    }
 
     // A project follows the template it was laid out from; another one only with --upgrade.
     let before = provenance::recorded(&project.dir);
@@ -331,6 +337,31 @@ fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Resu
         Some(file) => Ok(file),
         None => Ok(example.clone().renamed(&project.env_file())),
     }
+}
+
+/// Copies an existing install at `dir` into the new project folder: its
+/// files as they are, and its `.env` (private), which the rest of the run
+/// then edits like any project's, after a backup. `dir` is only read.
+fn adopt(root: &Path, dir: &Path, project: &Project) -> Result<()> {
+    let source = dir.join(".env");
+    let env = EnvFile::load(&source)?;
+    if std::fs::symlink_metadata(project.env_file()).is_ok() {
+        return Err(Error::Usage(format!(
+            "{} already has a .env; adopt into a new project (--project-name NAME), or run setup without --adopt",
+            display(root, &project.dir)
+        )));
+    }
+    private_file::create_private_dir(&project.dir)?;
+    let (_lock, _) = project.lock(LOCK_WAIT)?;
+    let laid = layout::lay_out(dir, &project.dir)?;
+    private_file::write_atomic(&project.env_file(), env.text().as_bytes())?;
+    println!(
+        "adopted {}: {} files and its .env copied into {}",
+        dir.display(),
+        laid.copied,
+        display(root, &project.dir)
+    );
+    Ok(())
 }
 
 /// The variables the stack's compose files read: the template's, and the
