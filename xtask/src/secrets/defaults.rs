@@ -39,7 +39,6 @@ pub const KNOWN_DEFAULT_VALUES: &[(&str, &str)] = &[
         "850181e4652dd023b7a98c58ae0d2d34bd487ee0cc3254aed6eda37307425907",
     ),
     ("MINIO_ROOT_PASSWORD", "secret1234"),
-    ("POOLER_TENANT_ID", "your-tenant-id"),
     ("SMTP_PASS", "fake_mail_password"),
     ("OPENAI_API_KEY", "sk-proj-xxxxxxxx"),
 ];

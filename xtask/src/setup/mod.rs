@@ -381,7 +381,7 @@ fn read_by_stack(template: &Path, project: &Project) -> Option<std::collections:
 /// placeholder is the same on every install: the project's name replaces it.
 fn own_tenant(env: &mut EnvFile, project: &Project) -> Result<Vec<summary::Row>> {
     const TENANT: &str = "POOLER_TENANT_ID";
-    if env.get(TENANT).is_none_or(|v| !secrets::defaults::is_known_default(&v)) {
+    if env.get(TENANT).is_none_or(|v| v != "your-tenant-id") {
         return Ok(Vec::new());
     }
     env.set(TENANT, &project.name)?;
