@@ -15,6 +15,7 @@ pub mod layout;
 pub mod live;
 pub mod pause;
 pub mod private_file;
+pub mod process;
 pub mod project;
 pub mod provenance;
 pub mod psql;

@@ -243,19 +243,7 @@ fn project_names_that_are_not_plain_folder_names_are_refused() {
 #[test]
 fn a_project_folder_of_any_name_is_never_staged_by_git() {
     let sb = Sandbox::new();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&sb.root)
-            .output()
-            .expect("git is installed");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let git = |args: &[&str]| common::git(&sb.root, args);
     git(&["init", "-q"]);
     sb.xtask(["setup", "--env", "dev", "--project-name", "my-stack"])
         .succeeds();

@@ -3,32 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::Sandbox;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.invalid",
-            "-c",
-            "init.defaultBranch=master",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git must be installed for this test");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use common::{Sandbox, git};
 
 /// A bare repository shaped like Supabase's: `docker/` with upstream's
 /// placeholder values, plus other folders the sparse checkout must skip.
@@ -93,7 +68,11 @@ fn upstream_from_setup_conf_at_a_pinned_commit() {
     let sb = Sandbox::new();
     let (url, sha) = upstream(&sb);
     point_setup_conf_at(&sb, &url, &sha, "upstream");
-    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    // git never sees the caller's GIT_* variables: these would break the fetch.
+    sb.xtask(["setup", "--env", "dev"])
+        .env("GIT_DIR", "/nonexistent/receptor.git")
+        .env("GIT_CONFIG_PARAMETERS", "'core.sparseCheckout'='false'")
+        .succeeds();
     assert!(
         sb.read("receptor-dev/docker-compose.yml")
             .contains("upstream/postgres:1")
@@ -121,4 +100,50 @@ fn a_missing_ref_or_repository_is_a_typed_one_line_error_with_exit_4() {
     );
     let out = sb2.xtask(["setup", "--env", "dev"]).fails_with(4);
     assert!(out.one_line_error().contains("cannot reach"), "{}", out.stderr);
+}
+
+/// A command that creates `marker` if git ever runs it as its upload-pack.
+fn payload(marker: &std::path::Path) -> String {
+    format!("--upload-pack=touch {};git-upload-pack", marker.display())
+}
+
+/// Asserts a run that was handed a payload failed with one line, laid out
+/// nothing, and never ran it.
+fn refused_without_running(sb: &Sandbox, out: &common::Outcome, marker: &std::path::Path, what: &str) {
+    assert_ne!(out.code, 0, "{what}: accepted\n{}", out.stdout);
+    assert!(!out.stderr.trim().is_empty(), "{what}: no message");
+    assert_eq!(out.stderr.trim().lines().count(), 1, "{what}:\n{}", out.stderr);
+    assert!(!marker.exists(), "{what}: git ran the payload");
+    assert!(!sb.path("receptor-dev").exists(), "{what}: something was laid out");
+}
+
+#[test]
+fn an_option_looking_ref_or_url_never_runs_as_a_git_option() {
+    let sb = Sandbox::new();
+    let (url, _) = upstream(&sb);
+    let marker = sb.path("payload-ran");
+    let attack = payload(&marker);
+
+    point_setup_conf_at(&sb, &url, &attack, "upstream");
+    let out = sb.xtask(["setup", "--env", "dev"]).output();
+    refused_without_running(&sb, &out, &marker, "stack.upstream_ref");
+
+    let conf = sb.read("setup.conf").replace(&attack, "v1.0.0").replace(&url, ".");
+    sb.write("setup.conf", &conf);
+    let out = sb
+        .xtask(["setup", "--env", "dev", &format!("--upstream={attack}")])
+        .output();
+    refused_without_running(&sb, &out, &marker, "--upstream=<payload>");
+    // Without `=`, the payload is an unknown option to the command line itself.
+    let out = sb.xtask(["setup", "--env", "dev", "--upstream", &attack]).fails_with(2);
+    assert!(out.stderr.contains("unexpected argument"), "{}", out.stderr);
+    assert!(!marker.exists(), "--upstream <payload>: git ran the payload");
+
+    for bad_url in [attack.clone(), format!("ext::sh -c touch% {}", marker.display())] {
+        let sb = Sandbox::new();
+        upstream(&sb);
+        point_setup_conf_at(&sb, &bad_url, "v1.0.0", "upstream");
+        let out = sb.xtask(["setup", "--env", "dev"]).output();
+        refused_without_running(&sb, &out, &marker, &format!("stack.upstream_url = {bad_url}"));
+    }
 }

@@ -263,10 +263,9 @@ fn vault_failures_are_typed_exit_4_and_never_echo_what_the_tool_said() {
     assert_eq!(bws.calls(), 0);
 }
 
-#[test]
-fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
-    let (sb, bws, _doppler) = vaults("", SMTP);
-    let bws = bws.hangs();
+/// Runs setup with `bws` as the Bitwarden CLI; asserts it is stopped at the
+/// 2 s timeout with a one-line error, quickly, and nothing is written.
+fn stopped_at_the_timeout(sb: &Sandbox, bws: &StandIn) {
     let start = Instant::now();
     let out = sb
         .xtask(["setup", "--env", "staging"])
@@ -281,6 +280,22 @@ fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
         "{}",
         out.stderr
     );
+    assert!(
+        !sb.path("receptor-stg").exists(),
+        "nothing written after a vault failed"
+    );
+}
+
+#[test]
+fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
+    let (sb, bws, _doppler) = vaults("", SMTP);
+    stopped_at_the_timeout(&sb, &bws.hangs());
+}
+
+#[test]
+fn the_timeout_covers_a_background_child_that_keeps_the_output_open() {
+    let (sb, bws, _doppler) = vaults("", SMTP);
+    stopped_at_the_timeout(&sb, &bws.leaves_a_child_holding_stdout());
 }
 
 #[test]

@@ -51,8 +51,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let project = Project::new(root, name)?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
-    let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
-    // Messages name the template by where it came from, never the scratch folder.
+    // A fetched one goes to a private temporary folder, removed when the run ends.
+    // Messages name the template by where it came from, never that folder.
+    let fetched;
     let (template, shown, origin) = match (&options.upstream, conf.stack.source) {
         (None, StackSource::Embedded) => (root.join("docker"), PathBuf::from("docker"), Origin::Embedded),
         (upstream, _) => {
@@ -61,10 +62,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                 .flatten()
                 .unwrap_or_else(|| conf.stack.upstream_ref.clone());
             println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
-            let docker = git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?;
+            fetched = git::scratch_folder()?;
+            let docker = git::fetch_docker_folder(&conf.stack.upstream_url, &reference, fetched.path())?;
             let origin = Origin::Upstream {
                 url: conf.stack.upstream_url.clone(),
-                commit: git::fetched_commit(&fetched.0)?,
+                commit: git::fetched_commit(fetched.path())?,
             };
             (docker, PathBuf::from(format!("{reference}:docker")), origin)
         }
@@ -412,21 +414,4 @@ fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
 
 fn display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
-}
-
-/// A scratch folder removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -68,6 +68,13 @@ impl StandIn {
         self
     }
 
+    /// Prints its JSON and exits, leaving a background child that keeps
+    /// standard output open for 40 s (as a CLI's update checker can).
+    pub fn leaves_a_child_holding_stdout(self) -> StandIn {
+        self.script(&format!("cat '{}'\nsleep 40 &", self.file("stdout").display()));
+        self
+    }
+
     pub fn calls(&self) -> usize {
         fs::read_to_string(self.file("calls")).map_or(0, |t| t.lines().count())
     }

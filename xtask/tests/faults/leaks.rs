@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use xtask::secrets::{CATALOG, Make, generate, jwt};
 
 use crate::common::faults::files;
-use crate::common::{Outcome, Sandbox, repo};
+use crate::common::{Outcome, Sandbox, git, repo};
 
 /// A sound value for every catalog secret, each one unique and known.
 fn canaries(tag: &str) -> BTreeMap<&'static str, String> {
@@ -92,20 +92,6 @@ fn edit_line(sb: &Sandbox, key: &str, line: &str) {
         .map(|l| l + "\n")
         .collect();
     sb.write("receptor-dev/.env", &edited);
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `setup`'s success and failure paths.
