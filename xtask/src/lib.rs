@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod cli;
 pub mod clock;
 pub mod compose;
 pub mod config;

@@ -10,8 +10,9 @@ mod third_party;
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor};
-use crate::config::{Env, SetupConf, StackSource};
+use crate::config::{Env, SetupConf, StackSource, UpstreamRef};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT};
@@ -22,33 +23,45 @@ use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
 use crate::{backups, git, layout, pause};
 
-/// What the command line asked for.
-#[derive(Debug)]
+// What the command line asked for: `cargo xtask setup`'s flags.
+#[derive(clap::Args, Debug, Default)]
 pub struct Options {
-    pub env: Env,
-    pub project_name: Option<String>,
-    /// `Some(None)`: upstream at the ref of `setup.conf`; `Some(Some(r))`: at `r`.
-    pub upstream: Option<Option<String>>,
-    /// Never prompt: a missing value fails the run at once.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Take the stack from Supabase's git repository instead of docker/, at REF
+    /// (default: stack.upstream_ref in setup.conf).
+    #[arg(long, value_name = "REF", num_args = 0..=1)]
+    pub upstream: Option<Option<UpstreamRef>>,
+    /// Never prompt: fail at once (exit 3) when a Tier 1 secret is missing.
+    /// Implied when CI is set or standard input is not a terminal.
+    #[arg(long)]
     pub non_interactive: bool,
-    /// Write injected values that differ from the `.env`'s (a stack known to be fresh).
+    /// Staging and prod: write injected Tier 1 values that differ from the
+    /// project's .env. Only for a stack known to be fresh; a stack in use
+    /// needs `cargo xtask rotate`.
+    #[arg(long)]
     pub force: bool,
-    /// After writing `.env`, start the stack and wait for it to be healthy.
+    /// Then start the stack (docker compose up -d --wait) and show each service's health.
+    #[arg(long)]
     pub up: bool,
-    /// Move the project to this run's template when it came from another.
+    /// Move an existing project to this run's stack template (another ref,
+    /// or between embedded and upstream): unmodified template files are
+    /// replaced, modified ones kept with the new version next to each as
+    /// FILE.new, and new .env.example variables added.
+    #[arg(long)]
     pub upgrade: bool,
-    /// An existing upstream install to take over as the project.
+    /// Take over an existing upstream install at DIR (its compose files,
+    /// volumes/ and the .env that generate-keys.sh wrote) as this project:
+    /// every sound value is kept, keys that verify are not re-minted, only
+    /// published placeholders are replaced; DIR itself is left as it is.
+    #[arg(long, value_name = "DIR")]
     pub adopt: Option<PathBuf>,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
     let environment = Environment::from_process();
-    let name = options
-        .project_name
-        .as_deref()
-        .unwrap_or(conf.project_name(options.env));
-    let project = Project::new(root, name)?;
+    let (which, project) = options.project.resolve(root, &conf)?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
     // A fetched one goes to a private temporary folder, removed when the run ends.
@@ -57,18 +70,22 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let (template, shown, origin) = match (&options.upstream, conf.stack.source) {
         (None, StackSource::Embedded) => (root.join("docker"), PathBuf::from("docker"), Origin::Embedded),
         (upstream, _) => {
-            let reference = upstream
-                .clone()
-                .flatten()
-                .unwrap_or_else(|| conf.stack.upstream_ref.clone());
-            println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
+            let given = upstream.clone().flatten();
+            let reference = given.clone().unwrap_or_else(|| conf.stack.upstream_ref.clone());
+            let url = &conf.stack.upstream_url;
+            println!("fetching docker/ of {url} at {reference}");
             fetched = git::scratch_folder()?;
-            let docker = git::fetch_docker_folder(&conf.stack.upstream_url, &reference, fetched.path())?;
+            let docker = match git::fetch_docker_folder(url.as_str(), reference.as_str(), fetched.path()) {
+                Err(git::GitError::RefNotFound { url, reference }) if given.is_some() => {
+                    return Err(Error::UpstreamRefNotFound { url, reference });
+                }
+                fetched => fetched?,
+            };
             let origin = Origin::Upstream {
-                url: conf.stack.upstream_url.clone(),
+                url: url.to_string(),
                 commit: git::fetched_commit(fetched.path())?,
             };
-            (docker, PathBuf::from(format!("{reference}:docker")), origin)
+            (docker, PathBuf::from(format!("{}:docker", reference.as_str())), origin)
         }
     };
     if !template.join(".env.example").is_file() {
@@ -96,7 +113,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     }
 
     // 2. Staging and prod: what was injected is checked before anything is written.
-    if !options.env.generates_secrets() {
+    if !which.generates_secrets() {
         let existing = load_existing(&project)?;
         let in_use = guard::in_use(&project, existing.as_ref());
         let env = base(&project, existing, &example)?;
@@ -111,7 +128,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
     //    before anything is written: a vault that fails leaves no trace.
-    let resolved = refs::resolve(&conf, options.env, &environment).map_err(Error::Vault)?;
+    let resolved = refs::resolve(&conf, which, &environment).map_err(Error::Vault)?;
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
@@ -139,7 +156,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
     let read = read_by_stack(&template, &project);
-    let mut rows = if options.env.generates_secrets() {
+    let mut rows = if which.generates_secrets() {
         generated::fill(&mut env, read.as_ref())?
     } else {
         injected::fill(&mut env, in_use, &environment, options, read.as_ref())?
@@ -148,7 +165,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 7. Tier 2 from setup.conf's references, then its [settings].
     rows.append(&mut tenant);
     let fresh = existing.is_none();
-    rows.extend(third_party::fill(&mut env, &conf, options.env, &resolved, fresh)?);
+    rows.extend(third_party::fill(&mut env, &conf, which, &resolved, fresh)?);
 
     // 8. Write only when something changed, after a backup of what was there.
     let env_path = project.env_file();
@@ -168,7 +185,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     println!(
         "project {} ({}): {} template files copied, {} already present",
         project.name,
-        options.env.name(),
+        which.name(),
         laid.copied,
         laid.kept
     );
@@ -206,7 +223,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         pause::at("before-up");
         bring_up(&project, &env, &conf)?;
     } else {
-        report_drift(&project, &env, &conf, options.env);
+        report_drift(&project, &env, &conf, which);
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::finding::{Check, Finding, Outcome, Where};
 use super::repo::shell_word;
+use crate::cli::ProjectArgs;
 use crate::clock;
 use crate::compose::files;
 use crate::config::{Env, Reference, SetupConf};
@@ -103,19 +104,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// `--env` picks the environment (its project name comes from `setup.conf`);
-    /// a `--project-name` alone takes the environment `setup.conf` names it for,
-    /// else dev.
-    pub fn resolve(conf: &SetupConf, env: Option<Env>, name: Option<&str>) -> Target {
-        let env = env.unwrap_or_else(|| {
-            [Env::Dev, Env::Staging, Env::Prod]
-                .into_iter()
-                .find(|e| Some(conf.project_name(*e)) == name)
-                .unwrap_or(Env::Dev)
-        });
+    /// The project `--env` and `--project-name` name (see [`ProjectArgs::pick`]).
+    pub fn resolve(conf: &SetupConf, args: &ProjectArgs) -> Target {
+        let (env, name) = args.pick(conf);
         Target {
             env,
-            name: name.unwrap_or(conf.project_name(env)).to_string(),
+            name: name.to_string(),
         }
     }
 }
@@ -465,15 +459,14 @@ fn api_keys(cx: &Context, env: &EnvFile) -> Vec<Outcome> {
 fn tier2_resolved(cx: &Context, env: &EnvFile) -> Outcome {
     let mut outcome = Outcome::new(&TIER2);
     let setup = cx.setup();
-    for (name, reference) in &cx.conf.secrets {
+    for (name, reference) in cx.conf.secrets.iter() {
         if !env.get(name).unwrap_or_default().is_empty() {
             continue;
         }
-        let source = match Reference::parse(reference) {
-            Some(Reference::Env(var)) => format!("export {var} (a masked CI/CD variable)"),
-            Some(Reference::Bitwarden(key)) => format!("store {key} in Bitwarden Secrets Manager"),
-            Some(Reference::Doppler(key)) => format!("set {key} in Doppler"),
-            None => "fix its reference in setup.conf".to_string(),
+        let source = match reference {
+            Reference::Env(var) => format!("export {var} (a masked CI/CD variable)"),
+            Reference::Bitwarden(key) => format!("store {key} in Bitwarden Secrets Manager"),
+            Reference::Doppler(key) => format!("set {key} in Doppler"),
         };
         let place = match env.line_of(name) {
             Some(_) => cx.at(env, name),
@@ -521,13 +514,17 @@ mod tests {
     #[test]
     fn the_environment_and_project_name_follow_setup_conf() {
         let conf = SetupConf::default();
-        let t = Target::resolve(&conf, Some(Env::Prod), None);
+        let args = |env: Option<Env>, name: Option<&str>| ProjectArgs {
+            env,
+            project_name: name.map(String::from),
+        };
+        let t = Target::resolve(&conf, &args(Some(Env::Prod), None));
         assert_eq!((t.env, t.name.as_str()), (Env::Prod, "receptor-prod"));
-        let t = Target::resolve(&conf, None, Some("receptor-stg"));
+        let t = Target::resolve(&conf, &args(None, Some("receptor-stg")));
         assert_eq!((t.env, t.name.as_str()), (Env::Staging, "receptor-stg"));
-        let t = Target::resolve(&conf, None, Some("my-stack"));
+        let t = Target::resolve(&conf, &args(None, Some("my-stack")));
         assert_eq!((t.env, t.name.as_str()), (Env::Dev, "my-stack"));
-        let t = Target::resolve(&conf, None, None);
+        let t = Target::resolve(&conf, &args(None, None));
         assert_eq!((t.env, t.name.as_str()), (Env::Dev, "receptor-dev"));
     }
 

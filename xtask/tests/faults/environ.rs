@@ -15,7 +15,7 @@ use crate::common::stack::Stack;
 use crate::common::stand_in::StandIn;
 use crate::common::{Sandbox, copy_dir, git};
 
-const TOOLS: &[&str] = &["git", "docker", "docker-compose", "stand-in-bws", "stand-in-doppler"];
+const TOOLS: &[&str] = &["git", "docker", "docker-compose", "bws", "doppler"];
 const BWS_TOKEN: &str = "0.CanaryEnvironBwsToken.secret:B3h5D+YgLvFiQhWkIq6Bow==";
 const DOPPLER_TOKEN: &str = "dp.st.CanaryEnvironDopplerToken";
 const PROJECT_ID: &str = "e325ea69-a3ab-4dff-836f-b02e013fe530";
@@ -154,9 +154,7 @@ fn setup_in_ci_hands_no_child_a_secret_it_does_not_need() {
             "[stack]\nsource = \"upstream\"\nupstream_url = \"{url}\"\nupstream_ref = \"v1\"\n\n\
              [secrets]\nSMTP_PASS = \"bws:smtp-pass\"\nOPENAI_API_KEY = \"doppler:OPENAI_API_KEY\"\n\n\
              [vaults]\ntimeout_secs = 20\n\n\
-             [vaults.bws]\ncommand = \"stand-in-bws\"\n\n\
              [vaults.bws.staging]\nproject_id = \"{PROJECT_ID}\"\n\n\
-             [vaults.doppler]\ncommand = \"stand-in-doppler\"\n\n\
              [vaults.doppler.staging]\nproject = \"receptor\"\nconfig = \"stg\"\n"
         ),
     );
@@ -192,7 +190,7 @@ fn setup_in_ci_hands_no_child_a_secret_it_does_not_need() {
     let count = |tool: &str| calls.iter().filter(|c| c.tool == tool).count();
     assert!(count("git") >= 4, "the upstream template is fetched with git");
     assert!(count("docker") >= 1, "setup asks docker whether the stack runs");
-    assert_eq!((count("stand-in-bws"), count("stand-in-doppler")), (1, 1));
+    assert_eq!((count("bws"), count("doppler")), (1, 1));
 
     let mut secrets: Vec<(&str, String)> = tier1.clone();
     secrets.extend(bystanders);
@@ -200,14 +198,11 @@ fn setup_in_ci_hands_no_child_a_secret_it_does_not_need() {
     secrets.push(("DOPPLER_TOKEN", DOPPLER_TOKEN.into()));
     let leaks = reached(&calls, &secrets, |call, secret, name| {
         secret == name
-            && ((call.tool == "stand-in-bws" && name == "BWS_ACCESS_TOKEN")
-                || (call.tool == "stand-in-doppler" && name == "DOPPLER_TOKEN"))
+            && ((call.tool == "bws" && name == "BWS_ACCESS_TOKEN")
+                || (call.tool == "doppler" && name == "DOPPLER_TOKEN"))
     });
     assert!(leaks.is_empty(), "secrets reached children:\n{}", leaks.join("\n"));
-    for (tool, token) in [
-        ("stand-in-bws", "BWS_ACCESS_TOKEN"),
-        ("stand-in-doppler", "DOPPLER_TOKEN"),
-    ] {
+    for (tool, token) in [("bws", "BWS_ACCESS_TOKEN"), ("doppler", "DOPPLER_TOKEN")] {
         let call = calls.iter().find(|c| c.tool == tool).unwrap();
         assert!(
             call.environ.iter().any(|(k, _)| k == token),
