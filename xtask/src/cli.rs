@@ -61,7 +61,9 @@ pub enum Command {
     /// dev: every missing infrastructure (Tier 1) secret is generated from the
     /// operating system's random source; empty values and published defaults
     /// count as missing. Sound values are kept, and ANON_KEY / SERVICE_ROLE_KEY
-    /// are kept while they verify under JWT_SECRET.
+    /// are kept while they verify under JWT_SECRET. JWT_KEYS gets a new ES256
+    /// signing key when it has none; JWT_JWKS and the *_ASYMMETRIC keys follow
+    /// it, and the HS256 oct key inside both sets follows JWT_SECRET.
     ///
     /// staging, prod: nothing is ever generated. Each Tier 1 secret comes from
     /// the environment variable of the same name (JWT_SECRET, POSTGRES_PASSWORD,
@@ -69,7 +71,8 @@ pub enum Command {
     /// terminal (unseen, typed twice); with no terminal (CI set, standard input
     /// not a terminal, or --non-interactive) the run fails at once, naming every
     /// missing variable. ANON_KEY / SERVICE_ROLE_KEY, when injected, must verify
-    /// under JWT_SECRET with their role; otherwise they are minted from it. An
+    /// under JWT_SECRET with their role; otherwise they are minted from it
+    /// (likewise JWT_JWKS and the *_ASYMMETRIC keys under JWT_KEYS). An
     /// injected value that differs from the .env of an existing project is a
     /// rotation: it is refused unless --force says the stack is fresh.
     ///
@@ -89,8 +92,10 @@ pub enum Command {
     /// the environment variable of the same name, else a prompt. Tier 2
     /// values always come from their source: setup.conf's reference (the
     /// environment, bws, doppler), else the variable of the same name. A new JWT_SECRET re-mints ANON_KEY and
-    /// SERVICE_ROLE_KEY and rebuilds JWT_KEYS / JWT_JWKS; a new
-    /// POSTGRES_PASSWORD is set on the service roles inside the database.
+    /// SERVICE_ROLE_KEY and rebuilds the HS256 oct key inside JWT_KEYS /
+    /// JWT_JWKS (the ES256 signing key stays); SUPABASE_SECRET_KEY and
+    /// SUPABASE_PUBLISHABLE_KEY get new sb_ keys (the old ones stop working
+    /// when Kong is recreated); a new POSTGRES_PASSWORD is set on the service roles inside the database.
     ///
     /// Under the project lock: back up .env (backups/), write the new one,
     /// change the database, recreate exactly the services that read the

@@ -17,7 +17,6 @@ mod apply;
 mod confirm;
 mod database;
 mod fault;
-mod jwks;
 mod plan;
 mod rollback;
 mod source;

@@ -1,8 +1,10 @@
 //! Dev: every missing infrastructure (Tier 1) secret is generated, every
-//! sound one kept, and the API keys minted while they do not verify.
+//! sound one kept, and the API keys minted while they do not verify; the
+//! asymmetric key model follows (`super::asymmetric`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::asymmetric;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
@@ -14,7 +16,8 @@ use crate::summary::{Action, Row, Source};
 pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
-    for spec in CATALOG.iter().filter(|s| s.tier == Tier::One) {
+    let by_model = |spec: &SecretSpec| spec.is_asymmetric() && !matches!(spec.make, Make::Opaque(_));
+    for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && !by_model(s)) {
         if spec.when_declared && env.line_of(spec.name).is_none() {
             continue; // not part of this stack
         }
@@ -53,11 +56,11 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
             }
         }
     }
-    if refused.is_empty() {
-        Ok(rows)
-    } else {
-        Err(Error::Refused(refused))
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
     }
+    asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+    Ok(rows)
 }
 
 pub(super) struct Decision {
@@ -82,7 +85,7 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
     let others = |name: &str| env.get(name);
     let is_default = defaults::is_known_default(current);
     match spec.make {
-        Make::Random { .. } => {
+        Make::Random { .. } | Make::Opaque(_) => {
             if current.is_empty() || is_default {
                 return Ok(Decision {
                     action: if is_default {
@@ -91,7 +94,10 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
                         Action::Generated
                     },
                     source: Source::Generated,
-                    note: spec.rule.describe(),
+                    note: match spec.make {
+                        Make::Opaque(kind) => format!("{} key with its checksum", kind.prefix()),
+                        _ => spec.rule.describe(),
+                    },
                     value: generate::for_spec(spec),
                 });
             }
@@ -106,6 +112,9 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
         Make::Minted(role) => {
             let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
             Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
+        }
+        Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_) => {
+            unreachable!("the asymmetric key model is settled by super::asymmetric")
         }
         Make::Supplied if current.is_empty() => Ok(Decision {
             action: Action::LeftEmpty,

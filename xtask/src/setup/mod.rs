@@ -3,6 +3,7 @@
 //! generates what is missing; staging and prod take what is injected (the
 //! environment, a prompt, the vaults `setup.conf` names) and never generate.
 
+mod asymmetric;
 mod generated;
 mod guard;
 mod injected;
@@ -206,6 +207,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         }
     } else if options.upgrade {
         println!("the stack template is already {origin}: nothing to upgrade");
+    }
+    if !laid.differing.is_empty() {
+        let names: Vec<String> = laid.differing.iter().map(|p| p.display().to_string()).collect();
+        println!(
+            "kept as they are, though they differ from the stack template: {}; to take the template's, move them aside and run setup again",
+            names.join(", ")
+        );
     }
     if changed {
         println!("wrote {} (mode 0600)", display(root, &env_path));

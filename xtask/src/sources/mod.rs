@@ -33,7 +33,7 @@ pub enum Source {
     Doppler,
     /// The project's existing `.env`.
     Kept,
-    /// Signed with `JWT_SECRET` by the tool.
+    /// Made by the tool from other secrets: signed with `JWT_SECRET` or `JWT_KEYS`, or derived.
     Minted,
     /// Drawn from the operating system's random source (dev only).
     Generated,

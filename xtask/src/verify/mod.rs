@@ -8,6 +8,7 @@
 pub mod finding;
 pub mod json;
 pub mod junit;
+mod key_model;
 pub mod live;
 pub mod project;
 pub mod repo;

@@ -2,14 +2,16 @@
 //!
 //! Every required Tier 1 secret is set and follows its rule, none is a
 //! published default, the API keys verify under `JWT_SECRET` with their role
-//! and are not about to expire, and the file is private to its owner. In
-//! staging and prod, Tier 2 references are resolved and dev-only values gone.
+//! and are not about to expire, the asymmetric key model holds together
+//! (`key_model`), and the file is private to its owner. In staging and prod,
+//! Tier 2 references are resolved and dev-only values gone.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::finding::{Check, Finding, Outcome, Where};
+use super::key_model;
 use super::repo::shell_word;
 use crate::cli::ProjectArgs;
 use crate::clock;
@@ -60,7 +62,7 @@ static API_KEYS: Check = Check {
 static EXPIRY: Check = Check {
     id: "project.key-expiry",
     scope: "project",
-    title: "the API keys are not expired, nor within 30 days of it",
+    title: "the API keys (HS256 and ES256) are not expired, nor within 30 days of it",
 };
 static TIER2: Check = Check {
     id: "project.tier2-resolved",
@@ -88,6 +90,10 @@ pub static CHECKS: &[&Check] = &[
     &RULES,
     &API_KEYS,
     &EXPIRY,
+    &key_model::SIGNING_KEYS,
+    &key_model::PUBLIC_KEYS,
+    &key_model::ASYMMETRIC_API_KEYS,
+    &key_model::OPAQUE_KEYS,
     &COMPOSE,
     &TIER2,
     &DEV_VALUES,
@@ -188,7 +194,16 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
         no_defaults(&cx, &env),
         rules_hold(&cx, &env),
     ];
-    outcomes.extend(api_keys(&cx, &env));
+    let mut keys = api_keys(&cx, &env);
+    let at = |name: &str| cx.at(&env, name);
+    let wording = key_model::Wording {
+        at: &at,
+        setup: cx.setup(),
+        strict: cx.strict(),
+    };
+    let model = key_model::run(&wording, &env, &mut keys[1], EXPIRY_WARNING_SECS);
+    outcomes.extend(keys);
+    outcomes.extend(model);
     outcomes.push(compose_files(&cx, &project, &env, read.as_ref()));
     if cx.strict() {
         outcomes.push(tier2_resolved(&cx, &env));

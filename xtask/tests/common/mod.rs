@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod independent;
 pub mod inject;
 pub mod pty;
 pub mod stack;

@@ -19,12 +19,18 @@ use crate::common::{Outcome, Sandbox, git, repo};
 fn canaries(tag: &str) -> BTreeMap<&'static str, String> {
     let mut values = BTreeMap::new();
     let jwt_secret = generate::for_spec(xtask::secrets::catalog::find("JWT_SECRET").unwrap()).unwrap();
+    let model = xtask::secrets::asymmetric::fresh_values(&jwt_secret);
     for spec in CATALOG {
         let value = match spec.make {
+            _ if spec.is_asymmetric() => {
+                let (_, value) = model.iter().find(|(name, _)| *name == spec.name).unwrap();
+                value.expose().to_string()
+            }
             Make::Random { .. } if spec.name == "JWT_SECRET" => jwt_secret.expose().to_string(),
             Make::Random { .. } => generate::for_spec(spec).unwrap().expose().to_string(),
             Make::Minted(role) => jwt::mint(role, &jwt_secret, jwt::now()).expose().to_string(),
             Make::Supplied => format!("{tag}Supplied{}Canary0123456789", spec.name.replace('_', "")),
+            _ => unreachable!("{} is part of the asymmetric model", spec.name),
         };
         values.insert(spec.name, value);
     }
@@ -52,7 +58,12 @@ impl Canaries {
     fn env_text(&self) -> String {
         let mut text = String::from("# planted by the leak test\nSITE_URL=http://localhost:3000\n");
         for (name, value) in &self.in_file {
-            text.push_str(&format!("{name}={value}\n"));
+            // A key set is JSON: single quotes keep its double quotes literal.
+            if value.contains('"') {
+                text.push_str(&format!("{name}='{value}'\n"));
+            } else {
+                text.push_str(&format!("{name}={value}\n"));
+            }
         }
         text
     }
