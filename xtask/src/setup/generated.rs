@@ -59,7 +59,10 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
     if !refused.is_empty() {
         return Err(Error::Refused(refused));
     }
-    asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+    // The asymmetric key model, when the stack's compose files use it.
+    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+        asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+    }
     Ok(rows)
 }
 

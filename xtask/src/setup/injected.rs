@@ -159,7 +159,11 @@ pub(super) fn preflight(
             for (name, (value, _)) in &plan.values {
                 copy.set(name, value.expose())?;
             }
-            asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+            if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+                asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+            } else {
+                Ok(())
+            }
         }
         None => Ok(()),
     }
@@ -265,7 +269,10 @@ pub(super) fn fill(
             note,
         });
     }
-    asymmetric::settle(env, &mut rows, false, &plan.keys)?;
+    // The asymmetric key model, when the stack's compose files use it.
+    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+        asymmetric::settle(env, &mut rows, false, &plan.keys)?;
+    }
     Ok(rows)
 }
 
