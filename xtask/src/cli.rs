@@ -139,6 +139,8 @@ const SETUP_EXAMPLES: &str = "\
   cargo xtask setup --env dev --project-name demo    # demo/ instead
   cargo xtask setup --env dev --upstream             # Supabase's docker/ at setup.conf's pinned ref
   cargo xtask setup --env dev --upstream v1.2.3      # ... at another ref
+  cargo xtask setup --env dev --upstream v1.3.0 --upgrade       # move the project to a new ref
+  cargo xtask setup --env dev --upstream --adopt ~/supabase/docker  # take over an install
   cargo xtask setup --env dev --up                   # then docker compose up -d --wait
   cargo xtask setup --env staging                    # injected values; asks for the missing ones
   cargo xtask setup --env staging --non-interactive  # CI: fails at once if any is missing

@@ -177,6 +177,12 @@ pub fn fetch_docker_folder(url: &str, reference: &str, dest: &Path) -> Result<Pa
     Ok(docker)
 }
 
+/// The commit checked out in `dest` by [`fetch_docker_folder`].
+pub fn fetched_commit(dest: &Path) -> Result<String, GitError> {
+    let out = query(dest, "rev-parse", &["rev-parse", "--verify", "HEAD"], b"", &[0])?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
 /// A file in the git index.
 #[derive(Clone, Debug)]
 pub struct Tracked {

@@ -24,7 +24,7 @@ pub struct Laid {
 }
 
 /// Files of the template that are never copied: secrets and local state.
-fn skipped(relative: &Path) -> bool {
+pub(crate) fn skipped(relative: &Path) -> bool {
     let name = relative.file_name().and_then(|n| n.to_str()).unwrap_or("");
     name == ".env" || (name.starts_with(".env.") && name != ".env.example") || name == ".git"
 }

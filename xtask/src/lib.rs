@@ -21,6 +21,7 @@ pub mod printable;
 pub mod private_file;
 pub mod process;
 pub mod project;
+pub mod provenance;
 pub mod psql;
 pub mod rotate;
 pub mod secrets;

@@ -21,6 +21,8 @@ pub enum Action {
     /// A key set made to match the values it follows again (its `oct` key, its public keys).
     Rebuilt,
     LeftEmpty,
+    /// A secret no service of the project's compose files reads: not made.
+    Unused,
     /// A value from a source where the `.env` had none.
     Set,
     /// A value from a source over a different one.
@@ -38,6 +40,7 @@ impl fmt::Display for Action {
             Action::Derived => "derived",
             Action::Rebuilt => "rebuilt",
             Action::LeftEmpty => "left empty",
+            Action::Unused => "unused",
             Action::Set => "set",
             Action::Replaced => "replaced",
         })
@@ -46,7 +49,7 @@ impl fmt::Display for Action {
 
 impl Action {
     pub fn changes_file(self) -> bool {
-        !matches!(self, Action::Kept | Action::LeftEmpty)
+        !matches!(self, Action::Kept | Action::LeftEmpty | Action::Unused)
     }
 
     /// `Set` where there was nothing, `Replaced` over another value, else `Kept`.

@@ -168,7 +168,7 @@ fn bad_env_files_are_refused_with_file_and_line_and_left_untouched() {
         ("A=1\nB=\"never closed\nC=3\n", ".env:2:", "quote"),
         ("A=1\r\nB=2\r\n", ".env:1:", "CRLF"),
         ("A=1\nB=price$5\n", ".env:2:", "`$`"),
-        ("A=1\nB=two words\n", ".env:2:", "space"),
+        ("A=1\nB=two\twords\n", ".env:2:", "tab"),
         ("B=a#b\n", ".env:1:", "`#`"),
     ];
     for (text, location, problem) in cases {

@@ -15,7 +15,7 @@ fn a_missing_secret_is_asked_for_unseen_and_lands_in_env() {
     let short = "CanaryShortOne";
     let mut pty = sb.xtask(["setup", "--env", "staging"]).envs(&pairs(&values)).in_pty();
 
-    pty.expect("JWT_SECRET is not set in the environment (at least 32 letters and digits)");
+    pty.expect("JWT_SECRET is not set in the environment (at least 32 base64 characters");
     pty.expect("  JWT_SECRET: ");
     pty.send(&format!("{short}\r"));
     pty.expect("JWT_SECRET must be at least 32 characters (has 14); try again");

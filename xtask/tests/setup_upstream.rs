@@ -18,7 +18,7 @@ fn upstream(sb: &Sandbox) -> (String, String) {
     .unwrap();
     std::fs::write(
         work.join("docker/docker-compose.yml"),
-        "services:\n  db:\n    image: upstream/postgres:1\n",
+        "services:\n  db:\n    image: upstream/postgres:1\n    environment:\n      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n      JWT_SECRET: ${JWT_SECRET}\n  rest:\n    image: upstream/postgrest:1\n    environment:\n      ANON: ${ANON_KEY}\n      SERVICE: ${SERVICE_ROLE_KEY}\n",
     )
     .unwrap();
     std::fs::write(work.join("apps/www/big.txt"), "not wanted").unwrap();

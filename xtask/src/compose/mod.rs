@@ -7,6 +7,7 @@
 mod consumers;
 mod drift;
 mod errors;
+pub mod files;
 mod flavour;
 pub mod interpolation;
 mod redact;

@@ -218,7 +218,11 @@ fn select(
             }
         }
         Selection::Tier1 | Selection::All => {
-            for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && rotatable(s)) {
+            let in_stack = |s: &SecretSpec| !s.when_declared || before.line_of(s.name).is_some();
+            for spec in CATALOG
+                .iter()
+                .filter(|s| s.tier == Tier::One && rotatable(s) && in_stack(s))
+            {
                 if spec.encrypts_data && !allow_encrypting {
                     notes.push(format!(
                         "{} skipped: it encrypts stored data; add {ENCRYPTING_OVERRIDE} to rotate it too",

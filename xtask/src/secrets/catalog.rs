@@ -28,6 +28,10 @@ pub enum Charset {
     Hex,
     /// `[A-Za-z0-9]`.
     Alphanumeric,
+    /// Standard or URL-safe base64 (`[A-Za-z0-9+/=_-]`), as upstream's
+    /// `openssl rand -base64` makes them; the services read the characters as
+    /// they are, never decoded.
+    Base64,
     /// A compact JWT: three base64url segments.
     Jwt,
     /// Anything printable on one line: third-party tokens have their own formats.
@@ -39,6 +43,7 @@ impl Charset {
         match self {
             Charset::Hex => c.is_ascii_hexdigit() && !c.is_ascii_uppercase(),
             Charset::Alphanumeric => c.is_ascii_alphanumeric(),
+            Charset::Base64 => c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'),
             Charset::Jwt => c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
             Charset::Printable => !c.is_control(),
         }
@@ -48,6 +53,7 @@ impl Charset {
         match self {
             Charset::Hex => "lowercase hex digits",
             Charset::Alphanumeric => "letters and digits",
+            Charset::Base64 => "base64 characters (letters, digits, `+/=-_`)",
             Charset::Jwt => "a compact JWT",
             Charset::Printable => "printable characters on one line",
         }
@@ -138,6 +144,9 @@ impl Rule {
     pub fn describe(&self) -> String {
         let mut text = match self.exact_len {
             Some(n) => format!("exactly {n} {}", self.charset.describe()),
+            None if self.min_len > 0 && self.charset == Charset::Printable => {
+                format!("at least {} bytes of {}", self.min_len, self.charset.describe())
+            }
             None if self.min_len > 0 => format!("at least {} {}", self.min_len, self.charset.describe()),
             None => self.charset.describe().to_string(),
         };
@@ -162,6 +171,10 @@ pub struct SecretSpec {
     pub optional: bool,
     /// Changing it makes data already encrypted with it unreadable.
     pub encrypts_data: bool,
+    /// Only part of a stack whose template declares it (MinIO with the s3
+    /// overlay): made and required only when the `.env`
+    /// has the variable.
+    pub when_declared: bool,
     pub about: &'static str,
 }
 
@@ -197,6 +210,7 @@ const fn generated(name: &'static str, rule: Rule, charset: Charset, len: usize,
         make: Make::Random { charset, len },
         optional: false,
         encrypts_data: false,
+        when_declared: false,
         about,
     }
 }
@@ -209,6 +223,7 @@ const fn minted(name: &'static str, role: Role, about: &'static str) -> SecretSp
         make: Make::Minted(role),
         optional: false,
         encrypts_data: false,
+        when_declared: false,
         about,
     }
 }
@@ -221,6 +236,7 @@ const fn asymmetric(name: &'static str, make: Make, about: &'static str) -> Secr
         make,
         optional: false,
         encrypts_data: false,
+        when_declared: false,
         about,
     }
 }
@@ -233,7 +249,15 @@ const fn third_party(name: &'static str, about: &'static str) -> SecretSpec {
         make: Make::Supplied,
         optional: true,
         encrypts_data: false,
+        when_declared: false,
         about,
+    }
+}
+
+const fn if_declared(spec: SecretSpec) -> SecretSpec {
+    SecretSpec {
+        when_declared: true,
+        ..spec
     }
 }
 
@@ -244,7 +268,7 @@ const fn encrypting(spec: SecretSpec) -> SecretSpec {
     }
 }
 
-use Charset::{Alphanumeric, Hex};
+use Charset::{Alphanumeric, Base64, Hex, Printable};
 
 pub use super::opaque::Opaque;
 
@@ -259,7 +283,7 @@ pub const CATALOG: &[SecretSpec] = &[
     ),
     generated(
         "JWT_SECRET",
-        Rule::min(32, Alphanumeric),
+        Rule::min(32, Base64),
         Alphanumeric,
         40,
         "HMAC key that signs every API key and user session (raw ASCII bytes)",
@@ -283,7 +307,7 @@ pub const CATALOG: &[SecretSpec] = &[
     ),
     generated(
         "SECRET_KEY_BASE",
-        Rule::min(64, Alphanumeric),
+        Rule::min(64, Base64),
         Alphanumeric,
         64,
         "Realtime and Supavisor session signing key",
@@ -304,21 +328,21 @@ pub const CATALOG: &[SecretSpec] = &[
     )),
     generated(
         "PG_META_CRYPTO_KEY",
-        Rule::min(32, Alphanumeric),
+        Rule::min(32, Base64),
         Alphanumeric,
         32,
         "Studio and postgres-meta connection encryption key",
     ),
     generated(
         "LOGFLARE_PUBLIC_ACCESS_TOKEN",
-        Rule::min(32, Alphanumeric).differs_from("LOGFLARE_PRIVATE_ACCESS_TOKEN"),
+        Rule::min(32, Base64).differs_from("LOGFLARE_PRIVATE_ACCESS_TOKEN"),
         Alphanumeric,
         32,
         "Logflare ingest token (analytics, vector, studio)",
     ),
     generated(
         "LOGFLARE_PRIVATE_ACCESS_TOKEN",
-        Rule::min(32, Alphanumeric).differs_from("LOGFLARE_PUBLIC_ACCESS_TOKEN"),
+        Rule::min(32, Base64).differs_from("LOGFLARE_PUBLIC_ACCESS_TOKEN"),
         Alphanumeric,
         32,
         "Logflare management token (analytics, studio)",
@@ -337,6 +361,13 @@ pub const CATALOG: &[SecretSpec] = &[
         64,
         "Storage S3-protocol access key secret",
     ),
+    if_declared(generated(
+        "MINIO_ROOT_PASSWORD",
+        Rule::min(8, Printable),
+        Hex,
+        32,
+        "MinIO root password; Storage's AWS_SECRET_ACCESS_KEY with the s3 overlay",
+    )),
     asymmetric(
         "SUPABASE_PUBLISHABLE_KEY",
         Make::Opaque(Opaque::Publishable),
@@ -435,7 +466,10 @@ mod tests {
                     assert_eq!(len, exact, "{}", spec.name);
                 }
                 assert!(
-                    charset == spec.rule.charset || (charset == Hex && spec.rule.charset == Alphanumeric),
+                    charset == spec.rule.charset
+                        || (charset == Hex && spec.rule.charset == Alphanumeric)
+                        || (charset == Alphanumeric && spec.rule.charset == Base64)
+                        || (charset != Printable && spec.rule.charset == Printable),
                     "{}",
                     spec.name
                 );

@@ -38,6 +38,7 @@ pub const KNOWN_DEFAULT_VALUES: &[(&str, &str)] = &[
         "S3_PROTOCOL_ACCESS_KEY_SECRET",
         "850181e4652dd023b7a98c58ae0d2d34bd487ee0cc3254aed6eda37307425907",
     ),
+    ("MINIO_ROOT_PASSWORD", "secret1234"),
     ("SMTP_PASS", "fake_mail_password"),
     ("OPENAI_API_KEY", "sk-proj-xxxxxxxx"),
 ];

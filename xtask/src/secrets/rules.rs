@@ -74,7 +74,9 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
             allowed: rule.charset.describe(),
         });
     }
-    let got = value.chars().count();
+    // Lengths in bytes, as the services read them (the same as characters
+    // for every charset but a third party's printable one).
+    let got = value.len();
     if let Some(exact) = rule.exact_len {
         if got != exact {
             return Err(Violation::WrongLength { exact, got });
@@ -131,6 +133,37 @@ mod tests {
             let spec = find(name).unwrap();
             assert_eq!(check(spec, value, &none), Err(Violation::KnownDefault), "{name}");
         }
+    }
+
+    #[test]
+    fn upstream_generate_keys_values_are_accepted() {
+        // `openssl rand -base64 30 / 48 / 24`, as upstream's generate-keys.sh makes them.
+        for (name, value) in [
+            ("JWT_SECRET", "q1w+e2r/t3y4u5i6o7p8a9s0d1f2g3h4j5k6l7z8"),
+            (
+                "SECRET_KEY_BASE",
+                "Zx9+/Yw8Xv7Uu6Tt5Ss4Rr3Qq2Pp1Oo0Nn9Mm8Ll7Kk6Jj5Ii4Hh3Gg2Ff1Ee0Dd",
+            ),
+            ("PG_META_CRYPTO_KEY", "AbCd+/EfGh12IjKl34MnOp56QrSt78=="),
+            ("LOGFLARE_PUBLIC_ACCESS_TOKEN", "Pub+/1234567890abcdefghijklmnopq"),
+        ] {
+            assert_eq!(value.len() % 4, 0, "{name}: a base64 length");
+            assert_eq!(check(find(name).unwrap(), value, &none), Ok(()), "{name}");
+        }
+        let short = "AbCd+/EfGh12IjKl34MnOp56QrSt78=";
+        assert_eq!(
+            check(find("PG_META_CRYPTO_KEY").unwrap(), short, &none),
+            Err(Violation::TooShort { min: 32, got: 31 })
+        );
+        assert!(matches!(
+            check(find("JWT_SECRET").unwrap(), &format!("{}$", "a".repeat(40)), &none),
+            Err(Violation::BadCharacter { .. })
+        ));
+        // A third party's value is measured in bytes, as the service reads it.
+        assert_eq!(
+            check(find("MINIO_ROOT_PASSWORD").unwrap(), "ééé", &none),
+            Err(Violation::TooShort { min: 8, got: 6 })
+        );
     }
 
     #[test]

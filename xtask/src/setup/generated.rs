@@ -2,7 +2,7 @@
 //! sound one kept, and the API keys minted while they do not verify; the
 //! asymmetric key model follows (`super::asymmetric`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::asymmetric;
 use crate::envfile::EnvFile;
@@ -11,12 +11,27 @@ use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate
 use crate::summary::{Action, Row, Source};
 
 /// Every Tier 1 secret, in catalog order: kept when sound, made when missing.
-pub(super) fn fill(env: &mut EnvFile) -> Result<Vec<Row>> {
+/// `read` holds the variables the project's compose files read, when known:
+/// a missing secret none of them reads is reported unused, not made.
+pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
     let by_model = |spec: &SecretSpec| spec.is_asymmetric() && !matches!(spec.make, Make::Opaque(_));
     for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && !by_model(s)) {
+        if spec.when_declared && env.line_of(spec.name).is_none() {
+            continue; // not part of this stack
+        }
         let current = env.get(spec.name).unwrap_or_default();
+        if current.is_empty() && read.is_some_and(|read| !read.contains(spec.name)) {
+            rows.push(Row {
+                name: spec.name.to_string(),
+                tier: Some(1),
+                action: Action::Unused,
+                source: Source::Nothing,
+                note: "no service of the compose files reads it".into(),
+            });
+            continue;
+        }
         match decide(spec, &current, env) {
             Ok(Decision {
                 action,
@@ -44,7 +59,10 @@ pub(super) fn fill(env: &mut EnvFile) -> Result<Vec<Row>> {
     if !refused.is_empty() {
         return Err(Error::Refused(refused));
     }
-    asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+    // The asymmetric key model, when the stack's compose files use it.
+    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+        asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+    }
     Ok(rows)
 }
 

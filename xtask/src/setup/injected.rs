@@ -5,7 +5,9 @@
 //! when they are not; `JWT_JWKS` and the ES256 API keys likewise follow the
 //! injected `JWT_KEYS` (`super::asymmetric`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+type Read = BTreeSet<String>;
 
 use super::generated::mint_unless_valid;
 use super::{Options, asymmetric, guard};
@@ -34,7 +36,9 @@ fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
     CATALOG.iter().filter(|s| s.tier == Tier::One)
 }
 
-fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> Plan {
+/// `read` holds the variables the project's compose files read, when known:
+/// a secret none of them reads is not asked for.
+fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool, read: Option<&Read>) -> Plan {
     let mut plan = Plan {
         values: BTreeMap::new(),
         keys: BTreeMap::new(),
@@ -44,7 +48,11 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
     };
     for spec in tier_one() {
         let current = env.get(spec.name).unwrap_or_default();
-        match environment.lookup(spec.name) {
+        let lookup = environment.lookup(spec.name);
+        if spec.when_declared && env.line_of(spec.name).is_none() && matches!(lookup, Lookup::Unset) {
+            continue; // not part of this stack
+        }
+        match lookup {
             Lookup::NotUnicode => plan
                 .refused
                 .push(format!("environment variable {} is not valid UTF-8", spec.name)),
@@ -61,6 +69,7 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
             }
             Lookup::Unset => match spec.make {
                 _ if spec.is_derived() => {}
+                _ if spec.is_primary() && current.is_empty() && read.is_some_and(|r| !r.contains(spec.name)) => {}
                 _ if spec.is_primary() && current.is_empty() => plan.missing.push(spec),
                 _ if current.is_empty() => {}
                 _ => {
@@ -129,8 +138,14 @@ fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
 /// The checks that need neither a terminal nor a lock, run before anything
 /// is written: refused values (exit 2), a rotation in disguise (exit 2),
 /// missing values with nobody to ask (exit 3), injected keys that do not verify.
-pub(super) fn preflight(env: &EnvFile, in_use: bool, environment: &Environment, options: &Options) -> Result<()> {
-    let plan = plan(env, in_use, environment, options.force);
+pub(super) fn preflight(
+    env: &EnvFile,
+    in_use: bool,
+    environment: &Environment,
+    options: &Options,
+    read: Option<&Read>,
+) -> Result<()> {
+    let plan = plan(env, in_use, environment, options.force, read);
     settled_checks(&plan, env, options)?;
     if !plan.missing.is_empty() {
         return prompt::availability(options.non_interactive, environment)
@@ -144,7 +159,11 @@ pub(super) fn preflight(env: &EnvFile, in_use: bool, environment: &Environment, 
             for (name, (value, _)) in &plan.values {
                 copy.set(name, value.expose())?;
             }
-            asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+            if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+                asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+            } else {
+                Ok(())
+            }
         }
         None => Ok(()),
     }
@@ -164,8 +183,14 @@ fn refused(lines: Vec<String>) -> Result<()> {
 }
 
 /// Every Tier 1 secret of `env`, in catalog order: injected, kept, typed or minted.
-pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, options: &Options) -> Result<Vec<Row>> {
-    let mut plan = plan(env, in_use, environment, options.force);
+pub(super) fn fill(
+    env: &mut EnvFile,
+    in_use: bool,
+    environment: &Environment,
+    options: &Options,
+    read: Option<&Read>,
+) -> Result<Vec<Row>> {
+    let mut plan = plan(env, in_use, environment, options.force, read);
     settled_checks(&plan, env, options)?;
     if !plan.missing.is_empty() {
         prompt::availability(options.non_interactive, environment).map_err(|why| missing_error(&plan.missing, why))?;
@@ -192,6 +217,9 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
     let mut rows = Vec::new();
     for spec in tier_one().filter(|spec| !(spec.is_asymmetric() && spec.is_derived())) {
         let current = env.get(spec.name).unwrap_or_default();
+        if spec.when_declared && env.line_of(spec.name).is_none() && !plan.values.contains_key(spec.name) {
+            continue; // not part of this stack
+        }
         let (action, source, note, value) = match spec.make {
             Make::Minted(role) => match plan.keys.get(spec.name) {
                 Some(key) => (
@@ -216,6 +244,12 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
                     (Action::Kept, Source::Kept, String::new(), None)
                 }
                 Some((value, source)) => (changed(&current, value), *source, String::new(), Some(value.clone())),
+                None if read.is_some_and(|r| !r.contains(spec.name)) => (
+                    Action::Unused,
+                    Source::Nothing,
+                    "no service of the compose files reads it".into(),
+                    None,
+                ),
                 None => (
                     Action::LeftEmpty,
                     Source::Nothing,
@@ -235,7 +269,10 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
             note,
         });
     }
-    asymmetric::settle(env, &mut rows, false, &plan.keys)?;
+    // The asymmetric key model, when the stack's compose files use it.
+    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+        asymmetric::settle(env, &mut rows, false, &plan.keys)?;
+    }
     Ok(rows)
 }
 

@@ -9,7 +9,7 @@ mod guard;
 mod injected;
 mod third_party;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor};
@@ -20,6 +20,7 @@ use crate::hooks::hook;
 use crate::printable::escaped;
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
+use crate::provenance::{self, Origin};
 use crate::secrets;
 use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
@@ -46,6 +47,18 @@ pub struct Options {
     /// Then start the stack (docker compose up -d --wait) and show each service's health.
     #[arg(long)]
     pub up: bool,
+    /// Move an existing project to this run's stack template (another ref,
+    /// or between embedded and upstream): unmodified template files are
+    /// replaced, modified ones kept with the new version next to each as
+    /// FILE.new, and new .env.example variables added.
+    #[arg(long)]
+    pub upgrade: bool,
+    /// Take over an existing upstream install at DIR (its compose files,
+    /// volumes/ and the .env that generate-keys.sh wrote) as this project:
+    /// every sound value is kept, keys that verify are not re-minted, only
+    /// published placeholders are replaced; DIR itself is left as it is.
+    #[arg(long, value_name = "DIR")]
+    pub adopt: Option<PathBuf>,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
@@ -57,37 +70,65 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
     // A fetched one goes to a private temporary folder, removed when the run ends.
+    // Messages name the template by where it came from, never that folder.
     let fetched;
-    let template = match (&options.upstream, conf.stack.source) {
-        (None, StackSource::Embedded) => root.join("docker"),
+    let (template, shown, origin) = match (&options.upstream, conf.stack.source) {
+        (None, StackSource::Embedded) => (root.join("docker"), PathBuf::from("docker"), Origin::Embedded),
         (upstream, _) => {
             let given = upstream.clone().flatten();
             let reference = given.clone().unwrap_or_else(|| conf.stack.upstream_ref.clone());
             let url = &conf.stack.upstream_url;
             println!("fetching docker/ of {url} at {reference}");
             fetched = git::scratch_folder()?;
-            match git::fetch_docker_folder(url.as_str(), reference.as_str(), fetched.path()) {
+            let docker = match git::fetch_docker_folder(url.as_str(), reference.as_str(), fetched.path()) {
                 Err(git::GitError::RefNotFound { url, reference }) if given.is_some() => {
                     return Err(Error::UpstreamRefNotFound { url, reference });
                 }
                 fetched => fetched?,
-            }
+            };
+            let origin = Origin::Upstream {
+                url: url.to_string(),
+                commit: git::fetched_commit(fetched.path())?,
+            };
+            (docker, PathBuf::from(format!("{}:docker", reference.as_str())), origin)
         }
     };
     if !template.join(".env.example").is_file() {
         return Err(Error::Usage(format!(
             "{}: no .env.example in the stack template",
-            template.display()
+            shown.display()
         )));
     }
-    let example = EnvFile::load(&template.join(".env.example"))?;
+    let example = EnvFile::load_as(&template.join(".env.example"), &shown.join(".env.example"))?;
+
+    if let Some(dir) = &options.adopt {
+        adopt(root, dir, &project)?;
+    }
+
+    // A project follows the template it was laid out from; another one only with --upgrade.
+    let before = provenance::recorded(&project.dir);
+    if let Some(old) = &before
+        && *old != origin
+        && !options.upgrade
+    {
+        return Err(Error::Usage(format!(
+            "{}: its stack template came from {old}, this run's from {origin}; run setup again with --upgrade to move it (modified files are kept, the new version next to each as FILE.new), or use the source it came from",
+            project.name
+        )));
+    }
 
     // 2. Staging and prod: what was injected is checked before anything is written.
     if !which.generates_secrets() {
         let existing = load_existing(&project)?;
         let in_use = guard::in_use(&project, existing.as_ref());
         let env = base(&project, existing, &example)?;
-        injected::preflight(&env, in_use, &environment, options)?;
+        injected::preflight(
+            &env,
+            in_use,
+            &environment,
+            options,
+            read_by_stack(&template, &project).as_ref(),
+        )?;
     }
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
@@ -98,7 +139,14 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     private_file::create_private_dir(&project.dir)?;
     let (_lock, removed) = project.lock(LOCK_WAIT)?;
     hook!(pause "locked");
+    let upgraded = match &before {
+        Some(old) if *old != origin => Some((old.clone(), provenance::upgrade(&project.dir, &template)?)),
+        _ => None,
+    };
     let laid = layout::lay_out(&template, &project.dir)?;
+    if before.as_ref() != Some(&origin) {
+        provenance::record(&project.dir, &origin, &template)?;
+    }
     let leftovers = removed + laid.leftovers;
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
@@ -109,15 +157,18 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let in_use = guard::in_use(&project, existing.as_ref());
     let mut env = base(&project, existing.clone(), &example)?;
     add_missing_settings(&mut env, &example)?;
+    let mut tenant = own_tenant(&mut env, &project)?;
 
     // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
+    let read = read_by_stack(&template, &project);
     let mut rows = if which.generates_secrets() {
-        generated::fill(&mut env)?
+        generated::fill(&mut env, read.as_ref())?
     } else {
-        injected::fill(&mut env, in_use, &environment, options)?
+        injected::fill(&mut env, in_use, &environment, options, read.as_ref())?
     };
 
     // 7. Tier 2 from setup.conf's references, then its [settings].
+    rows.append(&mut tenant);
     let fresh = existing.is_none();
     rows.extend(third_party::fill(&mut env, &conf, which, &resolved, fresh)?);
 
@@ -143,6 +194,24 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         laid.copied,
         laid.kept
     );
+    if let Some((old, upgraded)) = &upgraded {
+        println!(
+            "upgraded the stack template from {old} to {origin}: {} file(s) replaced, {} added, {} modified file(s) kept",
+            upgraded.replaced.len(),
+            laid.copied,
+            upgraded.kept_modified.len()
+        );
+        for file in &upgraded.kept_modified {
+            let shown = project.dir.join(file);
+            eprintln!(
+                "warning: {} was modified, so it is kept; the new version is {}.new: merge what you need",
+                display(root, &shown),
+                display(root, &shown)
+            );
+        }
+    } else if options.upgrade {
+        println!("the stack template is already {origin}: nothing to upgrade");
+    }
     if !laid.differing.is_empty() {
         let names: Vec<String> = laid.differing.iter().map(|p| p.display().to_string()).collect();
         println!(
@@ -321,16 +390,75 @@ fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
 fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Result<EnvFile> {
     match existing {
         Some(file) => Ok(file),
-        None => Ok(EnvFile::parse(&project.env_file(), example.text().to_string())?),
+        None => Ok(example.clone().renamed(&project.env_file())),
     }
 }
 
-/// Settings present in `.env.example` but missing from `.env` are appended
-/// with their example value, so an older project keeps up with the template.
+/// Copies an existing install at `dir` into the new project folder: its
+/// files as they are, and its `.env` (private), which the rest of the run
+/// then edits like any project's, after a backup. `dir` is only read.
+fn adopt(root: &Path, dir: &Path, project: &Project) -> Result<()> {
+    let source = dir.join(".env");
+    let env = EnvFile::load(&source)?;
+    if std::fs::symlink_metadata(project.env_file()).is_ok() {
+        return Err(Error::Usage(format!(
+            "{} already has a .env; adopt into a new project (--project-name NAME), or run setup without --adopt",
+            display(root, &project.dir)
+        )));
+    }
+    private_file::create_private_dir(&project.dir)?;
+    let (_lock, _) = project.lock(LOCK_WAIT)?;
+    let laid = layout::lay_out(dir, &project.dir)?;
+    private_file::write_atomic(&project.env_file(), env.text().as_bytes())?;
+    println!(
+        "adopted {}: {} files and its .env copied into {}",
+        dir.display(),
+        laid.copied,
+        display(root, &project.dir)
+    );
+    Ok(())
+}
+
+/// The variables the stack's compose files read: the template's, and the
+/// project folder's own (which the user may have changed or added to).
+fn read_by_stack(template: &Path, project: &Project) -> Option<std::collections::BTreeSet<String>> {
+    use crate::compose::files::variables_read;
+    match (variables_read(template), variables_read(&project.dir)) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+/// The pooler's tenant id is an identifier, not a secret, but upstream's
+/// placeholder is the same on every install: the project's name replaces it.
+fn own_tenant(env: &mut EnvFile, project: &Project) -> Result<Vec<summary::Row>> {
+    const TENANT: &str = "POOLER_TENANT_ID";
+    if env.get(TENANT).is_none_or(|v| v != "your-tenant-id") {
+        return Ok(Vec::new());
+    }
+    env.set(TENANT, &project.name)?;
+    Ok(vec![summary::Row {
+        name: TENANT.to_string(),
+        tier: None,
+        action: Action::ReplacedDefault,
+        source: crate::summary::Source::Nothing,
+        note: "the project's name, in place of the published placeholder".into(),
+    }])
+}
+
+/// Variables present in `.env.example` but missing from `.env` are appended,
+/// so an older project keeps up with the template: a setting with its
+/// example value, a secret empty (made or supplied like any other).
 fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
     for key in example.keys() {
-        if env.get(&key).is_none() && secrets::catalog::find(&key).is_none() {
-            let value = example.get(&key).unwrap_or_default();
+        if env.get(&key).is_none() {
+            let value = match secrets::catalog::find(&key) {
+                Some(_) => String::new(),
+                None => example.get(&key).unwrap_or_default(),
+            };
             env.set(&key, &value)?;
         }
     }

@@ -64,7 +64,6 @@ pub(super) fn fill(
                     ));
                     continue;
                 }
-                let mut note = String::new();
                 if defaults::is_known_default(value) {
                     if strict {
                         refused.push(format!(
@@ -72,7 +71,13 @@ pub(super) fn fill(
                         ));
                         continue;
                     }
-                    note = "a published placeholder: replace it before staging or prod".into();
+                    env.set(&name, "")?;
+                    row(
+                        Action::LeftEmpty,
+                        Source::Nothing,
+                        format!("the value {from} is a published placeholder: left empty"),
+                    );
+                    continue;
                 } else if let Some(spec) = catalog::find(&name)
                     && let Err(why) = rules::check(spec, value, &|_| None)
                 {
@@ -80,7 +85,7 @@ pub(super) fn fill(
                     continue;
                 }
                 env.set(&name, value)?;
-                row(Action::for_value(&current, value), *source, note);
+                row(Action::for_value(&current, value), *source, String::new());
             }
             Some(Resolved::Unset(var)) if current.is_empty() => {
                 row(Action::LeftEmpty, Source::Nothing, format!("${{{var}}} is unset"));
@@ -144,15 +149,13 @@ enum Keep {
     Refuse(String),
 }
 
-/// Keeps the `.env`'s value of `name`, unless it is a published placeholder:
-/// pointed out in dev, dropped from a fresh staging or prod `.env`, refused
-/// in one the operator already has.
+/// Keeps the `.env`'s value of `name`, unless it is a published placeholder,
+/// which is never kept as if it were real: dropped in dev and from a fresh
+/// staging or prod `.env`, refused in one the operator already has.
 fn keep(env: &EnvFile, name: &str, strict: bool, fresh: bool, note: String) -> Keep {
     if !defaults::is_known_default(&env.get(name).unwrap_or_default()) {
         Keep::Note(note)
-    } else if !strict {
-        Keep::Note("a published placeholder: replace it before staging or prod".into())
-    } else if fresh {
+    } else if !strict || fresh {
         Keep::Drop
     } else {
         let line = env.line_of(name).unwrap_or(0);

@@ -6,6 +6,7 @@
 //! (`key_model`), and the file is private to its owner. In staging and prod,
 //! Tier 2 references are resolved and dev-only values gone.
 
+use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use super::key_model;
 use super::repo::shell_word;
 use crate::cli::ProjectArgs;
 use crate::clock;
+use crate::compose::files;
 use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::{EnvError, EnvFile};
 use crate::error::{Error, Result};
@@ -67,6 +69,11 @@ static TIER2: Check = Check {
     scope: "project",
     title: "every Tier 2 secret referenced in setup.conf is set (staging and prod)",
 };
+static COMPOSE: Check = Check {
+    id: "project.compose",
+    scope: "project",
+    title: "the project's compose files hold no published default, and read every secret the .env sets",
+};
 static DEV_VALUES: Check = Check {
     id: "project.no-dev-values",
     scope: "project",
@@ -87,6 +94,7 @@ pub static CHECKS: &[&Check] = &[
     &key_model::PUBLIC_KEYS,
     &key_model::ASYMMETRIC_API_KEYS,
     &key_model::OPAQUE_KEYS,
+    &COMPOSE,
     &TIER2,
     &DEV_VALUES,
 ];
@@ -179,11 +187,12 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
             return Ok(vec![env_file]);
         }
     };
+    let read = files::variables_read(&project.dir);
     let mut outcomes = vec![
         env_file,
         file_mode(&cx, &project),
         owner(&cx, &path),
-        required(&cx, &env),
+        required(&cx, &env, read.as_ref()),
         no_defaults(&cx, &env),
         rules_hold(&cx, &env),
     ];
@@ -197,6 +206,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
     let model = key_model::run(&wording, &env, &mut keys[1], EXPIRY_WARNING_SECS);
     outcomes.extend(keys);
     outcomes.extend(model);
+    outcomes.push(compose_files(&cx, &project, &env, read.as_ref()));
     if cx.strict() {
         outcomes.push(tier2_resolved(&cx, &env));
         outcomes.push(no_dev_values(&cx, &env));
@@ -260,9 +270,16 @@ fn owner(cx: &Context, path: &Path) -> Outcome {
     outcome
 }
 
-fn required(cx: &Context, env: &EnvFile) -> Outcome {
+/// A secret none of the project's compose files reads is not required.
+fn required(cx: &Context, env: &EnvFile, read: Option<&BTreeSet<String>>) -> Outcome {
     let mut outcome = Outcome::new(&REQUIRED);
     for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && !s.optional) {
+        if spec.when_declared && env.line_of(spec.name).is_none() {
+            continue;
+        }
+        if read.is_some_and(|read| !read.contains(spec.name)) {
+            continue;
+        }
         if env.get(spec.name).unwrap_or_default().is_empty() {
             let fix = if cx.strict() {
                 format!("export {} (a masked CI/CD variable) and run {}", spec.name, cx.setup())
@@ -274,6 +291,39 @@ fn required(cx: &Context, env: &EnvFile) -> Outcome {
                 None => Where::file(&cx.env_path).with_variable(spec.name),
             };
             outcome.push(Finding::fail(place, format!("{} is not set", spec.name), fix));
+        }
+    }
+    outcome
+}
+
+/// The compose files the project runs: a literal published default in an
+/// `environment:` entry fails, naming file:line; a secret the `.env` sets
+/// that no service reads is pointed out as unused.
+fn compose_files(cx: &Context, project: &Project, env: &EnvFile, read: Option<&BTreeSet<String>>) -> Outcome {
+    let mut outcome = Outcome::new(&COMPOSE);
+    for found in files::literal_defaults(&project.dir) {
+        let shown = format!("{}/{}", cx.target.name, found.file);
+        let variable = &found.variable;
+        outcome.push(Finding::fail(
+            Where::file(&shown).line(Some(found.line)).with_variable(variable),
+            format!("{variable} is a published default written in the compose file itself: every install has the same value"),
+            format!(
+                "read it from .env instead ({variable}: ${{NAME}}, NAME a secret of docs/key-management.md), then run {}",
+                cx.setup()
+            ),
+        ));
+    }
+    let Some(read) = read else {
+        return outcome;
+    };
+    for spec in CATALOG.iter().filter(|s| s.tier == Tier::One) {
+        if !read.contains(spec.name) && !env.get(spec.name).unwrap_or_default().is_empty() {
+            outcome.push(Finding::warn(
+                cx.at(env, spec.name),
+                format!("{} is set, but no service of {}'s compose files reads it", spec.name, cx.target.name),
+                "nothing to rotate or protect: the stack runs without it (a compose file that should read it needs an entry)"
+                    .to_string(),
+            ));
         }
     }
     outcome

@@ -376,7 +376,7 @@ fn template_agreement(root: &Path) -> Vec<Outcome> {
                 }
             }
             let read: HashSet<&str> = used.iter().map(|v| v.name.as_str()).collect();
-            for spec in CATALOG.iter().filter(|s| !read.contains(s.name)) {
+            for spec in CATALOG.iter().filter(|s| !s.when_declared && !read.contains(s.name)) {
                 read_out.push(Finding::fail(
                     Where::file(COMPOSE).with_variable(spec.name),
                     format!("no service reads {}", spec.name),
@@ -395,7 +395,10 @@ fn template_agreement(root: &Path) -> Vec<Outcome> {
             "restore it from git: git checkout -- docker/.env.example",
         ));
     } else {
-        for spec in CATALOG.iter().filter(|s| !declared.contains(s.name)) {
+        for spec in CATALOG
+            .iter()
+            .filter(|s| !s.when_declared && !declared.contains(s.name))
+        {
             catalog_out.push(Finding::fail(
                 Where::file(EXAMPLE).with_variable(spec.name),
                 format!("catalog secret {} is not declared", spec.name),

@@ -187,6 +187,16 @@ impl Run {
         self
     }
 
+    /// More arguments after those given to `xtask`.
+    pub fn args_more<I, S>(mut self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.cmd.args(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
     /// Puts `dir` (stand-in programs) first on the PATH.
     pub fn path_first(mut self, dir: &Path) -> Run {
         let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());

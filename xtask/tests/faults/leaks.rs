@@ -142,8 +142,8 @@ fn setup_cases() -> Vec<Case> {
                 );
             },
         ),
-        case("setup, a value with a space", &dev, 2, |sb, c| {
-            edit_line(sb, "SMTP_PASS", &format!("SMTP_PASS={} tail", c.in_file["SMTP_PASS"]));
+        case("setup, a value with a glued `#`", &dev, 2, |sb, c| {
+            edit_line(sb, "SMTP_PASS", &format!("SMTP_PASS={}#tail", c.in_file["SMTP_PASS"]));
         }),
         case("setup, a pasted secret on a line of its own", &dev, 2, |sb, c| {
             let text = sb.read("receptor-dev/.env") + &c.in_file["OPENAI_API_KEY"] + "\n";
@@ -318,8 +318,8 @@ fn verify_cases() -> Vec<Case> {
             )
             .unwrap();
         }),
-        case("verify --env dev, a value with a space", &dev, 1, |sb, c| {
-            edit_line(sb, "SMTP_PASS", &format!("SMTP_PASS={} tail", c.in_file["SMTP_PASS"]));
+        case("verify --env dev, a value with a glued `#`", &dev, 1, |sb, c| {
+            edit_line(sb, "SMTP_PASS", &format!("SMTP_PASS={}#tail", c.in_file["SMTP_PASS"]));
         }),
         case(
             "verify --env dev, a pasted secret on a line of its own",
