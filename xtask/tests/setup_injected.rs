@@ -500,3 +500,28 @@ fn setup_and_verify_judge_an_injected_key_alike() {
     );
     out.never_shows(&[&no_exp, &soon, secret]);
 }
+
+#[test]
+fn staging_refuses_the_supabase_cli_keys_in_its_env() {
+    let published = xtask::secrets::defaults::KNOWN_DEFAULT_OPAQUE_KEYS[1];
+    let values = tier1();
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "staging"]).envs(&pairs(&values)).succeeds();
+    let text = sb.read("receptor-stg/.env");
+    let with_key = format!("{text}SUPABASE_SECRET_KEY={published}\n");
+    sb.write("receptor-stg/.env", &with_key);
+    let out = sb
+        .xtask(["setup", "--env", "staging"])
+        .envs(&pairs(&values))
+        .fails_with(2);
+    assert!(
+        out.stderr.contains(&format!(
+            ".env:{}: SUPABASE_SECRET_KEY is a published default value",
+            text.lines().count() + 1
+        )),
+        "{}",
+        out.stderr
+    );
+    out.never_shows(&[published]);
+    assert_eq!(sb.read("receptor-stg/.env"), with_key, "left as it was");
+}

@@ -300,4 +300,65 @@ mod tests {
             }
         }
     }
+
+    fn signed(claims: serde_json::Value) -> String {
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    }
+
+    #[test]
+    fn one_judgement_of_issuer_and_expiry() {
+        let now = now();
+        let judge_it = |claims| judge(&signed(claims), SECRET, Role::Anon, now);
+        let exp = now + 365 * 24 * 3600;
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": exp})),
+            Ok(None)
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "other", "exp": exp})),
+            Err(KeyFault::WrongIssuer(Some("other".into())))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "exp": exp})),
+            Err(KeyFault::WrongIssuer(None))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase"})),
+            Ok(Some(KeyWarning::NeverExpires))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": now + 600})),
+            Err(KeyFault::ExpiresWithinTheHour { exp: now + 600 })
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": now + 7 * 24 * 3600})),
+            Ok(Some(KeyWarning::ExpiresSoon {
+                exp: now + 7 * 24 * 3600
+            }))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": now - 1})),
+            Err(KeyFault::Expired)
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "service_role", "iss": "supabase", "exp": exp})),
+            Err(KeyFault::WrongRole("service_role".into()))
+        );
+        let public = mint(Role::Anon, &Secret::new(KNOWN_DEFAULT_JWT_SECRETS[1]), now);
+        assert_eq!(
+            judge(public.expose(), KNOWN_DEFAULT_JWT_SECRETS[1], Role::Anon, now),
+            Err(KeyFault::PublishedSigner)
+        );
+    }
+
+    #[test]
+    fn faults_never_show_a_claim_that_is_not_a_plain_word() {
+        let shown = KeyFault::WrongIssuer(Some("sk-live-Canary0123".into())).to_string();
+        assert!(!shown.contains("Canary"), "{shown}");
+        assert_eq!(
+            KeyFault::WrongRole("service_role".into()).to_string(),
+            "has role service_role"
+        );
+    }
 }

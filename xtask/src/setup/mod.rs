@@ -7,6 +7,7 @@ mod generated;
 mod guard;
 mod injected;
 mod third_party;
+mod uncatalogued;
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         let in_use = guard::in_use(&project, existing.as_ref());
         let env = base(&project, existing, &example)?;
         injected::preflight(&env, in_use, &environment, options)?;
+        uncatalogued::check(&env, true)?;
     }
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
@@ -104,6 +106,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 7. Tier 2 from setup.conf's references, then its [settings].
     let fresh = existing.is_none();
     rows.extend(third_party::fill(&mut env, &conf, options.env, &resolved, fresh)?);
+    if options.env.generates_secrets() {
+        uncatalogued::check(&env, false)?;
+    }
 
     // 8. Write only when something changed, after a backup of what was there.
     let env_path = project.env_file();

@@ -295,7 +295,23 @@ fn no_defaults(cx: &Context, env: &EnvFile) -> Outcome {
         };
         outcome.push(Finding::fail(cx.at(env, spec.name), message, fix));
     }
+    // Variables the catalog does not describe (the Supabase CLI's fixed keys, say) too.
+    for name in uncatalogued_defaults(env) {
+        outcome.push(Finding::fail(
+            cx.at(env, &name),
+            format!("{name} is a published default value, known to anybody"),
+            format!("replace {name} in {} with a value of your own", cx.env_path),
+        ));
+    }
     outcome
+}
+
+/// The variables outside the catalog that hold a published default.
+fn uncatalogued_defaults(env: &EnvFile) -> Vec<String> {
+    defaults::outside_catalog(env.keys().into_iter().map(|name| {
+        let value = env.get(&name).unwrap_or_default();
+        (name, value)
+    }))
 }
 
 fn rules_hold(cx: &Context, env: &EnvFile) -> Outcome {
