@@ -182,6 +182,17 @@ pub fn tracked_files(dir: &Path) -> Result<Vec<Tracked>, GitError> {
     Ok(files)
 }
 
+/// The tracked paths whose work-tree file may differ from the index (git's
+/// own stat check: a file touched but unchanged may be listed too).
+pub fn maybe_modified(dir: &Path) -> Result<HashSet<String>, GitError> {
+    let out = query(dir, "diff-files", &["diff-files", "--name-only", "-z"], b"", &[0])?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
 /// For each of `paths` (relative to `dir`), whether the ignore rules cover it,
 /// whether or not it is tracked.
 pub fn ignored(dir: &Path, paths: &[String]) -> Result<Vec<bool>, GitError> {

@@ -9,10 +9,6 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
-use memchr::memchr_iter;
-
-use super::scan::ALLOW_MARKER;
 use crate::config::Reference;
 use crate::secrets::{CATALOG, Make, SecretSpec, Tier, defaults, rules};
 
@@ -51,14 +47,13 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 ];
 
 /// The catalog secrets whose values can be judged from their text alone:
-/// generated ones (a real rule) and third-party credentials.
-static NAMES: LazyLock<(AhoCorasick, Vec<&'static SecretSpec>)> = LazyLock::new(|| {
-    let specs: Vec<&'static SecretSpec> = CATALOG
+/// generated ones (a real rule) and third-party credentials. The scanner
+/// looks for their names in the same pass as every other anchor.
+pub static JUDGED: LazyLock<Vec<&'static SecretSpec>> = LazyLock::new(|| {
+    CATALOG
         .iter()
         .filter(|s| matches!(s.make, Make::Random { .. }) || s.tier == Tier::Two)
-        .collect();
-    let automaton = AhoCorasick::new(specs.iter().map(|s| s.name)).expect("catalog names always compile");
-    (automaton, specs)
+        .collect()
 });
 
 /// Whether the file at `path` (relative, `/`-separated) is read for assignments.
@@ -73,29 +68,13 @@ pub fn applies_to(path: &str) -> bool {
     }
 }
 
-/// Every (1-based line, variable) where `bytes` assigns a catalog secret a
-/// value that passes its rule; one per line and variable.
-pub fn find(bytes: &[u8]) -> Vec<(usize, &'static str)> {
-    let (automaton, specs) = &*NAMES;
-    let mut out = Vec::new();
-    let (mut line, mut counted) = (1, 0);
-    for m in automaton.find_iter(bytes) {
-        let spec = specs[m.pattern().as_usize()];
-        let (start, end) = (m.start(), m.end());
-        if start > 0 && is_name_byte(bytes[start - 1]) || bytes.get(end).is_some_and(|b| is_name_byte(*b)) {
-            continue;
-        }
-        let Some(value) = value_after(bytes, end) else { continue };
-        if !is_real_value(spec, value) || allowed(bytes, start) {
-            continue;
-        }
-        line += memchr_iter(b'\n', &bytes[counted..start]).count();
-        counted = start;
-        if out.last() != Some(&(line, spec.name)) {
-            out.push((line, spec.name));
-        }
+/// Whether the name of `spec` found at `start..end` of `bytes` is assigned
+/// (`=v`, `: v`, `" = "v"`, on its line) a value that passes its rule.
+pub fn assigns_real_value(bytes: &[u8], start: usize, end: usize, spec: &SecretSpec) -> bool {
+    if start > 0 && is_name_byte(bytes[start - 1]) || bytes.get(end).is_some_and(|b| is_name_byte(*b)) {
+        return false;
     }
-    out
+    value_after(bytes, end).is_some_and(|value| is_real_value(spec, value))
 }
 
 fn is_name_byte(b: u8) -> bool {
@@ -146,16 +125,21 @@ fn is_real_value(spec: &SecretSpec, value: &str) -> bool {
     rules::check(spec, value, &|_| None).is_ok()
 }
 
-/// Whether the line holding `at` carries the allow marker.
-fn allowed(bytes: &[u8], at: usize) -> bool {
-    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
-    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
-    memchr::memmem::find(&bytes[start..end], ALLOW_MARKER.as_bytes()).is_some()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::scan::{Kind, Scanner};
     use super::*;
+
+    fn find(bytes: &[u8]) -> Vec<(usize, &'static str)> {
+        Scanner::new(vec![])
+            .scan(bytes, true)
+            .into_iter()
+            .filter_map(|(line, kind)| match kind {
+                Kind::Assigned(name) => Some((line, name)),
+                _ => None,
+            })
+            .collect()
+    }
 
     #[test]
     fn assignments_in_every_config_syntax_are_found() {

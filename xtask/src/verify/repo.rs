@@ -471,21 +471,16 @@ fn known_values(root: &Path, projects: &[String]) -> (Scanner, Outcome) {
 }
 
 /// Whether a hit fails (or only warns), its message and its fix.
-fn describe(scanner: &Scanner, hit: Hit) -> (bool, String, String) {
+fn describe(scanner: &Scanner, kind: Kind) -> (bool, String, String) {
     let allow = format!("or mark a documented example with `{ALLOW_MARKER}` on its line");
-    let kind = match hit {
-        Hit::Shape(kind) => kind,
-        Hit::Assigned(name) => {
-            return (
-                true,
-                format!("assigns {name} a value that passes its rule: possibly a real secret"),
-                format!(
-                    "replace it with a reference (${{{name}}}), then cargo xtask rotate {name} wherever it was used; {allow}"
-                ),
-            );
-        }
-    };
     match kind {
+        Kind::Assigned(name) => (
+            true,
+            format!("assigns {name} a value that passes its rule: possibly a real secret"),
+            format!(
+                "replace it with a reference (${{{name}}}), then cargo xtask rotate {name} wherever it was used; {allow}"
+            ),
+        ),
         Kind::Jwt => (
             true,
             "a Supabase-shaped JWT, possibly a live API key".into(),
@@ -544,8 +539,8 @@ fn describe(scanner: &Scanner, hit: Hit) -> (bool, String, String) {
     }
 }
 
-fn finding(scanner: &Scanner, hit: Hit, place: Where, fix_prefix: &str) -> Finding {
-    let (fails, message, fix) = describe(scanner, hit);
+fn finding(scanner: &Scanner, kind: Kind, place: Where, fix_prefix: &str) -> Finding {
+    let (fails, message, fix) = describe(scanner, kind);
     let fix = format!("{fix_prefix}{fix}");
     if fails {
         Finding::fail(place, message, fix)
@@ -554,40 +549,21 @@ fn finding(scanner: &Scanner, hit: Hit, place: Where, fix_prefix: &str) -> Findi
     }
 }
 
-/// What one line of content holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Hit {
-    /// A secret shape or a known value.
-    Shape(Kind),
-    /// A catalog secret assigned a value that passes its rule.
-    Assigned(&'static str),
-}
-
-/// Every hit of one file's content, by line.
-fn hits_of(scanner: &Scanner, path: &str, bytes: &[u8]) -> Vec<(usize, Hit)> {
-    let mut hits: Vec<(usize, Hit)> = scanner
-        .scan(bytes)
-        .into_iter()
-        .filter(|(_, kind)| !matches!(kind, Kind::Known(k) if scanner.known(*k).origin == path))
-        .map(|(line, kind)| (line, Hit::Shape(kind)))
-        .collect();
-    if assign::applies_to(path) && path != EXAMPLE {
-        hits.extend(
-            assign::find(bytes)
-                .into_iter()
-                .map(|(line, name)| (line, Hit::Assigned(name))),
-        );
-    }
+/// Every hit of one file's content, by line (its own values are not news to the `.env` they come from).
+fn hits_of(scanner: &Scanner, path: &str, bytes: &[u8]) -> Vec<(usize, Kind)> {
+    let assignments = assign::applies_to(path) && path != EXAMPLE;
+    let mut hits = scanner.scan(bytes, assignments);
+    hits.retain(|(_, kind)| !matches!(kind, Kind::Known(k) if scanner.known(*k).origin == path));
     hits
 }
 
 /// The place of a hit, with the variable it names.
-fn place_of(scanner: &Scanner, path: &str, line: usize, hit: Hit) -> Where {
+fn place_of(scanner: &Scanner, path: &str, line: usize, kind: Kind) -> Where {
     let place = Where::file(path).line(Some(line));
-    match hit {
-        Hit::Shape(Kind::Known(k)) => place.with_variable(&scanner.known(k).variable),
-        Hit::Assigned(name) => place.with_variable(name),
-        Hit::Shape(_) => place,
+    match kind {
+        Kind::Known(k) => place.with_variable(&scanner.known(k).variable),
+        Kind::Assigned(name) => place.with_variable(name),
+        _ => place,
     }
 }
 
@@ -609,13 +585,13 @@ impl LeakOutcomes {
         }
     }
 
-    fn push(&mut self, known: &mut Outcome, hit: Hit, finding: Finding) {
-        let outcome = match hit {
-            Hit::Assigned(_) => &mut self.assigned,
-            Hit::Shape(Kind::Jwt | Kind::ServiceRoleJwt | Kind::DefaultJwt) => &mut self.jwt,
-            Hit::Shape(Kind::SbSecret | Kind::SelfHostedSbSecret | Kind::DefaultSbSecret) => &mut self.sb,
-            Hit::Shape(Kind::PrivateKey | Kind::PrivateJwk | Kind::DefaultJwk) => &mut self.key,
-            Hit::Shape(Kind::Known(_)) => known,
+    fn push(&mut self, known: &mut Outcome, kind: Kind, finding: Finding) {
+        let outcome = match kind {
+            Kind::Assigned(_) => &mut self.assigned,
+            Kind::Jwt | Kind::ServiceRoleJwt | Kind::DefaultJwt => &mut self.jwt,
+            Kind::SbSecret | Kind::SelfHostedSbSecret | Kind::DefaultSbSecret => &mut self.sb,
+            Kind::PrivateKey | Kind::PrivateJwk | Kind::DefaultJwk => &mut self.key,
+            Kind::Known(_) => known,
         };
         outcome.push(finding);
     }
@@ -631,8 +607,10 @@ fn leaks(
     scanner: &Scanner,
     known_outcome: &mut Outcome,
 ) -> Result<(Vec<Outcome>, HashSet<String>)> {
+    // Only a file git sees as possibly modified is hashed: the others are their index blob.
+    let modified = git::maybe_modified(root).map_err(could_not_run)?;
     let next = AtomicUsize::new(0);
-    let found: Mutex<Vec<(usize, usize, Hit)>> = Mutex::new(Vec::new());
+    let found: Mutex<Vec<(usize, usize, Kind)>> = Mutex::new(Vec::new());
     let work_ids: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     std::thread::scope(|s| {
@@ -647,7 +625,12 @@ fn leaks(
                         continue; // deleted in the work tree, or a symbolic link: the index copy is scanned
                     }
                     let Ok(bytes) = std::fs::read(&path) else { continue };
-                    ids.push((index, git::blob_id(&bytes, &file.blob)));
+                    let id = if modified.contains(&file.path) {
+                        git::blob_id(&bytes, &file.blob)
+                    } else {
+                        file.blob.clone()
+                    };
+                    ids.push((index, id));
                     for (line, hit) in hits_of(scanner, &file.path, &bytes) {
                         hits.push((index, line, hit));
                     }
@@ -707,12 +690,7 @@ fn leaks(
 fn history(root: &Path, scanned: &HashSet<String>, scanner: &Scanner) -> Result<Outcome> {
     let mut outcome = Outcome::new(&HISTORY);
     git::for_each_history_blob(root, scanned, |path, id, bytes| {
-        let published = |hit: &Hit| {
-            matches!(
-                hit,
-                Hit::Shape(Kind::DefaultJwt | Kind::DefaultSbSecret | Kind::DefaultJwk)
-            )
-        };
+        let published = |kind: &Kind| matches!(kind, Kind::DefaultJwt | Kind::DefaultSbSecret | Kind::DefaultJwk);
         for (line, hit) in hits_of(scanner, path, bytes).into_iter().filter(|(_, h)| !published(h)) {
             let place = place_of(scanner, path, line, hit).object(id);
             let prefix = format!(

@@ -3,8 +3,9 @@
 //! One pass of an Aho-Corasick automaton finds every anchor at once: each way
 //! a base64url-encoded JSON object can start (`{"` is `eyJ`, `{ "` is `eyA`,
 //! `{` and a newline is `ewo`, a CR `ew0`, a tab `ewk`), `sb_secret_`,
-//! `-----BEGIN `, a JWK's `"kty"` member, and each known current secret
-//! value. Each anchor is then confirmed by decoding the bytes around it: a JWT
+//! `-----BEGIN `, a JWK's `"kty"` member, the name of each catalog secret
+//! (for assignments in configuration files, see `assign`) and each known
+//! current secret value. Each anchor is then confirmed by decoding the bytes around it: a JWT
 //! is three segments whose first two decode to JSON objects, whatever their
 //! whitespace. A hit carries a kind and a line, never the text itself. A line
 //! holding `receptor-verify: allow` is never reported.
@@ -16,6 +17,7 @@ use memchr::{memchr, memchr_iter, memmem, memrchr};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::assign;
 use crate::secrets::defaults::{KNOWN_DEFAULT_JWT_SECRETS, KNOWN_DEFAULT_OPAQUE_KEYS};
 use crate::secrets::{Secret, jwt};
 
@@ -68,6 +70,8 @@ pub enum Kind {
     PrivateJwk,
     /// An `oct` JWK whose `k` is a published default JWT secret.
     DefaultJwk,
+    /// A catalog secret assigned a value that passes its rule (configuration files only).
+    Assigned(&'static str),
     /// The current value of a known secret (index into the scanner's list).
     Known(usize),
 }
@@ -97,6 +101,7 @@ impl Scanner {
         let patterns: Vec<&[u8]> = ANCHORS
             .iter()
             .map(|a| a.as_bytes())
+            .chain(assign::JUDGED.iter().map(|s| s.name.as_bytes()))
             .chain(known.iter().map(|k| k.value.expose().as_bytes()))
             .collect();
         let automaton = AhoCorasick::builder()
@@ -110,8 +115,10 @@ impl Scanner {
         &self.known[index]
     }
 
-    /// Every hit in `bytes` as (1-based line, kind), in line order, one per line and kind.
-    pub fn scan(&self, bytes: &[u8]) -> Vec<(usize, Kind)> {
+    /// Every hit in `bytes` as (1-based line, kind), in line order, one per
+    /// line and kind; catalog secrets assigned values only with `assignments`.
+    pub fn scan(&self, bytes: &[u8], assignments: bool) -> Vec<(usize, Kind)> {
+        let names = ANCHORS.len() + assign::JUDGED.len();
         let mut found: Vec<(usize, Kind)> = Vec::new();
         let mut jwt_end = 0;
         for m in self.automaton.find_overlapping_iter(bytes) {
@@ -141,7 +148,14 @@ impl Scanner {
                     Some(kind) => kind,
                     None => continue,
                 },
-                n => Kind::Known(n - ANCHORS.len()),
+                n if n < names => {
+                    let spec = assign::JUDGED[n - ANCHORS.len()];
+                    if !assignments || !assign::assigns_real_value(bytes, at, m.end(), spec) {
+                        continue;
+                    }
+                    Kind::Assigned(spec.name)
+                }
+                n => Kind::Known(n - names),
             };
             if !allowed(bytes, at) {
                 found.push((at, kind));
@@ -351,7 +365,7 @@ mod tests {
     use crate::secrets::defaults::KNOWN_DEFAULT_JWT_SECRETS;
 
     fn kinds(scanner: &Scanner, text: &str) -> Vec<(usize, Kind)> {
-        scanner.scan(text.as_bytes())
+        scanner.scan(text.as_bytes(), false)
     }
 
     #[test]
