@@ -15,6 +15,13 @@ if ! docker compose version --short 2>/dev/null | grep -Eq '^[2-9]\.'; then
 fi
 docker compose version
 
+# Python's `cryptography`: the second, independent implementation the tests check the
+# generated ES256 keys, JWK sets and sb_ checksums with.
+cryptography_version="48.0.0"
+if ! python3 -c 'import cryptography' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check "cryptography==${cryptography_version}"
+fi
+
 # chattr (e2fsprogs) makes a folder unwritable even for root in the tests;
 # strace shows the fault tests how each secret file is created.
 missing=""

@@ -1,14 +1,5 @@
-//! The errors a task can end with, and the exit code each maps to.
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | findings (`verify`), or a change that failed and was rolled back |
-//! | 2 | bad input: usage, `setup.conf`, `.env`, project name, a weak or default secret |
-//! | 3 | a required secret or confirmation is missing and there is no terminal to ask on, or its prompt was abandoned |
-//! | 4 | an external tool failed or is missing: git, Docker Compose, a vault CLI |
-//! | 5 | the file system: a file cannot be written, or another run holds the lock |
-//! | 6 | a change failed and its rollback failed too: the stack needs attention |
+//! The errors a task can end with, and the exit code each maps to: one
+//! table, [`EXIT_CODES`], from which `--help` and the docs' table are made.
 
 use crate::compose::ComposeError;
 use crate::config::ConfigError;
@@ -20,6 +11,58 @@ use crate::psql::PsqlError;
 use crate::sources::VaultError;
 use crate::sources::prompt::PromptError;
 
+/// Every exit code, with its meaning (Markdown: `--help` drops the backticks).
+pub const EXIT_CODES: &[(i32, &str)] = &[
+    (0, "success"),
+    (1, "findings (`verify`), or a change that failed and was rolled back"),
+    (
+        2,
+        "bad input: usage, `setup.conf`, `.env`, project name, a weak or default secret",
+    ),
+    (
+        3,
+        "a required secret or confirmation is missing and there is no terminal to ask on, or its prompt was abandoned",
+    ),
+    (
+        4,
+        "an external tool failed or is missing: git, Docker Compose, psql, a vault CLI",
+    ),
+    (
+        5,
+        "the file system: a file cannot be written, or another run holds the lock",
+    ),
+    (
+        6,
+        "a change failed and its rollback failed too: the stack needs attention",
+    ),
+];
+
+/// The meaning of `code`, as the docs write it.
+pub fn exit_code_meaning(code: i32) -> &'static str {
+    EXIT_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("", |(_, meaning)| meaning)
+}
+
+/// `Exit codes:` and one line for each of `codes`, for `--help`.
+pub fn exit_codes_text(codes: &[i32]) -> String {
+    let mut out = String::from("Exit codes:");
+    for code in codes {
+        out.push_str(&format!("\n  {code}  {}", exit_code_meaning(*code).replace('`', "")));
+    }
+    out
+}
+
+/// The table of every exit code, for `docs/`.
+pub fn exit_codes_markdown() -> String {
+    let mut out = String::from("| code | meaning |\n| :--- | :--- |\n");
+    for (code, meaning) in EXIT_CODES {
+        out.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    out
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -30,6 +73,11 @@ pub enum Error {
     ProjectName(#[from] BadProjectName),
     #[error(transparent)]
     Git(#[from] GitError),
+    /// `--upstream REF` names a ref the repository does not have.
+    #[error(
+        "{url} has no ref {reference} (given with --upstream); check the ref, or drop --upstream REF to use stack.upstream_ref of setup.conf"
+    )]
+    UpstreamRefNotFound { url: String, reference: String },
     #[error(transparent)]
     File(#[from] FileError),
     #[error(transparent)]
@@ -81,7 +129,11 @@ impl Error {
             | Error::CouldNotRun(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
             Error::Missing(_) | Error::Prompt(_) | Error::Unconfirmed(_) => 3,
-            Error::Git(_) | Error::Compose(_) | Error::Vault(_) | Error::Psql(_) => 4,
+            Error::Git(_)
+            | Error::UpstreamRefNotFound { .. }
+            | Error::Compose(_)
+            | Error::Vault(_)
+            | Error::Psql(_) => 4,
             Error::File(_) => 5,
             Error::RollbackFailed(_) => 6,
         }
@@ -89,3 +141,18 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_every_code_once_in_order() {
+        let codes: Vec<i32> = EXIT_CODES.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes, (0..=6).collect::<Vec<_>>());
+        assert_eq!(
+            exit_codes_text(&[0, 2]),
+            "Exit codes:\n  0  success\n  2  bad input: usage, setup.conf, .env, project name, a weak or default secret"
+        );
+    }
+}

@@ -1,11 +1,24 @@
 //! Git: the stack template taken from Supabase's repository (a shallow,
 //! sparse checkout of its `docker/` folder at a pinned ref), and the questions
 //! `verify` asks of this repository (tracked files, ignore rules, history).
+//!
+//! Every call goes through [`crate::process`] with the same hardening: a
+//! cleared environment (no `GIT_*` or secret of the caller reaches git), no
+//! prompt, `--` before every URL, ref and path, the `ext::` transport and
+//! unknown remote helpers refused, and a deadline.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::process::{self, ProcessError, Program};
+
+/// How long fetching the stack template may take.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a local step (init, checkout, a query) may take.
+const LOCAL_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long reading the whole history (`verify --history`) may take.
+const HISTORY_TIMEOUT: Duration = Duration::from_secs(1800);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -19,91 +32,141 @@ pub enum GitError {
     RefNotFound { url: String, reference: String },
     #[error("{url} at {reference} has no docker/ folder")]
     NoDockerFolder { url: String, reference: String },
+    #[error(
+        "the upstream {what} starts with `-`, which git would take for an option; check stack.upstream_{what} in setup.conf and --upstream"
+    )]
+    OptionLike { what: &'static str },
+    #[error("git {step} did not finish within {} s and was stopped; check the network and run again", .timeout.as_secs())]
+    TimedOut { step: &'static str, timeout: Duration },
     #[error("git {step} failed: {detail}")]
     Failed { step: &'static str, detail: String },
     #[error("{dir} is not inside a git repository; run verify in a clone of the Receptor repository")]
     NotARepository { dir: PathBuf },
 }
 
-/// Runs one git command in `dir` with prompts disabled; returns stdout.
-fn git(dir: &Path, step: &'static str, args: &[&str]) -> Result<String, (String, &'static str)> {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "true")
-        .env("SSH_ASKPASS", "true")
-        .env("GCM_INTERACTIVE", "never")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| (err.to_string(), "spawn"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err((last_line(&output.stderr), step))
+impl GitError {
+    fn of(step: &'static str, err: ProcessError) -> GitError {
+        match err {
+            ProcessError::NotInstalled { .. } => GitError::NotInstalled,
+            ProcessError::TimedOut { timeout, .. } => GitError::TimedOut { step, timeout },
+            ProcessError::Spawn { detail, .. } => GitError::Failed { step, detail },
+            ProcessError::Failed { stderr, .. } => GitError::Failed {
+                step,
+                detail: process::last_line(&stderr).to_string(),
+            },
+        }
     }
 }
 
-fn last_line(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    text.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no message")
-        .trim()
-        .to_string()
+/// git in `dir`, hardened: only the kept variables of the environment (and
+/// what a fetch over the network or ssh needs), prompts off, messages in
+/// English, and configuration that no repository or user file can loosen:
+/// the `ext::` transport and remote helpers refused (local repositories and
+/// `file://` allowed), no fsmonitor program run.
+fn git(dir: &Path, timeout: Duration) -> Program {
+    Program::new("git", timeout)
+        .dir(dir)
+        .pass(process::NETWORK)
+        .pass(&["SSH_AUTH_SOCK"])
+        .setting("GIT_TERMINAL_PROMPT", "0")
+        .setting("GIT_ASKPASS", "true")
+        .setting("SSH_ASKPASS", "true")
+        .setting("GCM_INTERACTIVE", "never")
+        .setting("GIT_PROTOCOL_FROM_USER", "0")
+        .setting("LC_ALL", "C")
+        .args([
+            "-c",
+            "protocol.ext.allow=never",
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.quotePath=off",
+        ])
+}
+
+/// A new private (0700) temporary folder for [`fetch_docker_folder`], with
+/// an unpredictable name, removed when dropped.
+pub fn scratch_folder() -> Result<tempfile::TempDir, GitError> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("receptor-upstream-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|err| GitError::Failed {
+            step: "temporary folder",
+            detail: err.kind().to_string(),
+        })
 }
 
 /// Fetches `docker/` of `url` at `reference` (a tag, branch or commit) into
-/// `dest`, which must not exist yet. Returns the path of the fetched `docker/`.
+/// `dest`, an empty private folder the caller owns (a temporary folder).
+/// Returns the path of the fetched `docker/`.
 pub fn fetch_docker_folder(url: &str, reference: &str, dest: &Path) -> Result<PathBuf, GitError> {
-    if Command::new("git")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        return Err(GitError::NotInstalled);
+    // `--` already keeps them from being options; refusing them says why.
+    if url.starts_with('-') {
+        return Err(GitError::OptionLike { what: "url" });
     }
-    std::fs::create_dir_all(dest).map_err(|e| GitError::Failed {
-        step: "init",
-        detail: e.to_string(),
-    })?;
-    let failed = |(detail, step): (String, &'static str)| GitError::Failed { step, detail };
-    git(dest, "init", &["init", "--quiet"]).map_err(failed)?;
-    git(dest, "remote add", &["remote", "add", "origin", url]).map_err(failed)?;
-    git(
-        dest,
+    if reference.starts_with('-') {
+        return Err(GitError::OptionLike { what: "ref" });
+    }
+    if !std::fs::read_dir(dest).is_ok_and(|mut entries| entries.next().is_none()) {
+        return Err(GitError::Failed {
+            step: "init",
+            detail: format!("{} is not an empty folder", dest.display()),
+        });
+    }
+    let local = |step: &'static str, args: &[&str]| {
+        git(dest, LOCAL_TIMEOUT)
+            .args(args)
+            .run()
+            .map_err(|err| GitError::of(step, err))
+    };
+    local("init", &["init", "--quiet"])?;
+    local("remote add", &["remote", "add", "--", "origin", url])?;
+    local(
         "sparse-checkout",
-        &["sparse-checkout", "set", "--no-cone", "/docker/"],
-    )
-    .map_err(failed)?;
-    if let Err((detail, _)) = git(
-        dest,
-        "fetch",
-        &["fetch", "--quiet", "--depth", "1", "--no-tags", "origin", reference],
-    ) {
-        let lower = detail.to_lowercase();
-        return Err(
-            if lower.contains("couldn't find remote ref")
-                || lower.contains("not our ref")
-                || lower.contains("no such remote ref")
-            {
-                GitError::RefNotFound {
-                    url: url.into(),
-                    reference: reference.into(),
-                }
-            } else {
-                GitError::Unreachable {
-                    url: url.into(),
-                    detail,
-                }
-            },
-        );
+        &["sparse-checkout", "set", "--no-cone", "--", "/docker/"],
+    )?;
+    let fetched = git(dest, FETCH_TIMEOUT)
+        .args([
+            "fetch",
+            "--quiet",
+            "--depth",
+            "1",
+            "--no-tags",
+            "--",
+            "origin",
+            reference,
+        ])
+        .run();
+    match fetched {
+        Ok(_) => {}
+        Err(ProcessError::Failed { stderr, .. }) => {
+            let detail = process::last_line(&stderr).to_string();
+            let lower = detail.to_lowercase();
+            return Err(
+                if lower.contains("couldn't find remote ref")
+                    || lower.contains("not our ref")
+                    || lower.contains("no such remote ref")
+                    || lower.contains("invalid refspec")
+                {
+                    GitError::RefNotFound {
+                        url: url.into(),
+                        reference: reference.into(),
+                    }
+                } else {
+                    GitError::Unreachable {
+                        url: url.into(),
+                        detail,
+                    }
+                },
+            );
+        }
+        Err(err) => return Err(GitError::of("fetch", err)),
     }
-    git(dest, "checkout", &["checkout", "--quiet", "FETCH_HEAD"]).map_err(failed)?;
+    local("checkout", &["checkout", "--quiet", "--detach", "FETCH_HEAD"])?;
     let docker = dest.join("docker");
     if !docker.is_dir() {
         return Err(GitError::NoDockerFolder {
@@ -125,34 +188,13 @@ pub struct Tracked {
 
 /// Runs one read-only git query in `dir`; `ok` lists the exit codes that are not failures.
 fn query(dir: &Path, step: &'static str, args: &[&str], stdin: &[u8], ok: &[i32]) -> Result<Vec<u8>, GitError> {
-    let mut child = Command::new("git")
-        .args(["-c", "core.quotePath=off"])
+    git(dir, LOCAL_TIMEOUT)
         .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|_| GitError::NotInstalled)?;
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let output = child.wait_with_output().map_err(|err| GitError::Failed {
-        step,
-        detail: err.to_string(),
-    })?;
-    let _ = writer.join();
-    match output.status.code() {
-        Some(code) if ok.contains(&code) => Ok(output.stdout),
-        _ => Err(GitError::Failed {
-            step,
-            detail: last_line(&output.stderr),
-        }),
-    }
+        .stdin(stdin)
+        .ok_codes(ok)
+        .run()
+        .map(|out| out.stdout)
+        .map_err(|err| GitError::of(step, err))
 }
 
 /// Fails with [`GitError::NotARepository`] unless `dir` is inside a work tree.
@@ -230,13 +272,11 @@ pub fn for_each_history_blob(
     skip: &HashSet<String>,
     visit: impl FnMut(&str, &str, &[u8]),
 ) -> Result<usize, GitError> {
-    let listing = query(
-        dir,
-        "rev-list",
-        &["rev-list", "--all", "--objects", "--filter=object:type=blob"],
-        b"",
-        &[0],
-    )?;
+    let listing = git(dir, HISTORY_TIMEOUT)
+        .args(["rev-list", "--all", "--objects", "--filter=object:type=blob"])
+        .run()
+        .map_err(|err| GitError::of("rev-list", err))?
+        .stdout;
     let mut seen = HashSet::new();
     let mut wanted = Vec::new();
     for line in String::from_utf8_lossy(&listing).lines() {
@@ -264,52 +304,41 @@ pub fn for_each_blob(
     }
     let paths: std::collections::HashMap<&str, &str> =
         blobs.iter().map(|(id, path)| (id.as_str(), path.as_str())).collect();
-    let mut child = Command::new("git")
-        .args(["cat-file", "--batch"])
-        .current_dir(dir)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|_| GitError::NotInstalled)?;
-    let mut input = child.stdin.take().expect("stdin is piped");
     let ids: String = blobs.iter().map(|(id, _)| format!("{id}\n")).collect();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(ids.as_bytes());
-    });
     let failed = |detail: String| GitError::Failed {
         step: "cat-file",
         detail,
     };
-    let mut reader = BufReader::with_capacity(1 << 20, child.stdout.take().expect("stdout is piped"));
-    let mut header = String::new();
-    let mut content = Vec::new();
-    let mut visited = 0;
-    for _ in 0..blobs.len() {
-        header.clear();
-        reader.read_line(&mut header).map_err(|e| failed(e.to_string()))?;
-        // `<id> <type> <size>`, or `<id> missing`.
-        let parts: Vec<&str> = header.split_whitespace().collect();
-        let [id, kind, size] = parts[..] else {
-            continue;
-        };
-        let size: usize = size
-            .parse()
-            .map_err(|_| failed(format!("unexpected header {header:?}")))?;
-        content.resize(size + 1, 0);
-        reader.read_exact(&mut content).map_err(|e| failed(e.to_string()))?;
-        if kind == "blob"
-            && let Some(path) = paths.get(id)
-        {
-            visit(path, id, &content[..size]);
-            visited += 1;
-        }
-    }
-    drop(reader);
-    let _ = writer.join();
-    let _ = child.wait();
-    Ok(visited)
+    git(dir, HISTORY_TIMEOUT)
+        .args(["cat-file", "--batch"])
+        .stdin(ids)
+        .stream(|reader| {
+            let mut header = String::new();
+            let mut content = Vec::new();
+            let mut visited = 0;
+            for _ in 0..blobs.len() {
+                header.clear();
+                reader.read_line(&mut header)?;
+                // `<id> <type> <size>`, or `<id> missing`.
+                let parts: Vec<&str> = header.split_whitespace().collect();
+                let [id, kind, size] = parts[..] else {
+                    continue;
+                };
+                let Ok(size) = size.parse::<usize>() else {
+                    return Ok(Err(failed(format!("unexpected header {header:?}"))));
+                };
+                content.resize(size + 1, 0);
+                reader.read_exact(&mut content)?;
+                if kind == "blob"
+                    && let Some(path) = paths.get(id)
+                {
+                    visit(path, id, &content[..size]);
+                    visited += 1;
+                }
+            }
+            Ok(Ok(visited))
+        })
+        .map_err(|err| GitError::of("cat-file", err))?
 }
 
 /// The object id git gives `content` as a blob, in the hash of `like` (an id
@@ -329,4 +358,69 @@ pub fn blob_id(content: &[u8], like: &str) -> String {
         hasher.finalize().to_vec()
     };
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// A bare repository with a `docker/` folder at tag v1, built with the real git.
+    fn fixture(root: &Path) -> String {
+        let sh = xshell::Shell::new().unwrap();
+        let work = root.join("work");
+        std::fs::create_dir_all(work.join("docker")).unwrap();
+        std::fs::write(work.join("docker/.env.example"), "A=1\n").unwrap();
+        sh.change_dir(&work);
+        let id = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"];
+        xshell::cmd!(sh, "git init -q").run().unwrap();
+        xshell::cmd!(sh, "git add -A").run().unwrap();
+        xshell::cmd!(sh, "git {id...} commit -qm upstream").run().unwrap();
+        xshell::cmd!(sh, "git tag v1").run().unwrap();
+        let bare = root.join("upstream.git");
+        xshell::cmd!(sh, "git clone -q --bare {work} {bare}").run().unwrap();
+        format!("file://{}", bare.display())
+    }
+
+    #[test]
+    fn an_option_looking_ref_or_url_is_never_an_option_to_git() {
+        let root = tempfile::tempdir().unwrap();
+        let url = fixture(root.path());
+        let marker = root.path().join("payload-ran");
+        let attack = format!("--upload-pack=touch {};git-upload-pack", marker.display());
+        let ext = format!("ext::sh -c touch% {}", marker.display());
+        let cases: [(&str, &str); 5] = [
+            (&url, &attack),
+            (".", &attack),
+            (&attack, "v1"),
+            (&ext, "v1"),
+            (&url, "v1 --upload-pack=x"),
+        ];
+        for (url, reference) in cases {
+            let dest = scratch_folder().unwrap();
+            let result = fetch_docker_folder(url, reference, dest.path());
+            assert!(result.is_err(), "{url} at {reference}: accepted");
+            assert!(!marker.exists(), "{url} at {reference}: git ran the payload");
+        }
+        let dest = scratch_folder().unwrap();
+        assert!(matches!(
+            fetch_docker_folder(&url, &attack, dest.path()),
+            Err(GitError::OptionLike { what: "ref" })
+        ));
+        let docker = fetch_docker_folder(&url, "v1", scratch_folder().unwrap().path());
+        assert!(docker.is_ok(), "{docker:?}");
+    }
+
+    #[test]
+    fn the_template_is_fetched_into_a_private_folder_of_its_own() {
+        let a = scratch_folder().unwrap();
+        let b = scratch_folder().unwrap();
+        assert_ne!(a.path(), b.path());
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let path = a.path().to_path_buf();
+        drop(a);
+        assert!(!path.exists(), "removed when dropped");
+    }
 }

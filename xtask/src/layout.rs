@@ -15,6 +15,9 @@ pub struct Laid {
     pub copied: usize,
     /// Template files the project already had (kept as they are).
     pub kept: usize,
+    /// Of those, the ones whose content differs from the template's (an older
+    /// template, or a local change), relative to the project folder.
+    pub differing: Vec<PathBuf>,
     /// Temporary files of an interrupted run, removed.
     pub leftovers: usize,
 }
@@ -59,8 +62,11 @@ fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid)
             }
             copy_tree(from_root, to_root, &rel, laid)?;
         } else if kind.is_file() {
-            if fs::symlink_metadata(&target).is_ok() {
+            if let Ok(meta) = fs::symlink_metadata(&target) {
                 laid.kept += 1;
+                if !same_content(&entry.path(), &target, &meta) {
+                    laid.differing.push(rel);
+                }
                 continue;
             }
             let mode = entry.metadata()?.permissions().mode() & 0o755;
@@ -69,6 +75,18 @@ fn copy_tree(from_root: &Path, to_root: &Path, relative: &Path, laid: &mut Laid)
         }
     }
     Ok(())
+}
+
+/// Whether the project's regular file `target` holds what the template's
+/// `from` holds. Anything but a regular file of the same size (a link, a
+/// FIFO, a folder) differs, and is never opened.
+fn same_content(from: &Path, target: &Path, meta: &fs::Metadata) -> bool {
+    let Ok(template_meta) = fs::metadata(from) else {
+        return false;
+    };
+    meta.file_type().is_file()
+        && meta.len() == template_meta.len()
+        && matches!((fs::read(from), fs::read(target)), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Copies `from` to `target` under a temporary name, then links it into

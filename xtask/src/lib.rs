@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod backups;
+pub mod cli;
 pub mod clock;
 pub mod compose;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod layout;
 pub mod live;
 pub mod pause;
 pub mod private_file;
+pub mod process;
 pub mod project;
 pub mod psql;
 pub mod rotate;

@@ -14,6 +14,10 @@ pub enum Action {
     /// A derived key that did not verify under the current `JWT_SECRET`, signed again.
     Reminted,
     ReplacedDefault,
+    /// Made from other secrets where there was nothing (`JWT_JWKS` from `JWT_KEYS`).
+    Derived,
+    /// A key set made to match the values it follows again (its `oct` key, its public keys).
+    Rebuilt,
     LeftEmpty,
     /// A value from a source where the `.env` had none.
     Set,
@@ -29,6 +33,8 @@ impl fmt::Display for Action {
             Action::Minted => "minted",
             Action::Reminted => "re-minted",
             Action::ReplacedDefault => "replaced default",
+            Action::Derived => "derived",
+            Action::Rebuilt => "rebuilt",
             Action::LeftEmpty => "left empty",
             Action::Set => "set",
             Action::Replaced => "replaced",

@@ -87,7 +87,8 @@ fn jwt_secret_re_mints_both_keys_and_the_gateway_accepts_only_the_new_ones() {
     assert_eq!(audit[1]["environment"], "dev");
     assert_eq!(
         audit[1]["names"],
-        serde_json::json!(["JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY"])
+        serde_json::json!(["JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY", "JWT_KEYS", "JWT_JWKS"]),
+        "the HS256 oct key inside both key sets follows JWT_SECRET"
     );
     assert_eq!(audit[1]["services"], serde_json::json!(["db", "functions", "kong"]));
     assert_eq!(stack.sb.mode(&format!("{}/audit.log", stack.project)), 0o600);

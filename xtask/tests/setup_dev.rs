@@ -243,19 +243,7 @@ fn project_names_that_are_not_plain_folder_names_are_refused() {
 #[test]
 fn a_project_folder_of_any_name_is_never_staged_by_git() {
     let sb = Sandbox::new();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(&sb.root)
-            .output()
-            .expect("git is installed");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let git = |args: &[&str]| common::git(&sb.root, args);
     git(&["init", "-q"]);
     sb.xtask(["setup", "--env", "dev", "--project-name", "my-stack"])
         .succeeds();
@@ -339,4 +327,235 @@ fn the_old_setup_script_runs_cargo_xtask_setup() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Usage: cargo xtask setup"), "{stdout}");
+}
+
+const MODEL: &[&str] = &[
+    "SUPABASE_PUBLISHABLE_KEY",
+    "SUPABASE_SECRET_KEY",
+    "JWT_KEYS",
+    "JWT_JWKS",
+    "ANON_KEY_ASYMMETRIC",
+    "SERVICE_ROLE_KEY_ASYMMETRIC",
+];
+
+/// `key`'s value in `project`'s `.env` replaced by `value` (mode kept 0600).
+fn set_value(sb: &Sandbox, key: &str, value: &str) {
+    let path = "receptor-dev/.env";
+    let text = sb.read(path);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}=")))
+        .unwrap()
+        .to_string();
+    sb.write(path, &text.replacen(&line, &format!("{key}={value}"), 1));
+    fs::set_permissions(sb.path(path), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn the_new_key_model_passes_an_independent_implementation() {
+    let sb = Sandbox::new();
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let values = sb.env_values("receptor-dev");
+    for name in MODEL {
+        assert!(!values[*name].is_empty(), "{name} is set");
+    }
+    out.never_shows(&MODEL.iter().map(|n| values[*n].as_str()).collect::<Vec<_>>());
+    common::independent::check_key_model(&values);
+}
+
+#[test]
+fn a_legacy_project_moves_to_asymmetric_mode_keeping_every_key_it_had() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    // A project made before the new key model: none of its values, the rest as they were.
+    for name in MODEL {
+        set_value(&sb, name, "");
+    }
+    let legacy = sb.env_values("receptor-dev");
+    // ... laid out from the older template, whose auth did not read JWT_KEYS.
+    let compose = sb.read("receptor-dev/docker-compose.yml");
+    let old_compose: String = compose
+        .lines()
+        .filter(|l| !l.contains("GOTRUE_JWT_KEYS"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sb.write("receptor-dev/docker-compose.yml", &old_compose);
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    out.stdout_has("differ from the stack template: docker-compose.yml;");
+    assert_eq!(
+        sb.read("receptor-dev/docker-compose.yml"),
+        old_compose,
+        "never overwritten"
+    );
+    sb.write("receptor-dev/docker-compose.yml", &compose);
+    let after = sb.env_values("receptor-dev");
+    for (name, value) in &legacy {
+        if !MODEL.contains(&name.as_str()) {
+            assert_eq!(&after[name], value, "{name} is kept");
+        }
+    }
+    out.stdout_has("backed up the previous .env");
+    // Clients holding the legacy keys keep working: ANON_KEY and SERVICE_ROLE_KEY verify
+    // under the oct key of JWT_JWKS, which PostgREST, Storage and Realtime now read.
+    common::independent::check_key_model(&after);
+    sb.xtask(["verify", "--env", "dev", "--strict"]).succeeds();
+}
+
+#[test]
+fn a_replaced_jwt_secret_rebuilds_the_oct_keys_and_keeps_the_signing_key() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let before = sb.env_values("receptor-dev");
+    set_value(
+        &sb,
+        "JWT_SECRET",
+        xtask::secrets::defaults::KNOWN_DEFAULT_JWT_SECRETS[0],
+    );
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let after = sb.env_values("receptor-dev");
+    assert_ne!(after["JWT_SECRET"], before["JWT_SECRET"]);
+    let rows: Vec<&str> = out.stdout.lines().collect();
+    for (name, action) in [
+        ("JWT_KEYS", "rebuilt"),
+        ("JWT_JWKS", "rebuilt"),
+        ("ANON_KEY_ASYMMETRIC", "kept"),
+    ] {
+        assert!(
+            rows.iter().any(|l| l.starts_with(name) && l.contains(action)),
+            "{name} {action}:\n{}",
+            out.stdout
+        );
+    }
+    let ec = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()[0].clone();
+    assert_eq!(
+        ec(&after["JWT_KEYS"]),
+        ec(&before["JWT_KEYS"]),
+        "the signing key is kept"
+    );
+    assert_eq!(after["ANON_KEY_ASYMMETRIC"], before["ANON_KEY_ASYMMETRIC"]);
+    common::independent::check_key_model(&after);
+}
+
+#[test]
+fn a_broken_signing_set_is_refused_by_name_and_line_without_echoing_it() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let keys = sb.env_values("receptor-dev")["JWT_KEYS"].clone();
+    let mut set: Vec<serde_json::Value> = serde_json::from_str(&keys).unwrap();
+    let second = set[0].clone();
+    set.push(second);
+    let twice = serde_json::to_string(&set).unwrap();
+    set_value(&sb, "JWT_KEYS", &format!("'{twice}'"));
+    let text = sb.read("receptor-dev/.env");
+    let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
+    let line = out.one_line_error();
+    assert!(
+        line.contains("receptor-dev/.env:") && line.contains("JWT_KEYS"),
+        "{line}"
+    );
+    assert!(line.contains("2 keys with key_ops sign"), "{line}");
+    out.never_shows(&[&twice, set[0]["d"].as_str().unwrap()]);
+    assert_eq!(sb.read("receptor-dev/.env"), text, "left as it was");
+}
+
+/// Kong's entrypoint, run by `sh` on this machine with the template of a
+/// fresh project: an sb_ key is swapped for the ES256 JWT of its role, the
+/// legacy keys stay accepted, and without sb_ keys no empty credential is left.
+#[test]
+fn the_kong_entrypoint_swaps_sb_keys_and_keeps_the_legacy_ones() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let values = sb.env_values("receptor-dev");
+    let dir = sb.path("receptor-dev/volumes/api");
+    let script = fs::read_to_string(dir.join("kong-entrypoint.sh")).unwrap();
+    // The container's paths and Kong itself, replaced for this machine.
+    let local = script
+        .replace("/home/kong/kong.tmpl.yml", &dir.join("kong.yml").display().to_string())
+        .replace("exec /entrypoint.sh kong docker-start", "exit 0");
+    let render = |with_sb_keys: bool| {
+        let out_file = dir.join(format!("rendered-{with_sb_keys}.yml"));
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", &local])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KONG_DECLARATIVE_CONFIG", &out_file)
+            .env("SUPABASE_ANON_KEY", &values["ANON_KEY"])
+            .env("SUPABASE_SERVICE_KEY", &values["SERVICE_ROLE_KEY"])
+            .env("DASHBOARD_USERNAME", "supabase")
+            .env("DASHBOARD_PASSWORD", &values["DASHBOARD_PASSWORD"]);
+        if with_sb_keys {
+            for (var, name) in [
+                ("SUPABASE_PUBLISHABLE_KEY", "SUPABASE_PUBLISHABLE_KEY"),
+                ("SUPABASE_SECRET_KEY", "SUPABASE_SECRET_KEY"),
+                ("ANON_KEY_ASYMMETRIC", "ANON_KEY_ASYMMETRIC"),
+                ("SERVICE_ROLE_KEY_ASYMMETRIC", "SERVICE_ROLE_KEY_ASYMMETRIC"),
+            ] {
+                command.env(var, &values[name]);
+            }
+        }
+        let status = command.status().unwrap();
+        assert!(status.success());
+        fs::read_to_string(out_file).unwrap()
+    };
+    let full = render(true);
+    for name in [
+        "ANON_KEY",
+        "SERVICE_ROLE_KEY",
+        "SUPABASE_PUBLISHABLE_KEY",
+        "SUPABASE_SECRET_KEY",
+    ] {
+        assert!(
+            full.contains(&format!("- key: {}\n", values[name])),
+            "{name} is a credential"
+        );
+    }
+    let swap = format!(
+        "headers.apikey == '{}' and 'Bearer {}'",
+        values["SUPABASE_SECRET_KEY"], values["SERVICE_ROLE_KEY_ASYMMETRIC"]
+    );
+    assert!(
+        full.contains(&swap),
+        "the secret key becomes the service_role ES256 JWT"
+    );
+    let anon_swap = format!(
+        "headers.apikey == '{}' and 'Bearer {}'",
+        values["SUPABASE_PUBLISHABLE_KEY"], values["ANON_KEY_ASYMMETRIC"]
+    );
+    assert!(full.contains(&anon_swap));
+    assert!(
+        !full.contains("$LUA_") && !full.contains("$SUPABASE_"),
+        "every placeholder is filled"
+    );
+    let legacy = render(false);
+    assert!(!legacy.lines().any(|l| l.trim() == "- key:"), "no empty credential");
+    assert!(legacy.contains(&format!("- key: {}\n", values["ANON_KEY"])));
+    assert!(
+        legacy.contains("or headers.apikey)") && !legacy.contains("headers.apikey == '"),
+        "no swap without sb_ keys"
+    );
+}
+
+/// What `cargo xtask rotate` recreates for each new key, read from the
+/// project's compose file by the real Compose, as rotate reads it.
+#[test]
+fn each_new_key_is_read_by_the_services_upstream_wires_it_to() {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let dir = sb.path("receptor-dev");
+    let env = xtask::envfile::EnvFile::load(&dir.join(".env")).unwrap();
+    let conf = xtask::config::SetupConf::default();
+    let compose =
+        xtask::compose::Compose::new("receptor-dev", &dir, xtask::compose::Redactor::of([&env], &conf)).unwrap();
+    let consumers = compose.consumers().expect("docker compose config reads the project");
+    for (name, services) in [
+        ("SUPABASE_SECRET_KEY", &["functions", "kong", "studio"][..]),
+        ("SUPABASE_PUBLISHABLE_KEY", &["functions", "kong", "studio"]),
+        ("ANON_KEY_ASYMMETRIC", &["kong"]),
+        ("SERVICE_ROLE_KEY_ASYMMETRIC", &["kong"]),
+        ("JWT_KEYS", &["auth"]),
+        ("JWT_JWKS", &["functions", "realtime", "rest", "storage"]),
+    ] {
+        assert_eq!(consumers.services_reading([name]), services, "{name}");
+    }
 }

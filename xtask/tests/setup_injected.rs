@@ -40,7 +40,8 @@ fn staging_takes_every_tier1_value_from_the_environment_and_mints_the_keys() {
         let claims = claims(&env[key], get(&values, "JWT_SECRET")).unwrap_or_else(|| panic!("{key} does not verify"));
         assert_eq!(claims["role"], role);
     }
-    assert_eq!(env["JWT_KEYS"], "", "optional keys stay empty");
+    // The asymmetric model: JWT_KEYS and the sb_ keys as injected, the rest derived from them.
+    common::independent::check_key_model(&env);
     assert_eq!(sb.mode("receptor-stg/.env"), 0o600);
     out.stdout_has("SOURCE")
         .stdout_has("environment")
@@ -187,7 +188,7 @@ fn an_injected_value_that_differs_from_an_existing_env_is_a_rotation_unless_forc
         .succeeds();
     out.stdout_has("replaced")
         .stdout_has("re-minted")
-        .stdout_has("changed: POSTGRES_PASSWORD, JWT_SECRET, ANON_KEY, SERVICE_ROLE_KEY\n")
+        .stdout_has("changed: POSTGRES_PASSWORD, JWT_SECRET, ANON_KEY, SERVICE_ROLE_KEY, JWT_KEYS, JWT_JWKS\n")
         .never_shows(&[new_secret, new_pg]);
     let env = sb.env_values("receptor-stg");
     assert_eq!(env["JWT_SECRET"], new_secret);
@@ -202,6 +203,13 @@ fn an_injected_value_that_differs_from_an_existing_env_is_a_rotation_unless_forc
         1,
         "the old .env is backed up"
     );
+    // The vault's JWT_KEYS still holds the old oct key: not a rotation, nothing to do.
+    sb.xtask(["setup", "--env", "staging", "--non-interactive"])
+        .envs(&pairs(&values))
+        .env("JWT_SECRET", new_secret)
+        .env("POSTGRES_PASSWORD", new_pg)
+        .succeeds()
+        .stdout_has("no changes");
 }
 
 #[test]
@@ -524,4 +532,33 @@ fn staging_refuses_the_supabase_cli_keys_in_its_env() {
     );
     out.never_shows(&[published]);
     assert_eq!(sb.read("receptor-stg/.env"), with_key, "left as it was");
+}
+
+#[test]
+fn injected_public_keys_and_es256_keys_must_match_the_injected_signing_set() {
+    let values = tier1();
+    let other = xtask::secrets::asymmetric::fresh_values(&xtask::secrets::Secret::new(get(&values, "JWT_SECRET")));
+    let other = |name: &str| other.iter().find(|(n, _)| *n == name).unwrap().1.expose().to_string();
+    for (name, why) in [
+        ("JWT_JWKS", "JWT_JWKS from the environment lacks the public key kid"),
+        (
+            "SERVICE_ROLE_KEY_ASYMMETRIC",
+            "SERVICE_ROLE_KEY_ASYMMETRIC from the environment names a kid that JWT_JWKS does not have",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let foreign = other(name);
+        let out = sb
+            .xtask(["setup", "--env", "staging", "--non-interactive"])
+            .envs(&pairs(&values))
+            .env(name, &foreign)
+            .fails_with(2);
+        let line = out.one_line_error();
+        assert!(line.contains(why), "{line}");
+        out.never_shows(&canaries(&values)).never_shows(&[&foreign]);
+        assert!(
+            !sb.path("receptor-stg").exists(),
+            "nothing written, not even the project folder"
+        );
+    }
 }

@@ -28,9 +28,7 @@ fn conf(extra: &str) -> String {
          CLOUDFLARED_TOKEN = \"bws:be8e0ad8-d545-4017-a55a-b02f014d4158\"\n\
          SMS_TWILIO_AUTH_TOKEN = \"${{TWILIO_TOKEN}}\"\n\n\
          [vaults]\ntimeout_secs = 2\n\n\
-         [vaults.bws]\ncommand = \"stand-in-bws\"\n\n\
          [vaults.bws.staging]\nproject_id = \"{PROJECT_ID}\"\n\n\
-         [vaults.doppler]\ncommand = \"stand-in-doppler\"\n\n\
          [vaults.doppler.staging]\nproject = \"receptor\"\nconfig = \"stg\"\n{extra}"
     )
 }
@@ -187,7 +185,7 @@ fn vault_failures_are_typed_exit_4_and_never_echo_what_the_tool_said() {
         (
             "not authenticated",
             Box::new(|s| s.fails(1, "Error: [401 Unauthorized] token CanaryStderrSecret rejected")),
-            "stand-in-bws: not authenticated: BWS_ACCESS_TOKEN was refused",
+            "bws: not authenticated: BWS_ACCESS_TOKEN was refused",
         ),
         (
             "malformed",
@@ -199,12 +197,12 @@ fn vault_failures_are_typed_exit_4_and_never_echo_what_the_tool_said() {
                 .unwrap();
                 s
             }),
-            "stand-in-bws: malformed output: expected a JSON array of secrets: not JSON at line 1 column 1",
+            "bws: malformed output: expected a JSON array of secrets: not JSON at line 1 column 1",
         ),
         (
             "other failure",
             Box::new(|s| s.fails(7, "panic: CanaryStderrSecret")),
-            "stand-in-bws failed with exit code 7; run `stand-in-bws secret list e325ea69-a3ab-4dff-836f-b02e013fe530 --output json` yourself to see why",
+            "bws failed with exit code 7; run `bws secret list e325ea69-a3ab-4dff-836f-b02e013fe530 --output json` yourself to see why",
         ),
     ];
     for (what, make, message) in cases {
@@ -227,23 +225,17 @@ fn vault_failures_are_typed_exit_4_and_never_echo_what_the_tool_said() {
             .replace("doppler:OPENAI_API_KEY", "doppler:NO_SUCH"),
     );
     let out = run(&sb, &bws.bin).fails_with(4);
-    out.stderr_has(&format!(
-        "stand-in-bws: secret no-such-key not found in project {PROJECT_ID}"
-    ))
-    .stderr_has("stand-in-doppler: secret NO_SUCH not found in project receptor, config stg");
+    out.stderr_has(&format!("bws: secret no-such-key not found in project {PROJECT_ID}"))
+        .stderr_has("doppler: secret NO_SUCH not found in project receptor, config stg");
     assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
 
-    // Not installed.
+    // Not installed: no bws anywhere on the PATH.
     let (sb, bws, _doppler) = vaults("", SMTP);
-    sb.write(
-        "setup.conf",
-        &conf("").replace("\"stand-in-bws\"", "\"stand-in-bws-missing\""),
-    );
-    let out = run(&sb, &bws.bin).fails_with(4);
+    let bws = bws.removed();
+    let out = run(&sb, &bws.bin).env("PATH", bws.bin.to_str().unwrap()).fails_with(4);
     assert!(
-        out.one_line_error().contains(
-            "stand-in-bws-missing is not installed or not on PATH; install the Bitwarden Secrets Manager CLI (bws)"
-        ),
+        out.one_line_error()
+            .contains("bws is not installed or not on PATH; install the Bitwarden Secrets Manager CLI (bws)"),
         "{}",
         out.stderr
     );
@@ -263,10 +255,9 @@ fn vault_failures_are_typed_exit_4_and_never_echo_what_the_tool_said() {
     assert_eq!(bws.calls(), 0);
 }
 
-#[test]
-fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
-    let (sb, bws, _doppler) = vaults("", SMTP);
-    let bws = bws.hangs();
+/// Runs setup with `bws` as the Bitwarden CLI; asserts it is stopped at the
+/// 2 s timeout with a one-line error, quickly, and nothing is written.
+fn stopped_at_the_timeout(sb: &Sandbox, bws: &StandIn) {
     let start = Instant::now();
     let out = sb
         .xtask(["setup", "--env", "staging"])
@@ -277,10 +268,26 @@ fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
     assert!(start.elapsed() < Duration::from_secs(15), "took {:?}", start.elapsed());
     assert!(
         out.one_line_error()
-            .contains("stand-in-bws did not finish within 2 s and was stopped"),
+            .contains("bws did not finish within 2 s and was stopped"),
         "{}",
         out.stderr
     );
+    assert!(
+        !sb.path("receptor-stg").exists(),
+        "nothing written after a vault failed"
+    );
+}
+
+#[test]
+fn a_vault_that_never_answers_is_stopped_at_the_timeout() {
+    let (sb, bws, _doppler) = vaults("", SMTP);
+    stopped_at_the_timeout(&sb, &bws.hangs());
+}
+
+#[test]
+fn the_timeout_covers_a_background_child_that_keeps_the_output_open() {
+    let (sb, bws, _doppler) = vaults("", SMTP);
+    stopped_at_the_timeout(&sb, &bws.leaves_a_child_holding_stdout());
 }
 
 #[test]
@@ -320,7 +327,7 @@ fn setup_conf_mistakes_in_vault_settings_name_line_and_column() {
     let out = sb.xtask(["setup", "--env", "dev"]).fails_with(2);
     assert!(
         out.one_line_error()
-            .contains("setup.conf:2:14: project_id may hold only"),
+            .contains("setup.conf:2:14: a vault project, config or id may hold only"),
         "{}",
         out.stderr
     );
@@ -339,4 +346,30 @@ fn setup_conf_mistakes_in_vault_settings_name_line_and_column() {
         "{}",
         out.stderr
     );
+}
+
+/// A committed setup.conf could name any program and hand it the vault
+/// token: the program is always the vault's own CLI, found on PATH.
+#[test]
+fn setup_conf_never_chooses_the_program_that_gets_a_vault_token() {
+    for (table, program) in [("bws", "sh"), ("doppler", "stand-in-bin/doppler"), ("bws", "bws-debug")] {
+        let (sb, bws, doppler) = vaults(&format!("\n[vaults.{table}]\ncommand = \"{program}\"\n"), SMTP);
+        let out = sb
+            .xtask(["setup", "--env", "staging", "--non-interactive"])
+            .path_first(&bws.bin)
+            .envs(&pairs(&tier1()))
+            .env("BWS_ACCESS_TOKEN", BWS_TOKEN)
+            .env("DOPPLER_TOKEN", DOPPLER_TOKEN)
+            .fails_with(2);
+        let line = out.one_line_error();
+        assert!(line.contains("setup.conf:"), "{line}");
+        assert!(
+            line.contains(&format!("vaults.{table}.command may only be {table}, found on PATH"))
+                || line.contains("a vault command must be a program name found on PATH"),
+            "{program}: {line}"
+        );
+        out.never_shows(&[BWS_TOKEN, DOPPLER_TOKEN]);
+        assert_eq!((bws.calls(), doppler.calls()), (0, 0), "{program}: no vault was called");
+        assert!(!sb.path("receptor-stg").exists(), "{program}: nothing laid out");
+    }
 }

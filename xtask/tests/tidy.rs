@@ -99,8 +99,7 @@ fn every_verify_check_is_documented() {
 fn the_gitlab_example_injects_every_required_tier1_secret() {
     let text = fs::read_to_string(repo().join("docs/gitlab-ci.example.yml")).unwrap();
     for spec in xtask::secrets::CATALOG {
-        let required =
-            spec.tier == xtask::secrets::Tier::One && matches!(spec.make, xtask::secrets::Make::Random { .. });
+        let required = spec.tier == xtask::secrets::Tier::One && spec.is_primary();
         if required {
             assert!(
                 text.contains(spec.name),
@@ -111,4 +110,73 @@ fn the_gitlab_example_injects_every_required_tier1_secret() {
     }
     assert!(text.contains("cargo xtask setup --env \"$RECEPTOR_ENV\" --non-interactive"));
     assert!(text.contains("cargo xtask verify"));
+}
+
+/// The exit codes are one table in `error.rs`; the docs' table is made from
+/// it (regenerated, then the test fails, like the catalog table).
+#[test]
+fn the_docs_table_of_exit_codes_is_error_rs() {
+    let path = repo().join("docs/key-management.md");
+    let doc = fs::read_to_string(&path).unwrap();
+    let (start_marker, end_marker) = ("<!-- exit-codes:start -->\n", "<!-- exit-codes:end -->");
+    let start = doc.find(start_marker).expect("exit-codes start marker") + start_marker.len();
+    let end = doc.find(end_marker).expect("exit-codes end marker");
+    let table = xtask::error::exit_codes_markdown();
+    if doc[start..end] != table {
+        let fresh = format!("{}{table}{}", &doc[..start], &doc[end..]);
+        fs::write(&path, fresh).unwrap();
+        panic!(
+            "docs/key-management.md was out of date with error.rs's exit codes; it has been updated: review and commit it"
+        );
+    }
+}
+
+/// Every subcommand's `--help` ends with the exit codes it can return, each
+/// worded as in the one table; and the top-level help lists them all.
+#[test]
+fn help_shows_the_exit_codes_of_the_one_table() {
+    use clap::CommandFactory;
+    let mut cli = xtask::cli::Cli::command();
+    let top = cli.render_long_help().to_string();
+    for (code, meaning) in xtask::error::EXIT_CODES {
+        let line = format!("  {code}  {}", meaning.replace('`', ""));
+        assert!(top.contains(&line), "cargo xtask --help lacks {line:?}");
+    }
+    for (name, codes) in [
+        ("setup", &[0, 2, 3, 4, 5][..]),
+        ("rotate", &[0, 1, 2, 3, 4, 5, 6]),
+        ("verify", &[0, 1, 2]),
+    ] {
+        let help = cli.find_subcommand_mut(name).unwrap().render_long_help().to_string();
+        assert!(
+            help.trim_end().ends_with(&xtask::error::exit_codes_text(codes)),
+            "cargo xtask {name} --help does not end with its exit codes:\n{help}"
+        );
+    }
+}
+
+/// Every flag of every subcommand is documented: setup's and rotate's in
+/// docs/key-management.md, verify's in docs/verify.md.
+#[test]
+fn every_flag_is_documented() {
+    use clap::CommandFactory;
+    let cli = xtask::cli::Cli::command();
+    for (name, doc) in [
+        ("setup", "key-management.md"),
+        ("rotate", "key-management.md"),
+        ("verify", "verify.md"),
+    ] {
+        let text = fs::read_to_string(repo().join("docs").join(doc)).unwrap();
+        let sub = cli.find_subcommand(name).unwrap();
+        for arg in sub.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if ["help", "version"].contains(&long) {
+                continue;
+            }
+            assert!(
+                text.contains(&format!("`--{long}")),
+                "docs/{doc} does not document `cargo xtask {name} --{long}`"
+            );
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
@@ -305,4 +306,188 @@ fn the_supabase_cli_keys_are_published_defaults_for_setup_and_verify() {
         .stderr_has("SUPABASE_PUBLISHABLE_KEY is a published default value");
     out.never_shows(&[KNOWN_DEFAULT_OPAQUE_KEYS[0], KNOWN_DEFAULT_OPAQUE_KEYS[1], cli_secret]);
     assert_ne!(sb.env_values("receptor-dev")["JWT_SECRET"], cli_secret);
+}
+
+/// Each flaw of the asymmetric key model, planted in a fresh dev project:
+/// (what is planted, the check that must fail, the variable it names).
+type Plant = fn(&BTreeMap<String, String>) -> Vec<(&'static str, String)>;
+
+fn json_edit(text: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(text).unwrap();
+    edit(&mut value);
+    format!("'{}'", serde_json::to_string(&value).unwrap())
+}
+
+#[test]
+fn every_flaw_of_the_key_model_is_caught_by_name_without_a_value() {
+    let other_secret = xtask::secrets::Secret::new("Q".repeat(40));
+    let foreign = xtask::secrets::asymmetric::fresh_values(&other_secret);
+    let foreign = |name: &str| foreign.iter().find(|(n, _)| *n == name).unwrap().1.expose().to_string();
+    let cases: Vec<(&str, Plant, &str, &str)> = vec![
+        (
+            "a wrong sb_ checksum",
+            |v| {
+                let key = &v["SUPABASE_SECRET_KEY"];
+                let last = if key.ends_with('A') { 'B' } else { 'A' };
+                vec![("SUPABASE_SECRET_KEY", format!("{}{last}", &key[..key.len() - 1]))]
+            },
+            "project.opaque-keys",
+            "SUPABASE_SECRET_KEY",
+        ),
+        (
+            "two signing keys",
+            |v| {
+                vec![(
+                    "JWT_KEYS",
+                    json_edit(&v["JWT_KEYS"], |set| {
+                        let mut second = set[0].clone();
+                        second["kid"] = "second-key".into();
+                        set.as_array_mut().unwrap().push(second);
+                    }),
+                )]
+            },
+            "project.signing-keys",
+            "JWT_KEYS",
+        ),
+        (
+            "no signing key",
+            |v| {
+                vec![(
+                    "JWT_KEYS",
+                    json_edit(&v["JWT_KEYS"], |set| set[0]["key_ops"] = serde_json::json!(["verify"])),
+                )]
+            },
+            "project.signing-keys",
+            "JWT_KEYS",
+        ),
+        (
+            "a duplicate kid",
+            |v| {
+                vec![(
+                    "JWT_KEYS",
+                    json_edit(&v["JWT_KEYS"], |set| set[1]["kid"] = set[0]["kid"].clone()),
+                )]
+            },
+            "project.signing-keys",
+            "JWT_KEYS",
+        ),
+        (
+            "a key without alg",
+            |v| {
+                vec![(
+                    "JWT_KEYS",
+                    json_edit(&v["JWT_KEYS"], |set| {
+                        set[1].as_object_mut().unwrap().remove("alg");
+                    }),
+                )]
+            },
+            "project.signing-keys",
+            "JWT_KEYS",
+        ),
+        (
+            "an oct key that is not JWT_SECRET in JWT_KEYS",
+            |v| {
+                vec![(
+                    "JWT_KEYS",
+                    json_edit(&v["JWT_KEYS"], |set| set[1]["k"] = "b3RoZXItc2VjcmV0".into()),
+                )]
+            },
+            "project.signing-keys",
+            "JWT_KEYS",
+        ),
+        (
+            "an oct key that is not JWT_SECRET in JWT_JWKS",
+            |v| {
+                vec![(
+                    "JWT_JWKS",
+                    json_edit(&v["JWT_JWKS"], |set| set["keys"][1]["k"] = "b3RoZXItc2VjcmV0".into()),
+                )]
+            },
+            "project.public-keys",
+            "JWT_JWKS",
+        ),
+        (
+            "a public key that differs from JWT_KEYS",
+            |v| {
+                vec![(
+                    "JWT_JWKS",
+                    json_edit(&v["JWT_JWKS"], |set| {
+                        let y = set["keys"][0]["y"].as_str().unwrap().to_string();
+                        set["keys"][0]["x"] = y.into();
+                    }),
+                )]
+            },
+            "project.public-keys",
+            "JWT_JWKS",
+        ),
+        (
+            "a private key in JWT_JWKS",
+            |v| {
+                let d = serde_json::from_str::<serde_json::Value>(&v["JWT_KEYS"]).unwrap()[0]["d"].clone();
+                vec![("JWT_JWKS", json_edit(&v["JWT_JWKS"], |set| set["keys"][0]["d"] = d))]
+            },
+            "project.public-keys",
+            "JWT_JWKS",
+        ),
+        (
+            "swapped asymmetric API keys",
+            |v| {
+                vec![
+                    ("ANON_KEY_ASYMMETRIC", v["SERVICE_ROLE_KEY_ASYMMETRIC"].clone()),
+                    ("SERVICE_ROLE_KEY_ASYMMETRIC", v["ANON_KEY_ASYMMETRIC"].clone()),
+                ]
+            },
+            "project.asymmetric-api-keys",
+            "ANON_KEY_ASYMMETRIC",
+        ),
+        (
+            "the Supabase CLI's published secret key",
+            |_| {
+                vec![(
+                    "SUPABASE_SECRET_KEY",
+                    xtask::secrets::defaults::KNOWN_DEFAULT_OPAQUE_KEYS[1].to_string(),
+                )]
+            },
+            "project.no-defaults",
+            "SUPABASE_SECRET_KEY",
+        ),
+    ];
+    let mut ran = 0;
+    for (what, plant, check, variable) in cases {
+        let sb = dev_project();
+        let values = sb.env_values("receptor-dev");
+        let planted = plant(&values);
+        for (name, value) in &planted {
+            set(&sb, "receptor-dev", name, value);
+        }
+        let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+        let found = out.findings_of(check);
+        assert!(
+            found.iter().any(|l| l.contains(variable)),
+            "{what}: {check} names {variable}:\n{}",
+            out.stdout
+        );
+        let mut secrets = secrets_of(&sb, "receptor-dev");
+        secrets.extend(planted.iter().map(|(_, v)| v.trim_matches('\'').to_string()));
+        never_shows_any(&out, &secrets);
+        ran += 1;
+    }
+    assert_eq!(ran, 11);
+    // An API key signed by a key this project does not have.
+    let sb = dev_project();
+    set(
+        &sb,
+        "receptor-dev",
+        "SERVICE_ROLE_KEY_ASYMMETRIC",
+        &foreign("SERVICE_ROLE_KEY_ASYMMETRIC"),
+    );
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.asymmetric-api-keys");
+    assert!(
+        found
+            .iter()
+            .any(|l| l.contains("names a kid that JWT_JWKS does not have")),
+        "{}",
+        out.stdout
+    );
 }

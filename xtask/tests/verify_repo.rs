@@ -518,3 +518,48 @@ fn a_catalog_secret_assigned_a_real_value_is_caught_by_line_and_variable() {
     );
     out.never_shows(&[password, secret.expose()]);
 }
+
+/// A committed setup.conf that setup would refuse is a finding by line, so a
+/// pull request carrying an option-shaped ref, a transport-helper URL or
+/// another vault program fails CI before anybody runs setup with it.
+#[test]
+fn a_setup_conf_setup_would_refuse_is_caught_by_line() {
+    let payload = "--upload-pack=touch pwned-canary; git-upload-pack";
+    for (find, replace, shown) in [
+        (
+            "upstream_ref = \"f813858db24e424146f62442faeafeed544dc508\"",
+            format!("upstream_ref = \"{payload}\""),
+            "stack.upstream_ref starts with `-`",
+        ),
+        (
+            "upstream_url = \"https://github.com/supabase/supabase\"",
+            "upstream_url = \"ext::sh -c touch% pwned-canary\"".to_string(),
+            "stack.upstream_url names a git transport helper",
+        ),
+        (
+            "upstream_url = \"https://github.com/supabase/supabase\"",
+            "upstream_url = \"https://example.invalid/r.git?private_token=pwned-canary\"".to_string(),
+            "stack.upstream_url has a query string",
+        ),
+        (
+            "[secrets]",
+            "[vaults.bws]\ncommand = \"sh\"\n\n[secrets]".to_string(),
+            "vaults.bws.command may only be bws, found on PATH",
+        ),
+    ] {
+        let sb = Sandbox::git_repo();
+        let conf = sb.read("setup.conf");
+        assert!(conf.contains(find), "{find}");
+        let conf = conf.replacen(find, &replace, 1);
+        let assignment = replace.lines().find(|l| l.contains(" = ")).unwrap();
+        let line = conf.lines().position(|l| l == assignment).unwrap() + 1;
+        sb.write("setup.conf", &conf);
+        sb.commit_all("hostile setup.conf");
+        let out = sb.xtask(["verify"]).fails_with(1);
+        let found = out.findings_of("repo.setup-conf");
+        assert_eq!(found.len(), 1, "{}", out.stdout);
+        assert!(found[0].contains(&format!("setup.conf:{line}")), "{}", found[0]);
+        assert!(found[0].contains(shown), "{}", found[0]);
+        out.never_shows(&["pwned-canary"]);
+    }
+}

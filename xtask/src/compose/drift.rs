@@ -2,7 +2,7 @@
 //! `.env`. Reports variable and service names only, never values.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use super::ComposeError;
 use super::consumers::referenced_variables;
@@ -35,22 +35,14 @@ pub struct ServiceDrift {
 /// The environment of a container, `NAME → value`, from `docker inspect`.
 /// Holds secrets: used only for comparison.
 pub fn container_env(id: &str) -> Result<BTreeMap<String, String>, ComposeError> {
-    let mut cmd = Command::new("docker");
-    cmd.env_clear();
-    for name in super::KEPT_ENV {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
-    }
-    let out = cmd
-        .args(["inspect", "--format", "{{json .Config.Env}}", id])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|_| ComposeError::NotInstalled)?;
-    if !out.status.success() {
+    let out = super::docker("docker", Duration::from_secs(60))
+        .args(["inspect", "--format", "{{json .Config.Env}}", "--", id])
+        .any_status()
+        .run()?;
+    if !out.success() {
         return Err(super::errors::classify(
             &String::from_utf8_lossy(&out.stderr),
-            out.status.code(),
+            Some(out.code()),
         ));
     }
     let list: Vec<String> = serde_json::from_slice(&out.stdout).map_err(|_| ComposeError::Unexpected {

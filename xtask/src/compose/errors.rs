@@ -1,5 +1,7 @@
 //! Compose failures as typed errors, told apart by what Compose prints.
 
+use crate::process::ProcessError;
+
 /// What went wrong running Docker Compose. Details are already redacted.
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -29,6 +31,29 @@ pub enum ComposeError {
     Failed { code: i32, detail: String },
     #[error("docker compose printed something unexpected: {detail}")]
     Unexpected { detail: String },
+    #[error("{program} did not finish within {} s and was stopped: check the Docker engine (docker info) and run again", .timeout.as_secs())]
+    TimedOut {
+        program: String,
+        timeout: std::time::Duration,
+    },
+    #[error("{program} could not be started: {detail}")]
+    Spawn { program: String, detail: String },
+}
+
+impl From<ProcessError> for ComposeError {
+    /// A compose or docker child that did not run to its end. Its exit code
+    /// and output, when it has them, are read where it was run.
+    fn from(err: ProcessError) -> ComposeError {
+        match err {
+            ProcessError::NotInstalled { .. } => ComposeError::NotInstalled,
+            ProcessError::TimedOut { program, timeout } => ComposeError::TimedOut { program, timeout },
+            ProcessError::Spawn { program, detail } => ComposeError::Spawn { program, detail },
+            ProcessError::Failed { code, stderr, .. } => ComposeError::Failed {
+                code,
+                detail: last_line(&stderr),
+            },
+        }
+    }
 }
 
 fn last_line(stderr: &str) -> String {

@@ -1,7 +1,7 @@
 //! Which Compose is installed: the `docker compose` plugin or a standalone
 //! `docker-compose`, v2 or later. Compose v1 is refused.
 
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use super::ComposeError;
 
@@ -15,14 +15,11 @@ pub enum Flavour {
 }
 
 impl Flavour {
-    pub fn command(&self) -> Command {
+    /// The program to run and the arguments that make it Compose.
+    pub fn program(&self) -> (&'static str, &'static [&'static str]) {
         match self {
-            Flavour::Plugin { .. } => {
-                let mut cmd = Command::new("docker");
-                cmd.arg("compose");
-                cmd
-            }
-            Flavour::Standalone { .. } => Command::new("docker-compose"),
+            Flavour::Plugin { .. } => ("docker", &["compose"]),
+            Flavour::Standalone { .. } => ("docker-compose", &[]),
         }
     }
 
@@ -33,20 +30,13 @@ impl Flavour {
     }
 }
 
-fn version_of(mut cmd: Command) -> Option<String> {
-    let out = cmd
+fn version_of(program: &str, first: &[&str]) -> Option<String> {
+    let out = super::docker(program, Duration::from_secs(30))
+        .args(first)
         .args(["version", "--short"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
+        .run()
         .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .trim_start_matches('v')
-        .to_string();
+    let text = out.stdout_text().trim().trim_start_matches('v').to_string();
     text.split('.').next()?.parse::<u32>().ok()?;
     Some(text)
 }
@@ -57,12 +47,10 @@ fn major(version: &str) -> u32 {
 
 /// Finds a Compose of v2 or later: the plugin first, then a standalone binary.
 pub fn detect() -> Result<Flavour, ComposeError> {
-    let mut plugin = Command::new("docker");
-    plugin.arg("compose");
-    if let Some(version) = version_of(plugin).filter(|v| major(v) >= 2) {
+    if let Some(version) = version_of("docker", &["compose"]).filter(|v| major(v) >= 2) {
         return Ok(Flavour::Plugin { version });
     }
-    match version_of(Command::new("docker-compose")) {
+    match version_of("docker-compose", &[]) {
         Some(version) if major(&version) >= 2 => Ok(Flavour::Standalone { version }),
         Some(version) => Err(ComposeError::V1 { version }),
         None => Err(ComposeError::NotInstalled),

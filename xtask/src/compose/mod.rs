@@ -11,9 +11,8 @@ mod flavour;
 pub mod interpolation;
 mod redact;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 pub use consumers::{Consumers, consumers_from_config, layers};
 pub use drift::{Drift, ServiceDrift};
@@ -21,22 +20,19 @@ pub use errors::ComposeError;
 pub use flavour::Flavour;
 pub use redact::Redactor;
 
+use crate::process::{self, Finished, Program};
 use crate::secrets::Secret;
 
-/// Variables a compose child keeps from the caller's environment: what the
-/// docker CLI needs to find the engine, nothing that could override `.env`.
-const KEPT_ENV: &[&str] = &[
-    "PATH",
-    "HOME",
-    "DOCKER_HOST",
-    "DOCKER_CONTEXT",
-    "DOCKER_CONFIG",
-    "DOCKER_CERT_PATH",
-    "DOCKER_TLS_VERIFY",
-    "DOCKER_API_VERSION",
-    "XDG_RUNTIME_DIR",
-    "TMPDIR",
-];
+/// How long one Compose or docker command may take, besides the wait an
+/// `up --wait` is given: then it is stopped with all it started.
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The docker CLI (or a standalone Compose) with the environment a compose
+/// child keeps: what it needs to find the engine ([`process::DOCKER`]),
+/// nothing of the caller's shell that could override a `.env` value.
+fn docker(program: &str, timeout: Duration) -> Program {
+    Program::new(program, timeout).pass(process::DOCKER)
+}
 
 /// One Compose project: a folder with its compose file and `.env`.
 #[derive(Debug, Clone)]
@@ -81,19 +77,11 @@ pub struct ServiceState {
 /// asked with one `docker ps` (no Compose start-up): false when Docker is
 /// absent or down. Lets callers skip Compose entirely when nothing runs.
 pub fn has_containers(project_name: &str) -> bool {
-    let mut cmd = Command::new("docker");
-    cmd.env_clear();
-    for name in KEPT_ENV {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
-    }
     let label = format!("label=com.docker.compose.project={project_name}");
-    cmd.args(["ps", "--all", "--quiet", "--filter", &label])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .is_ok_and(|out| out.status.success() && !out.stdout.trim_ascii().is_empty())
+    docker("docker", Duration::from_secs(60))
+        .args(["ps", "--all", "--quiet", "--filter", &label])
+        .run()
+        .is_ok_and(|out| !out.stdout.trim_ascii().is_empty())
 }
 
 impl Compose {
@@ -152,18 +140,14 @@ impl Compose {
 
     /// A compose command with the project's flags and a controlled environment:
     /// the caller's shell cannot override a `.env` value during interpolation.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = self.flavour.command();
-        cmd.env_clear();
-        for name in KEPT_ENV {
-            if let Some(value) = std::env::var_os(name) {
-                cmd.env(name, value);
-            }
-        }
+    fn command(&self, args: &[&str], timeout: Duration) -> Program {
+        let (program, first) = self.flavour.program();
+        let mut cmd = docker(program, timeout).args(first);
         for (name, value) in &self.child_env {
-            cmd.env(name, value);
+            cmd = cmd.setting(name, value);
         }
-        cmd.arg("-p")
+        cmd = cmd
+            .arg("-p")
             .arg(&self.project_name)
             .arg("--project-directory")
             .arg(&self.dir)
@@ -172,25 +156,24 @@ impl Compose {
             .arg("-f")
             .arg(&self.file);
         for file in &self.overrides {
-            cmd.arg("-f").arg(file);
+            cmd = cmd.arg("-f").arg(file);
         }
-        cmd.args(args).current_dir(&self.dir).stdin(Stdio::null());
-        cmd
+        cmd.args(args).dir(&self.dir).any_status()
     }
 
     /// Runs `args`, returning stdout; a failure becomes a typed, redacted error.
     fn run(&self, args: &[&str]) -> Result<String, ComposeError> {
-        self.run_with_stdin(args, None)
+        self.run_for(args, None, TIMEOUT)
     }
 
-    fn run_with_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<String, ComposeError> {
-        let output = self.spawn(args, stdin, &[])?;
+    fn run_for(&self, args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<String, ComposeError> {
+        let output = self.spawn(args, stdin, &[], timeout)?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        if output.status.success() {
+        if output.success() {
             return Ok(stdout);
         }
         let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
-        Err(errors::classify(&stderr, output.status.code()))
+        Err(errors::classify(&stderr, Some(output.code())))
     }
 
     /// Runs compose with `args`, `stdin` on its standard input and `env` added
@@ -200,22 +183,16 @@ impl Compose {
         args: &[&str],
         stdin: Option<&[u8]>,
         env: &[(&str, &Secret)],
-    ) -> Result<std::process::Output, ComposeError> {
-        let mut cmd = self.command(args);
+        timeout: Duration,
+    ) -> Result<Finished, ComposeError> {
+        let mut cmd = self.command(args, timeout);
         for (name, value) in env {
-            cmd.env(name, value.expose());
+            cmd = cmd.secret(name, value);
         }
-        if stdin.is_some() {
-            cmd.stdin(Stdio::piped());
-        }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|_| ComposeError::NotInstalled)?;
         if let Some(bytes) = stdin {
-            let mut pipe = child.stdin.take().expect("stdin was piped");
-            // A child that exits early closes the pipe: its exit status tells why.
-            let _ = pipe.write_all(bytes);
+            cmd = cmd.stdin(bytes);
         }
-        child.wait_with_output().map_err(|_| ComposeError::NotInstalled)
+        cmd.run().map_err(ComposeError::from)
     }
 
     /// `config -q`: whether the compose file and `.env` are valid together.
@@ -259,8 +236,9 @@ impl Compose {
             if force {
                 args.push("--force-recreate");
             }
+            args.push("--");
             args.extend(layer.iter().map(String::as_str));
-            self.up_with(&args)?;
+            self.up_with(&args, wait_secs)?;
         }
         Ok(())
     }
@@ -304,13 +282,15 @@ impl Compose {
         if force_recreate {
             args.extend(["--force-recreate", "--no-deps"]);
         }
+        args.push("--");
         args.extend(services.iter().map(String::as_str));
-        self.up_with(&args)
+        self.up_with(&args, wait_secs)
     }
 
-    /// Runs an `up` command line; a service that fails to get healthy is named.
-    fn up_with(&self, args: &[&str]) -> Result<(), ComposeError> {
-        match self.run(args) {
+    /// Runs an `up` command line, given `wait_secs` besides the usual time;
+    /// a service that fails to get healthy is named.
+    fn up_with(&self, args: &[&str], wait_secs: u64) -> Result<(), ComposeError> {
+        match self.run_for(args, None, TIMEOUT + Duration::from_secs(wait_secs)) {
             Err(ComposeError::Failed { .. }) | Err(ComposeError::Unhealthy { .. }) => {
                 let unhealthy: Vec<String> = self
                     .ps()
@@ -327,7 +307,7 @@ impl Compose {
 
     /// `restart`: kept for the harness to show it does not apply a changed `.env`.
     pub fn restart(&self, services: &[String]) -> Result<(), ComposeError> {
-        let mut args = vec!["restart"];
+        let mut args = vec!["restart", "--"];
         args.extend(services.iter().map(String::as_str));
         self.run(&args).map(|_| ())
     }
@@ -344,9 +324,9 @@ impl Compose {
     /// Runs `command` in `service`'s container with `stdin` on its standard
     /// input (how secrets reach a child: never its argv). Returns stdout.
     pub fn exec(&self, service: &str, command: &[&str], stdin: &[u8]) -> Result<String, ComposeError> {
-        let mut args = vec!["exec", "-T", service];
+        let mut args = vec!["exec", "-T", "--", service];
         args.extend_from_slice(command);
-        self.run_with_stdin(&args, Some(stdin))
+        self.run_for(&args, Some(stdin), TIMEOUT)
             .map(|out| self.redactor.redact(&out))
     }
 
@@ -366,11 +346,11 @@ impl Compose {
         for (name, _) in env {
             args.extend(["-e", name]);
         }
-        args.push(service);
+        args.extend(["--", service]);
         args.extend_from_slice(command);
-        let output = self.spawn(&args, Some(stdin), env)?;
+        let output = self.spawn(&args, Some(stdin), env, TIMEOUT)?;
         let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
-        if !output.status.success()
+        if !output.success()
             && let Some(err) = errors::classify_exec(&stderr)
         {
             return Err(err);

@@ -26,7 +26,7 @@ impl Redactor {
         let names: Vec<&str> = CATALOG
             .iter()
             .map(|spec| spec.name)
-            .chain(conf.secrets.keys().map(String::as_str))
+            .chain(conf.secrets.names())
             .collect();
         let mut values = Vec::new();
         for env in envs {

@@ -17,7 +17,6 @@ mod apply;
 mod confirm;
 mod database;
 mod fault;
-mod jwks;
 mod plan;
 mod rollback;
 mod source;
@@ -25,8 +24,9 @@ mod source;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor};
-use crate::config::{Env, SetupConf};
+use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::project::Project;
@@ -36,21 +36,53 @@ use crate::secrets::Secret;
 pub use fault::VAR as TEST_HOOK_VAR;
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 
-/// What the command line asked for.
-#[derive(Debug)]
+// What the command line asked for: `cargo xtask rotate`'s flags.
+#[derive(clap::Args, Debug, Default)]
 pub struct Options {
-    pub env: Env,
-    pub project_name: Option<String>,
-    /// `None` with `rollback`.
-    pub selection: Option<Selection>,
+    /// The variables to rotate (see docs/key-management.md).
+    #[arg(value_name = "NAME", required_unless_present_any = ["tier", "all", "rollback"], conflicts_with_all = ["tier", "all", "rollback"])]
+    pub names: Vec<String>,
+    /// Every Tier 1 key the tool makes (the encrypting ones only with the override).
+    #[arg(long, value_name = "TIER", value_parser = clap::value_parser!(u8).range(1..=1), conflicts_with_all = ["all", "rollback"])]
+    pub tier: Option<u8>,
+    /// Tier 1, and every Tier 2 secret that is set or has a new value.
+    #[arg(long, conflicts_with = "rollback")]
+    pub all: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Confirm ending every user session (JWT_SECRET) without asking: for automation.
+    #[arg(long)]
     pub yes: bool,
-    /// Never prompt: a missing value or confirmation fails the run at once.
+    /// Never prompt (for a missing value or a confirmation): fail at once instead.
+    #[arg(long)]
     pub non_interactive: bool,
+    /// Show the plan (variables, services, database statements with values redacted) and change nothing.
+    #[arg(long)]
     pub dry_run: bool,
+    /// The gateway to check against (default: http://127.0.0.1:$KONG_HTTP_PORT).
+    #[arg(long, value_name = "URL")]
     pub gateway_url: Option<String>,
+    /// Allow VAULT_ENC_KEY and REALTIME_DB_ENC_KEY: data encrypted with the old key becomes unreadable.
+    #[arg(long = "i-understand-encrypted-data-becomes-unreadable")]
     pub allow_encrypting: bool,
-    /// `Some(None)`: the newest backup; `Some(Some(name))`: that one.
+    /// Put a backup of .env back (the newest that differs from .env, or the one named), with its database values.
+    #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
     pub rollback: Option<Option<String>>,
+}
+
+impl Options {
+    /// What to rotate: `None` with `--rollback`.
+    pub fn selection(&self) -> Option<Selection> {
+        if self.all {
+            Some(Selection::All)
+        } else if self.tier.is_some() {
+            Some(Selection::Tier1)
+        } else if self.names.is_empty() {
+            None
+        } else {
+            Some(Selection::Names(self.names.clone()))
+        }
+    }
 }
 
 /// How long a run waits for another run on the same project: a rotation
@@ -61,16 +93,12 @@ const SESSIONS_END: &str = "Rotating JWT_SECRET ends every user session and repl
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
-    let name = options
-        .project_name
-        .as_deref()
-        .unwrap_or(conf.project_name(options.env));
-    let project = Project::new(root, name)?;
+    let (which, project) = options.project.resolve(root, &conf)?;
     if std::fs::symlink_metadata(project.env_file()).is_err() {
         return Err(Error::Usage(format!(
             "{}/.env does not exist: lay the project out first with cargo xtask setup --env {} --project-name {}",
             project.name,
-            options.env.name(),
+            which.name(),
             project.name
         )));
     }
@@ -82,17 +110,16 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let before = EnvFile::load(&project.env_file())?;
 
     if let Some(backup) = &options.rollback {
-        let sources = source::Sources::new(&conf, options.env, options.non_interactive);
+        let sources = source::Sources::new(&conf, which, options.non_interactive);
         return rollback::run(root, &project, options, before, backup.as_deref(), fault, &sources);
     }
     let selection = options
-        .selection
-        .as_ref()
+        .selection()
         .ok_or_else(|| Error::Usage("name the variables to rotate, or pass --tier 1 or --all".into()))?;
 
     // 1. The new values, and what follows from them.
-    let mut sources = source::Sources::new(&conf, options.env, options.non_interactive);
-    let plan = plan::plan(&before, selection, options.env, options.allow_encrypting, &mut sources)?;
+    let mut sources = source::Sources::new(&conf, which, options.non_interactive);
+    let plan = plan::plan(&before, &selection, which, options.allow_encrypting, &mut sources)?;
     let names = plan.names();
 
     // 2. The services that read them, and the database statements.
@@ -109,12 +136,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let ctx = apply::Context {
         root,
         project: &project,
-        env: options.env,
+        env: which,
         compose,
         gateway_url: options.gateway_url.clone(),
         fault,
     };
-    println!("rotate on project {} ({}):", project.name, options.env.name());
+    println!("rotate on project {} ({}):", project.name, which.name());
     print!("{}", plan::render(&plan));
     let stack = running(&ctx.compose, consumers, !target.is_empty())?;
     show_steps(&ctx, &stack.services, true, &target, &plan.after)?;

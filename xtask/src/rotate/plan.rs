@@ -1,13 +1,15 @@
 //! What a rotation changes in `.env`: the variables asked for, their new
 //! values, and what follows from them (a new `JWT_SECRET` re-mints both API
-//! keys and rebuilds `JWT_KEYS` / `JWT_JWKS`). Refusals come before any change.
+//! keys and rebuilds the HS256 `oct` key inside `JWT_KEYS` / `JWT_JWKS`; the
+//! ES256 signing key stays). Refusals come before any change.
 
 use crate::config::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::secrets::{CATALOG, Make, Role, SecretSpec, Tier, catalog, generate, jwt, rules};
+use crate::secrets::asymmetric::{JWT_JWKS, JWT_KEYS};
+use crate::secrets::jwk::{KeySet, Shape};
+use crate::secrets::{CATALOG, Make, Role, Secret, SecretSpec, Tier, catalog, es256, generate, jwt, opaque, rules};
 
-use super::jwks;
 use super::source::{self, Found, Sources};
 use crate::sources::Source;
 
@@ -76,6 +78,23 @@ pub fn plan(
                 generate::for_spec(spec).expect("a random spec generates"),
                 format!("generated: {len} {}", charset.describe()),
             ),
+            (Make::Opaque(kind), Env::Dev) => (
+                opaque::generate(kind),
+                format!("generated: a new {} key with its checksum", kind.prefix()),
+            ),
+            (Make::MintedAsymmetric(role), _) => match minted_asymmetric(before, role, &current) {
+                Ok(value) => (
+                    value,
+                    format!(
+                        "re-minted: ES256 JWT, role {}, signed with the signing key of JWT_KEYS",
+                        role.claim()
+                    ),
+                ),
+                Err(why) => {
+                    refused.push(format!("{}: {why}", spec.name));
+                    continue;
+                }
+            },
             _ => match sources.new_value_from_source(spec)? {
                 Found::Value(value, source) => (value, source::describe(source).to_string()),
                 Found::Nothing(why) if spec.tier == Tier::One => {
@@ -167,7 +186,7 @@ fn select(
     notes: &mut Vec<String>,
 ) -> Result<Vec<&'static SecretSpec>> {
     let mut wanted: Vec<&'static str> = Vec::new();
-    let rotatable = |spec: &SecretSpec| matches!(spec.make, Make::Random { .. });
+    let rotatable = |spec: &SecretSpec| matches!(spec.make, Make::Random { .. } | Make::Opaque(_));
     match selection {
         Selection::Names(names) => {
             for name in names {
@@ -181,14 +200,14 @@ fn select(
                     ));
                     continue;
                 };
-                if spec.is_derived() {
+                if matches!(spec.make, Make::Minted(_)) {
                     notes.push(format!(
                         "{name} is signed with JWT_SECRET and stays valid until the secret changes: JWT_SECRET is rotated and both API keys are re-minted"
                     ));
                     wanted.push("JWT_SECRET");
-                } else if spec.optional && spec.tier == Tier::One {
+                } else if matches!(spec.make, Make::SigningKeys | Make::PublicKeys) {
                     refused.push(format!(
-                        "{name} follows JWT_SECRET: rotate JWT_SECRET, which rebuilds its HS256 key; its asymmetric keys are not rotated by this tool"
+                        "{name} holds the ES256 signing key: a new one signs every user out, so rotate keeps it; rotating JWT_SECRET rebuilds its HS256 oct key"
                     ));
                 } else if spec.encrypts_data && !allow_encrypting {
                     refused.push(encrypting_refusal(spec));
@@ -242,8 +261,7 @@ fn derive_from_jwt_secret(
     refused: &mut Vec<String>,
     mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
-    let old = crate::secrets::Secret::new(before.get("JWT_SECRET").unwrap_or_default());
-    let new = crate::secrets::Secret::new(after.get("JWT_SECRET").unwrap_or_default());
+    let new = Secret::new(after.get("JWT_SECRET").unwrap_or_default());
     let now = jwt::now();
     for (name, role) in [("ANON_KEY", Role::Anon), ("SERVICE_ROLE_KEY", Role::ServiceRole)] {
         let spec = catalog::find(name).expect("in the catalog");
@@ -278,23 +296,45 @@ fn derive_from_jwt_secret(
         after.set(name, key.expose())?;
         rows.push(Row { name: spec.name, how });
     }
-    for name in ["JWT_KEYS", "JWT_JWKS"] {
+    for (name, shape) in [(JWT_KEYS, Shape::Array), (JWT_JWKS, Shape::Jwks)] {
         let text = before.get(name).unwrap_or_default();
         if text.trim().is_empty() {
             continue;
         }
-        match jwks::rebuild(name, &text, &old, &new) {
-            Ok(rebuilt) => {
-                after.set(name, &rebuilt)?;
+        match KeySet::parse(&text, shape) {
+            Ok(mut set) => {
+                set.set_oct(&new);
+                after.set(name, &set.render(shape))?;
                 rows.push(Row {
                     name: catalog::find(name).expect("in the catalog").name,
-                    how: "rebuilt: its HS256 oct key now holds the new JWT_SECRET".to_string(),
+                    how: "rebuilt: its HS256 oct key now holds the new JWT_SECRET; the ES256 keys are kept".to_string(),
                 });
             }
-            Err(why) => refused.push(why),
+            Err(why) => refused.push(format!(
+                "{name} {why}: its HS256 oct key cannot be rebuilt; fix it (cargo xtask setup repairs it), then rotate again"
+            )),
         }
     }
     Ok(())
+}
+
+/// A new ES256 API key for `role`, signed with the signing key of `JWT_KEYS` in `before`,
+/// different from `current`.
+fn minted_asymmetric(before: &EnvFile, role: Role, current: &str) -> std::result::Result<Secret, String> {
+    let text = before.get(JWT_KEYS).unwrap_or_default();
+    let keys = KeySet::parse(&text, Shape::Array)
+        .map_err(|_| format!("{JWT_KEYS} is empty or broken: run cargo xtask setup first"))?;
+    let signer = keys
+        .signing_key()
+        .ok_or_else(|| format!("{JWT_KEYS} has not exactly one ES256 signing key: run cargo xtask verify"))?;
+    // ECDSA signatures are deterministic here (RFC 6979): a key minted in the
+    // same second as the current one would be the same key.
+    let now = jwt::now();
+    [now, now + 1]
+        .into_iter()
+        .filter_map(|iat| es256::mint(role, signer, iat))
+        .find(|key| key.expose() != current)
+        .ok_or_else(|| format!("the signing key of {JWT_KEYS} cannot sign"))
 }
 
 /// The plan as lines for the terminal: names and how, never a value.
@@ -385,10 +425,89 @@ mod tests {
         assert!(text.contains(ENCRYPTING_OVERRIDE));
         assert!(text.contains("NOPE is not a secret"));
         assert!(text.contains("pgsodium root key"));
-        assert!(text.contains("JWT_KEYS follows JWT_SECRET"));
+        assert!(text.contains("JWT_KEYS holds the ES256 signing key"), "{text}");
         assert_eq!(text.lines().count(), 4);
         let plan = plan(&env_file(), &names(&["VAULT_ENC_KEY"]), Env::Dev, true).unwrap();
         assert_eq!(plan.names(), vec!["VAULT_ENC_KEY"]);
+    }
+
+    /// `env_file()` in asymmetric mode, as setup leaves it.
+    fn asymmetric_env_file() -> (EnvFile, KeySet) {
+        let mut env = env_file();
+        let secret = Secret::new(env.get("JWT_SECRET").unwrap());
+        let keys = KeySet::new_signing_set(&secret);
+        let signer = keys.signing_key().unwrap();
+        env.set(JWT_KEYS, &keys.render(Shape::Array)).unwrap();
+        env.set(JWT_JWKS, &keys.public_set().render(Shape::Jwks)).unwrap();
+        for (name, role) in [
+            ("ANON_KEY_ASYMMETRIC", Role::Anon),
+            ("SERVICE_ROLE_KEY_ASYMMETRIC", Role::ServiceRole),
+        ] {
+            env.set(name, es256::mint(role, signer, jwt::now()).unwrap().expose())
+                .unwrap();
+        }
+        env.set(
+            "SUPABASE_PUBLISHABLE_KEY",
+            opaque::generate(opaque::Opaque::Publishable).expose(),
+        )
+        .unwrap();
+        env.set("SUPABASE_SECRET_KEY", opaque::generate(opaque::Opaque::Secret).expose())
+            .unwrap();
+        (env, keys)
+    }
+
+    #[test]
+    fn an_sb_key_is_re_minted_alone_with_its_checksum() {
+        let (before, _) = asymmetric_env_file();
+        let plan = plan(&before, &names(&["SUPABASE_SECRET_KEY"]), Env::Dev, false).unwrap();
+        assert_eq!(plan.names(), vec!["SUPABASE_SECRET_KEY"]);
+        let new = plan.after.get("SUPABASE_SECRET_KEY").unwrap();
+        assert_ne!(Some(&new), before.get("SUPABASE_SECRET_KEY").as_ref());
+        assert_eq!(opaque::check(opaque::Opaque::Secret, &new), Ok(()));
+        for kept in ["SUPABASE_PUBLISHABLE_KEY", JWT_KEYS, "SERVICE_ROLE_KEY_ASYMMETRIC"] {
+            assert_eq!(plan.after.get(kept), before.get(kept), "{kept}");
+        }
+        assert!(!render(&plan).contains(&new));
+    }
+
+    #[test]
+    fn a_new_jwt_secret_rebuilds_the_oct_key_in_both_sets_and_keeps_the_signing_key() {
+        let (before, keys) = asymmetric_env_file();
+        let plan = plan(&before, &names(&["JWT_SECRET"]), Env::Dev, false).unwrap();
+        assert_eq!(
+            plan.names(),
+            vec!["JWT_SECRET", "ANON_KEY", "SERVICE_ROLE_KEY", JWT_KEYS, JWT_JWKS]
+        );
+        let new = Secret::new(plan.after.get("JWT_SECRET").unwrap());
+        let after_keys = KeySet::parse(&plan.after.get(JWT_KEYS).unwrap(), Shape::Array).unwrap();
+        let after_jwks = KeySet::parse(&plan.after.get(JWT_JWKS).unwrap(), Shape::Jwks).unwrap();
+        assert!(after_keys.octs_hold(&new) && after_jwks.octs_hold(&new));
+        assert_eq!(after_keys.signing_key(), keys.signing_key());
+        assert!(after_jwks.same_public_keys(&after_keys.public_set()));
+        // The ES256 API keys need nothing: they still verify under the rebuilt set.
+        let anon = plan.after.get("ANON_KEY_ASYMMETRIC").unwrap();
+        assert_eq!(Some(&anon), before.get("ANON_KEY_ASYMMETRIC").as_ref());
+        assert!(es256::is_valid_for(
+            &anon,
+            &after_jwks,
+            Role::Anon,
+            keys.signing_key().unwrap()
+        ));
+    }
+
+    #[test]
+    fn an_asymmetric_api_key_is_re_minted_with_the_same_signing_key() {
+        let (before, keys) = asymmetric_env_file();
+        let plan = plan(&before, &names(&["SERVICE_ROLE_KEY_ASYMMETRIC"]), Env::Staging, false).unwrap();
+        assert_eq!(plan.names(), vec!["SERVICE_ROLE_KEY_ASYMMETRIC"]);
+        let new = plan.after.get("SERVICE_ROLE_KEY_ASYMMETRIC").unwrap();
+        assert_ne!(Some(&new), before.get("SERVICE_ROLE_KEY_ASYMMETRIC").as_ref());
+        assert!(es256::is_valid_for(
+            &new,
+            &keys.public_set(),
+            Role::ServiceRole,
+            keys.signing_key().unwrap()
+        ));
     }
 
     #[test]

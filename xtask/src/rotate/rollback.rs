@@ -72,7 +72,7 @@ pub fn run(
     let ctx = apply::Context {
         root,
         project,
-        env: options.env,
+        env: sources.env(),
         compose,
         gateway_url: options.gateway_url.clone(),
         fault,
@@ -80,7 +80,7 @@ pub fn run(
     println!(
         "rollback on project {} ({}) to {}:",
         project.name,
-        options.env.name(),
+        sources.env().name(),
         backup.name
     );
     if names.is_empty() && services.is_empty() && !password_needed {

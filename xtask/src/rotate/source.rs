@@ -36,6 +36,11 @@ pub enum Found {
 
 impl<'a> Sources<'a> {
     /// The `setup.conf` the values come from.
+    /// The environment the values are for.
+    pub fn env(&self) -> Env {
+        self.env
+    }
+
     pub fn conf(&self) -> &'a SetupConf {
         self.conf
     }
@@ -52,7 +57,7 @@ impl<'a> Sources<'a> {
 
     /// The new value of `spec` from its source, without asking anybody.
     pub fn new_value_from_source(&mut self, spec: &SecretSpec) -> Result<Found> {
-        if spec.tier == Tier::Two && self.conf.secrets.contains_key(spec.name) {
+        if spec.tier == Tier::Two && self.conf.secrets.contains(spec.name) {
             if self.resolved.is_none() {
                 let resolved = refs::resolve(self.conf, self.env, &self.environment).map_err(Error::Vault)?;
                 self.resolved = Some(resolved);

@@ -77,6 +77,14 @@ pub enum Make {
     Random { charset: Charset, len: usize },
     /// An HS256 JWT signed with `JWT_SECRET`.
     Minted(Role),
+    /// An opaque `sb_` API key: random, with its checksum.
+    Opaque(Opaque),
+    /// `JWT_KEYS`: a new EC P-256 signing key plus the `oct` key of `JWT_SECRET`.
+    SigningKeys,
+    /// `JWT_JWKS`: the public part of `JWT_KEYS`.
+    PublicKeys,
+    /// An ES256 JWT signed with the signing key of `JWT_KEYS`.
+    MintedAsymmetric(Role),
     /// Never made by the tool: the operator supplies it, or it stays empty.
     Supplied,
 }
@@ -158,8 +166,26 @@ pub struct SecretSpec {
 }
 
 impl SecretSpec {
+    /// Made from other secrets: checked against them, and made again when they change.
     pub fn is_derived(&self) -> bool {
-        matches!(self.make, Make::Minted(_))
+        matches!(
+            self.make,
+            Make::Minted(_) | Make::PublicKeys | Make::MintedAsymmetric(_)
+        )
+    }
+
+    /// Made from nothing but randomness: generated in dev, injected in staging and prod.
+    pub fn is_primary(&self) -> bool {
+        matches!(self.make, Make::Random { .. } | Make::Opaque(_) | Make::SigningKeys)
+    }
+
+    /// Part of the asymmetric key model: the signing keys, their public set,
+    /// the ES256 API keys and the opaque keys that stand for them.
+    pub fn is_asymmetric(&self) -> bool {
+        matches!(
+            self.make,
+            Make::Opaque(_) | Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_)
+        )
     }
 }
 
@@ -187,13 +213,13 @@ const fn minted(name: &'static str, role: Role, about: &'static str) -> SecretSp
     }
 }
 
-const fn optional(name: &'static str, about: &'static str) -> SecretSpec {
+const fn asymmetric(name: &'static str, make: Make, about: &'static str) -> SecretSpec {
     SecretSpec {
         name,
         tier: Tier::One,
         rule: Rule::min(0, Charset::Printable),
-        make: Make::Supplied,
-        optional: true,
+        make,
+        optional: false,
         encrypts_data: false,
         about,
     }
@@ -219,6 +245,8 @@ const fn encrypting(spec: SecretSpec) -> SecretSpec {
 }
 
 use Charset::{Alphanumeric, Hex};
+
+pub use super::opaque::Opaque;
 
 /// Every secret of the stack, in the order `.env.example` lists them.
 pub const CATALOG: &[SecretSpec] = &[
@@ -309,13 +337,35 @@ pub const CATALOG: &[SecretSpec] = &[
         64,
         "Storage S3-protocol access key secret",
     ),
-    optional(
-        "JWT_KEYS",
-        "GoTrue signing key set (JSON); empty keeps legacy HS256-only mode",
+    asymmetric(
+        "SUPABASE_PUBLISHABLE_KEY",
+        Make::Opaque(Opaque::Publishable),
+        "public opaque API key for browsers and apps; Kong swaps it for ANON_KEY_ASYMMETRIC",
     ),
-    optional(
+    asymmetric(
+        "SUPABASE_SECRET_KEY",
+        Make::Opaque(Opaque::Secret),
+        "privileged opaque API key for servers; Kong swaps it for SERVICE_ROLE_KEY_ASYMMETRIC",
+    ),
+    asymmetric(
+        "JWT_KEYS",
+        Make::SigningKeys,
+        "GoTrue's key set (JSON array): the private ES256 signing key and the HS256 oct key of JWT_SECRET",
+    ),
+    asymmetric(
         "JWT_JWKS",
-        "verifiers' public key set (JSON); empty keeps legacy HS256-only mode",
+        Make::PublicKeys,
+        "verifiers' key set {\"keys\":[...]}: the public ES256 key and the HS256 oct key of JWT_SECRET, so secret too",
+    ),
+    asymmetric(
+        "ANON_KEY_ASYMMETRIC",
+        Make::MintedAsymmetric(Role::Anon),
+        "ES256 JWT with role anon that Kong sends for SUPABASE_PUBLISHABLE_KEY; gateway-internal",
+    ),
+    asymmetric(
+        "SERVICE_ROLE_KEY_ASYMMETRIC",
+        Make::MintedAsymmetric(Role::ServiceRole),
+        "ES256 JWT with role service_role that Kong sends for SUPABASE_SECRET_KEY; gateway-internal",
     ),
     third_party("OPENAI_API_KEY", "Studio's SQL assistant"),
     third_party("SMTP_PASS", "password of the SMTP relay that sends auth mail"),
@@ -339,11 +389,22 @@ pub fn markdown_table() -> String {
             } => format!("generated in dev: {len} hex characters"),
             Make::Random { len, .. } => format!("generated in dev: {len} letters and digits"),
             Make::Minted(role) => format!("minted: HS256 JWT, role `{}`", role.claim()),
+            Make::Opaque(kind) => format!("generated in dev: `{}` + 22 random + checksum", kind.prefix()),
+            Make::SigningKeys => "generated in dev: EC P-256 key, UUID `kid`".to_string(),
+            Make::PublicKeys => "derived from `JWT_KEYS`".to_string(),
+            Make::MintedAsymmetric(role) => format!("minted: ES256 JWT, role `{}`", role.claim()),
             Make::Supplied if spec.tier == Tier::Two => "you (never generated)".to_string(),
             Make::Supplied => "you, when opting in (empty is fine)".to_string(),
         };
         let rule = match spec.make {
             Make::Minted(_) => "verifies under `JWT_SECRET` with its role".to_string(),
+            Make::Opaque(kind) => format!("exactly {} characters, its checksum matches", kind.key_len()),
+            Make::SigningKeys => {
+                "JSON array; exactly one key with `sign`, unique `kid`s, `alg` on each, the oct key is `JWT_SECRET`"
+                    .to_string()
+            }
+            Make::PublicKeys => "`{\"keys\":[...]}`; the public part of `JWT_KEYS`, no private `d`".to_string(),
+            Make::MintedAsymmetric(_) => "verifies under `JWT_JWKS` by its `kid`, with its role".to_string(),
             Make::Supplied => "none".to_string(),
             Make::Random { .. } => spec.rule.describe(),
         };

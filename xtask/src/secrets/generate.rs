@@ -34,8 +34,11 @@ pub fn random(charset: Charset, len: usize) -> Secret {
 
 /// A fresh value that satisfies `spec`'s rule, or `None` for secrets the tool never makes.
 pub fn for_spec(spec: &SecretSpec) -> Option<Secret> {
-    let crate::secrets::catalog::Make::Random { charset, len } = spec.make else {
-        return None;
+    use crate::secrets::catalog::Make;
+    let (charset, len) = match spec.make {
+        Make::Random { charset, len } => (charset, len),
+        Make::Opaque(kind) => return Some(super::opaque::generate(kind)),
+        _ => return None,
     };
     loop {
         let value = random(charset, len);

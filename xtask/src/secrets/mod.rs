@@ -1,10 +1,15 @@
 //! The secrets core shared by setup, rotate and verify: the catalog, its
-//! rules, generation, the API-key JWTs and the redacted value type.
+//! rules, generation, the API-key JWTs, the JWK sets, the opaque `sb_` keys
+//! and the redacted value type.
 
+pub mod asymmetric;
 pub mod catalog;
 pub mod defaults;
+pub mod es256;
 pub mod generate;
+pub mod jwk;
 pub mod jwt;
+pub mod opaque;
 pub mod rules;
 mod value;
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::asymmetric;
 use super::catalog::{Make, SecretSpec};
 use super::defaults::is_known_default;
 use super::jwt::{self, KeyFault};
@@ -49,6 +50,9 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
         return Err(Violation::KnownDefault);
     }
     let rule = &spec.rule;
+    if spec.is_asymmetric() {
+        return asymmetric::check(spec, value, others).map_err(|flaw| Violation::KeyMismatch(flaw.to_string()));
+    }
     if let Make::Minted(role) = spec.make {
         let secret = others("JWT_SECRET").unwrap_or_default();
         return match jwt::judge(value, &secret, role, jwt::now()) {

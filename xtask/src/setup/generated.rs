@@ -1,6 +1,10 @@
 //! Dev: every missing infrastructure (Tier 1) secret is generated, every
-//! sound one kept, and the API keys minted while they do not verify.
+//! sound one kept, and the API keys minted while they do not verify; the
+//! asymmetric key model follows (`super::asymmetric`).
 
+use std::collections::BTreeMap;
+
+use super::asymmetric;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
@@ -10,7 +14,8 @@ use crate::summary::{Action, Row, Source};
 pub(super) fn fill(env: &mut EnvFile) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
-    for spec in CATALOG.iter().filter(|s| s.tier == Tier::One) {
+    let by_model = |spec: &SecretSpec| spec.is_asymmetric() && !matches!(spec.make, Make::Opaque(_));
+    for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && !by_model(s)) {
         let current = env.get(spec.name).unwrap_or_default();
         match decide(spec, &current, env) {
             Ok(Decision {
@@ -36,11 +41,11 @@ pub(super) fn fill(env: &mut EnvFile) -> Result<Vec<Row>> {
             }
         }
     }
-    if refused.is_empty() {
-        Ok(rows)
-    } else {
-        Err(Error::Refused(refused))
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
     }
+    asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+    Ok(rows)
 }
 
 pub(super) struct Decision {
@@ -75,7 +80,7 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
     let others = |name: &str| env.get(name);
     let is_default = defaults::is_known_default(current);
     match spec.make {
-        Make::Random { .. } => {
+        Make::Random { .. } | Make::Opaque(_) => {
             if current.is_empty() || is_default {
                 return Ok(Decision {
                     action: if is_default {
@@ -84,7 +89,10 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
                         Action::Generated
                     },
                     source: Source::Generated,
-                    note: spec.rule.describe(),
+                    note: match spec.make {
+                        Make::Opaque(kind) => format!("{} key with its checksum", kind.prefix()),
+                        _ => spec.rule.describe(),
+                    },
                     value: generate::for_spec(spec),
                 });
             }
@@ -99,6 +107,9 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
         Make::Minted(role) => {
             let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
             Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
+        }
+        Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_) => {
+            unreachable!("the asymmetric key model is settled by super::asymmetric")
         }
         Make::Supplied if current.is_empty() => Ok(Decision {
             action: Action::LeftEmpty,

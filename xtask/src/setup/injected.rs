@@ -2,12 +2,13 @@
 //! environment under its own name, or typed at a prompt; none is ever
 //! generated. `ANON_KEY` and `SERVICE_ROLE_KEY` must verify under the
 //! injected `JWT_SECRET` when they are injected too, and are minted from it
-//! when they are not.
+//! when they are not; `JWT_JWKS` and the ES256 API keys likewise follow the
+//! injected `JWT_KEYS` (`super::asymmetric`).
 
 use std::collections::BTreeMap;
 
 use super::generated::mint_unless_valid;
-use super::{Options, guard};
+use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, rules};
@@ -48,7 +49,8 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
                 .refused
                 .push(format!("environment variable {} is not valid UTF-8", spec.name)),
             Lookup::Value(value) => {
-                if in_use && !current.is_empty() && current != value.expose() {
+                // A key set whose oct key follows JWT_SECRET is compared without it.
+                if in_use && !current.is_empty() && !asymmetric_same(spec, &current, value.expose()) {
                     plan.changed.push(spec.name);
                 }
                 if spec.is_derived() {
@@ -58,8 +60,8 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool) -> 
                 }
             }
             Lookup::Unset => match spec.make {
-                Make::Minted(_) => {}
-                Make::Random { .. } if current.is_empty() => plan.missing.push(spec),
+                _ if spec.is_derived() => {}
+                _ if spec.is_primary() && current.is_empty() => plan.missing.push(spec),
                 _ if current.is_empty() => {}
                 _ => {
                     plan.values.insert(spec.name, (Secret::new(current), Source::Kept));
@@ -106,6 +108,9 @@ fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec
     keys.iter()
         .filter_map(|(name, key)| {
             let spec = catalog::find(name).expect("a catalog name");
+            if spec.is_asymmetric() {
+                return None;
+            }
             rules::check(spec, key.expose(), &secret)
                 .err()
                 .map(|why| format!("{name} from the environment {why}"))
@@ -132,7 +137,15 @@ pub(super) fn preflight(env: &EnvFile, in_use: bool, environment: &Environment, 
             .map_err(|why| missing_error(&plan.missing, why));
     }
     match plan.values.get("JWT_SECRET") {
-        Some((secret, _)) => refused(check_keys(&plan.keys, secret)),
+        Some((secret, _)) => {
+            refused(check_keys(&plan.keys, secret))?;
+            // The asymmetric model as it will be, settled on a copy held in memory.
+            let mut copy = env.clone();
+            for (name, (value, _)) in &plan.values {
+                copy.set(name, value.expose())?;
+            }
+            asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+        }
         None => Ok(()),
     }
 }
@@ -177,7 +190,7 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
     refused(check_keys(&plan.keys, &jwt_secret))?;
 
     let mut rows = Vec::new();
-    for spec in tier_one() {
+    for spec in tier_one().filter(|spec| !(spec.is_asymmetric() && spec.is_derived())) {
         let current = env.get(spec.name).unwrap_or_default();
         let (action, source, note, value) = match spec.make {
             Make::Minted(role) => match plan.keys.get(spec.name) {
@@ -197,6 +210,14 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
             },
             _ => match plan.values.get(spec.name) {
                 Some((_, Source::Kept)) => (Action::Kept, Source::Kept, String::new(), None),
+                Some((value, _))
+                    if spec.make == Make::SigningKeys
+                        && !current.is_empty()
+                        && asymmetric_same(spec, &current, value.expose()) =>
+                {
+                    // The injected signing set, apart from an oct key that follows JWT_SECRET.
+                    (Action::Kept, Source::Kept, String::new(), None)
+                }
                 Some((value, source)) => (changed(&current, value), *source, String::new(), Some(value.clone())),
                 None => (
                     Action::LeftEmpty,
@@ -217,7 +238,12 @@ pub(super) fn fill(env: &mut EnvFile, in_use: bool, environment: &Environment, o
             note,
         });
     }
+    asymmetric::settle(env, &mut rows, false, &plan.keys)?;
     Ok(rows)
+}
+
+fn asymmetric_same(spec: &SecretSpec, current: &str, injected: &str) -> bool {
+    crate::secrets::asymmetric::same_apart_from_oct(spec, current, injected)
 }
 
 /// What writing `new` over `current` is.

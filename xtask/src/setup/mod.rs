@@ -3,16 +3,18 @@
 //! generates what is missing; staging and prod take what is injected (the
 //! environment, a prompt, the vaults `setup.conf` names) and never generate.
 
+mod asymmetric;
 mod generated;
 mod guard;
 mod injected;
 mod third_party;
 mod uncatalogued;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor};
-use crate::config::{Env, SetupConf, StackSource};
+use crate::config::{Env, SetupConf, StackSource, UpstreamRef};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::private_file::{self, LOCK_WAIT};
@@ -22,41 +24,51 @@ use crate::sources::{Environment, refs};
 use crate::summary::{self, Action};
 use crate::{backups, git, layout, pause};
 
-/// What the command line asked for.
-#[derive(Debug)]
+// What the command line asked for: `cargo xtask setup`'s flags.
+#[derive(clap::Args, Debug, Default)]
 pub struct Options {
-    pub env: Env,
-    pub project_name: Option<String>,
-    /// `Some(None)`: upstream at the ref of `setup.conf`; `Some(Some(r))`: at `r`.
-    pub upstream: Option<Option<String>>,
-    /// Never prompt: a missing value fails the run at once.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Take the stack from Supabase's git repository instead of docker/, at REF
+    /// (default: stack.upstream_ref in setup.conf).
+    #[arg(long, value_name = "REF", num_args = 0..=1)]
+    pub upstream: Option<Option<UpstreamRef>>,
+    /// Never prompt: fail at once (exit 3) when a Tier 1 secret is missing.
+    /// Implied when CI is set or standard input is not a terminal.
+    #[arg(long)]
     pub non_interactive: bool,
-    /// Write injected values that differ from the `.env`'s (a stack known to be fresh).
+    /// Staging and prod: write injected Tier 1 values that differ from the
+    /// project's .env. Only for a stack known to be fresh; a stack in use
+    /// needs `cargo xtask rotate`.
+    #[arg(long)]
     pub force: bool,
-    /// After writing `.env`, start the stack and wait for it to be healthy.
+    /// Then start the stack (docker compose up -d --wait) and show each service's health.
+    #[arg(long)]
     pub up: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
     let environment = Environment::from_process();
-    let name = options
-        .project_name
-        .as_deref()
-        .unwrap_or(conf.project_name(options.env));
-    let project = Project::new(root, name)?;
+    let (which, project) = options.project.resolve(root, &conf)?;
 
     // 1. The stack template: the embedded docker/ folder, or Supabase's at a pinned ref.
-    let fetched = TempDir::new(&format!("receptor-upstream-{}", std::process::id()));
+    // A fetched one goes to a private temporary folder, removed when the run ends.
+    let fetched;
     let template = match (&options.upstream, conf.stack.source) {
         (None, StackSource::Embedded) => root.join("docker"),
         (upstream, _) => {
-            let reference = upstream
-                .clone()
-                .flatten()
-                .unwrap_or_else(|| conf.stack.upstream_ref.clone());
-            println!("fetching docker/ of {} at {reference}", conf.stack.upstream_url);
-            git::fetch_docker_folder(&conf.stack.upstream_url, &reference, &fetched.0)?
+            let given = upstream.clone().flatten();
+            let reference = given.clone().unwrap_or_else(|| conf.stack.upstream_ref.clone());
+            let url = &conf.stack.upstream_url;
+            println!("fetching docker/ of {url} at {reference}");
+            fetched = git::scratch_folder()?;
+            match git::fetch_docker_folder(url.as_str(), reference.as_str(), fetched.path()) {
+                Err(git::GitError::RefNotFound { url, reference }) if given.is_some() => {
+                    return Err(Error::UpstreamRefNotFound { url, reference });
+                }
+                fetched => fetched?,
+            }
         }
     };
     if !template.join(".env.example").is_file() {
@@ -68,7 +80,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let example = EnvFile::load(&template.join(".env.example"))?;
 
     // 2. Staging and prod: what was injected is checked before anything is written.
-    if !options.env.generates_secrets() {
+    if !which.generates_secrets() {
         let existing = load_existing(&project)?;
         let in_use = guard::in_use(&project, existing.as_ref());
         let env = base(&project, existing, &example)?;
@@ -78,7 +90,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
     //    before anything is written: a vault that fails leaves no trace.
-    let resolved = refs::resolve(&conf, options.env, &environment).map_err(Error::Vault)?;
+    let resolved = refs::resolve(&conf, which, &environment).map_err(Error::Vault)?;
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
@@ -97,7 +109,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     add_missing_settings(&mut env, &example)?;
 
     // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
-    let mut rows = if options.env.generates_secrets() {
+    let mut rows = if which.generates_secrets() {
         generated::fill(&mut env)?
     } else {
         injected::fill(&mut env, in_use, &environment, options)?
@@ -105,8 +117,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 7. Tier 2 from setup.conf's references, then its [settings].
     let fresh = existing.is_none();
-    rows.extend(third_party::fill(&mut env, &conf, options.env, &resolved, fresh)?);
-    if options.env.generates_secrets() {
+    rows.extend(third_party::fill(&mut env, &conf, which, &resolved, fresh)?);
+    if which.generates_secrets() {
         uncatalogued::check(&env, false)?;
     }
 
@@ -128,10 +140,17 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     println!(
         "project {} ({}): {} template files copied, {} already present",
         project.name,
-        options.env.name(),
+        which.name(),
         laid.copied,
         laid.kept
     );
+    if !laid.differing.is_empty() {
+        let names: Vec<String> = laid.differing.iter().map(|p| p.display().to_string()).collect();
+        println!(
+            "kept as they are, though they differ from the stack template: {}; to take the template's, move them aside and run setup again",
+            names.join(", ")
+        );
+    }
     if changed {
         println!("wrote {} (mode 0600)", display(root, &env_path));
     } else {
@@ -148,7 +167,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         pause::at("before-up");
         bring_up(&project, &env, &conf)?;
     } else {
-        report_drift(&project, &env, &conf, options.env);
+        report_drift(&project, &env, &conf, which);
     }
     Ok(())
 }
@@ -297,21 +316,4 @@ fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
 
 fn display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
-}
-
-/// A scratch folder removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

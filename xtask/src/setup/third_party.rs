@@ -30,7 +30,12 @@ pub(super) fn fill(
         .filter(|s| s.tier == Tier::Two)
         .map(|s| s.name.to_string())
         .collect();
-    names.extend(conf.secrets.keys().filter(|n| catalog::find(n).is_none()).cloned());
+    names.extend(
+        conf.secrets
+            .names()
+            .filter(|n| catalog::find(n).is_none())
+            .map(String::from),
+    );
 
     let mut rows = Vec::new();
     let mut refused = Vec::new();
@@ -115,11 +120,11 @@ pub(super) fn fill(
         return Err(Error::Refused(refused));
     }
 
-    for (name, value) in &conf.settings {
+    for (name, value) in conf.settings.iter() {
         let current = env.get(name).unwrap_or_default();
         env.set(name, value)?;
         rows.push(Row {
-            name: name.clone(),
+            name: name.to_string(),
             tier: None,
             action: Action::for_value(&current, value),
             source: Source::SetupConf,

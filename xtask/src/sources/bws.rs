@@ -7,8 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Environment;
-use super::child::{self, Invocation};
-use super::vault::{Vault, VaultError, json_position, says};
+use super::vault::{self, Vault, VaultError, json_position, says};
 use crate::secrets::Secret;
 
 pub const TOKEN: &str = "BWS_ACCESS_TOKEN";
@@ -55,17 +54,19 @@ pub fn list(
     let args: Vec<String> = ["secret", "list", project_id, "--output", "json"]
         .map(String::from)
         .into();
-    let call = Invocation {
+    let settings: Vec<(&str, String)> = ["BWS_SERVER_URL"]
+        .into_iter()
+        .filter_map(|name| env.plain(name).map(|v| (name, v.to_string())))
+        .collect();
+    let out = vault::run(
+        Vault::Bitwarden,
         program,
-        args,
-        settings: ["BWS_SERVER_URL"]
-            .into_iter()
-            .filter_map(|name| env.plain(name).map(|v| (name, v.to_string())))
-            .collect(),
-        secrets: vec![(TOKEN, token)],
+        &args,
+        &settings,
+        Some((TOKEN, &token)),
+        env,
         timeout,
-    };
-    let out = child::run(&call, env).map_err(|err| VaultError::from_child(Vault::Bitwarden, program, err, timeout))?;
+    )?;
     if !out.status.success() {
         return Err(classify(program, project_id, out.code(), &out.stderr));
     }

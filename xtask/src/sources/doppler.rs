@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Environment;
-use super::child::{self, Invocation};
-use super::vault::{Vault, VaultError, json_position, says};
+use super::vault::{self, Vault, VaultError, json_position, says};
 use crate::secrets::Secret;
 
 pub const TOKEN: &str = "DOPPLER_TOKEN";
@@ -41,14 +40,9 @@ pub fn download(
             settings.push((name, value.to_string()));
         }
     }
-    let call = Invocation {
-        program,
-        args,
-        settings,
-        secrets: env.secret(TOKEN).map(|t| (TOKEN, t)).into_iter().collect(),
-        timeout,
-    };
-    let out = child::run(&call, env).map_err(|err| VaultError::from_child(Vault::Doppler, program, err, timeout))?;
+    let token = env.secret(TOKEN);
+    let token = token.as_ref().map(|t| (TOKEN, t));
+    let out = vault::run(Vault::Doppler, program, &args, &settings, token, env, timeout)?;
     if !out.status.success() {
         return Err(classify(program, scope, out.code(), &out.stderr));
     }

@@ -80,6 +80,12 @@ impl Environment {
     pub fn is_set(&self, name: &str) -> bool {
         self.plain(name).is_some()
     }
+
+    /// Every variable, for [`crate::process::Program::parent_env`], which
+    /// keeps only those of its allow-list.
+    pub fn for_child(&self) -> Vec<(String, std::ffi::OsString)> {
+        self.vars.iter().map(|(k, v)| (k.clone(), v.into())).collect()
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Where values come from: the process environment, a terminal prompt, and
 //! the vaults that `setup.conf` references name (Bitwarden, Doppler).
 //!
-//! Each vault command-line tool has its own module; [`child`] runs them all
-//! with a controlled environment and a time limit, and [`refs`] resolves
-//! `setup.conf`'s references with one call per vault.
+//! Each vault command-line tool has its own module; [`vault::run`] runs them
+//! all through [`crate::process`] (a controlled environment that carries the
+//! token, a time limit), and [`refs`] resolves `setup.conf`'s references with
+//! one call per vault.
 
 pub mod bws;
-pub mod child;
 pub mod doppler;
 pub mod env;
 pub mod prompt;
@@ -33,7 +33,7 @@ pub enum Source {
     Doppler,
     /// The project's existing `.env`.
     Kept,
-    /// Signed with `JWT_SECRET` by the tool.
+    /// Made by the tool from other secrets: signed with `JWT_SECRET` or `JWT_KEYS`, or derived.
     Minted,
     /// Drawn from the operating system's random source (dev only).
     Generated,

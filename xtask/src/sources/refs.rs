@@ -28,11 +28,7 @@ pub fn resolve(
     env: Env,
     environment: &Environment,
 ) -> Result<BTreeMap<String, Resolved>, Vec<VaultError>> {
-    let references: Vec<(&String, Reference)> = conf
-        .secrets
-        .iter()
-        .filter_map(|(name, text)| Reference::parse(text).map(|r| (name, r)))
-        .collect();
+    let references: Vec<(&str, &Reference)> = conf.secrets.iter().collect();
     let timeout = Duration::from_secs(*conf.vaults.timeout_secs.get_ref());
     let wants = |f: fn(&Reference) -> bool| references.iter().any(|(_, r)| f(r));
 
@@ -65,14 +61,14 @@ pub fn resolve(
     let mut not_found: Vec<VaultError> = Vec::new();
     for (name, reference) in references {
         let resolved = match reference {
-            Reference::Env(var) => match environment.lookup(&var) {
+            Reference::Env(var) => match environment.lookup(var) {
                 Lookup::Value(value) => Resolved::Value(value, Source::Environment),
-                Lookup::Unset => Resolved::Unset(var),
-                Lookup::NotUnicode => Resolved::NotUnicode(var),
+                Lookup::Unset => Resolved::Unset(var.clone()),
+                Lookup::NotUnicode => Resolved::NotUnicode(var.clone()),
             },
             Reference::Bitwarden(key) => {
                 let (program, project_id, listing) = bws_listing.as_ref().expect("listed above");
-                match bws::pick(listing, &key, program, project_id) {
+                match bws::pick(listing, key, program, project_id) {
                     Ok(value) => Resolved::Value(value.clone(), Source::Bitwarden),
                     Err(err) => {
                         not_found.push(err);
@@ -82,7 +78,7 @@ pub fn resolve(
             }
             Reference::Doppler(secret) => {
                 let (program, download) = doppler_download.as_ref().expect("downloaded above");
-                match doppler::pick(download, &secret, program, scope) {
+                match doppler::pick(download, secret, program, scope) {
                     Ok(value) => Resolved::Value(value.clone(), Source::Doppler),
                     Err(err) => {
                         not_found.push(err);
@@ -91,7 +87,7 @@ pub fn resolve(
                 }
             }
         };
-        out.insert(name.clone(), resolved);
+        out.insert(name.to_string(), resolved);
     }
     if not_found.is_empty() { Ok(out) } else { Err(not_found) }
 }

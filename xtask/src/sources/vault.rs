@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::child::ChildError;
+use super::Environment;
+use crate::process::{self, Finished, ProcessError, Program};
+use crate::secrets::Secret;
 
 /// Which vault a call was for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,19 +68,44 @@ pub enum VaultError {
     NotConfigured(String),
 }
 
-impl VaultError {
-    /// The error for a child that could not run to completion.
-    pub fn from_child(vault: Vault, program: &str, err: ChildError, timeout: Duration) -> VaultError {
+/// Runs a vault's CLI the one safe way: `args` as argv (never a secret among
+/// them), the kept variables of `env` plus its network settings, `settings`
+/// and the `token` alone among secrets, no standard input, killed with all
+/// it started at `timeout`. Every exit code comes back for the caller to read.
+pub fn run(
+    vault: Vault,
+    program: &str,
+    args: &[String],
+    settings: &[(&str, String)],
+    token: Option<(&str, &Secret)>,
+    env: &Environment,
+    timeout: Duration,
+) -> Result<Finished, VaultError> {
+    let mut call = Program::new(program, timeout)
+        .args(args)
+        .parent_env(env.for_child())
+        .pass(process::NETWORK)
+        .any_status();
+    for (name, value) in settings {
+        call = call.setting(name, value);
+    }
+    if let Some((name, value)) = token {
+        call = call.secret(name, value);
+    }
+    call.run().map_err(|err| {
         let program = program.to_string();
         match err {
-            ChildError::NotInstalled => VaultError::NotInstalled { vault, program },
-            ChildError::Spawn(err) => VaultError::Spawn {
-                program,
-                detail: err.kind().to_string(),
+            ProcessError::NotInstalled { .. } => VaultError::NotInstalled { vault, program },
+            ProcessError::Spawn { detail, .. } => VaultError::Spawn { program, detail },
+            ProcessError::TimedOut { timeout, .. } => VaultError::TimedOut { program, timeout },
+            // Every exit code is accepted above; a failure is classified by the caller.
+            ProcessError::Failed { code, .. } => VaultError::Failed {
+                program: program.clone(),
+                code,
+                retry: program,
             },
-            ChildError::TimedOut => VaultError::TimedOut { program, timeout },
         }
-    }
+    })
 }
 
 /// Where a JSON document went wrong, without quoting any of it

@@ -9,6 +9,7 @@ pub mod assign;
 pub mod finding;
 pub mod json;
 pub mod junit;
+mod key_model;
 pub mod live;
 pub mod project;
 pub mod repo;
@@ -17,7 +18,8 @@ pub mod table;
 
 use std::path::Path;
 
-use crate::config::{Env, SetupConf};
+use crate::cli::ProjectArgs;
+use crate::config::SetupConf;
 use crate::error::{Error, Result};
 use finding::Report;
 
@@ -44,29 +46,41 @@ pub enum Format {
     Junit,
 }
 
-/// What the command line asked for.
-#[derive(Debug, Default)]
+// What the command line asked for: `cargo xtask verify`'s flags.
+#[derive(clap::Args, Debug, Default)]
 pub struct Options {
-    /// Default: `project` when `--env` or `--project-name` is given, else `repo`.
+    /// What to check (default: project when --env or --project-name is given, else repo).
+    #[arg(long, value_enum)]
     pub scope: Option<Scope>,
-    pub env: Option<Env>,
-    pub project_name: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Also scan every blob reachable from any git ref for leaked secrets.
+    #[arg(long)]
     pub history: bool,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Warnings count as findings (exit 1).
+    #[arg(long)]
     pub strict: bool,
-    /// Also check the project's running stack (drift, gateway, functions, database).
+    /// Also check the running stack: drift, the gateway, an Edge Function, database logins.
+    #[arg(long)]
     pub live: bool,
-    /// Where the gateway answers (default: 127.0.0.1 at KONG_HTTP_PORT).
+    /// With --live: the gateway's URL (default: http://127.0.0.1:KONG_HTTP_PORT).
+    #[arg(long, value_name = "URL", requires = "live")]
     pub gateway_url: Option<String>,
 }
 
 impl Options {
     fn scope(&self) -> Scope {
-        self.scope
-            .unwrap_or(if self.env.is_some() || self.project_name.is_some() || self.live {
+        let project = &self.project;
+        self.scope.unwrap_or(
+            if project.env.is_some() || project.project_name.is_some() || self.live {
                 Scope::Project
             } else {
                 Scope::Repo
-            })
+            },
+        )
     }
 }
 
@@ -94,7 +108,7 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
                 &text,
             ))
         })?;
-        let target = project::Target::resolve(&conf, options.env, options.project_name.as_deref());
+        let target = project::Target::resolve(&conf, &options.project);
         outcomes.extend(project::run(root, &conf, &target)?);
         if options.live {
             scopes.push("live");

@@ -2,14 +2,17 @@
 //!
 //! Every required Tier 1 secret is set and follows its rule, none is a
 //! published default, the API keys verify under `JWT_SECRET` with their role
-//! and are not about to expire, and the file is private to its owner. In
-//! staging and prod, Tier 2 references are resolved and dev-only values gone.
+//! and are not about to expire, the asymmetric key model holds together
+//! (`key_model`), and the file is private to its owner. In staging and prod,
+//! Tier 2 references are resolved and dev-only values gone.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::finding::{Check, Finding, Outcome, Where};
+use super::key_model;
 use super::repo::shell_word;
+use crate::cli::ProjectArgs;
 use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -56,7 +59,7 @@ static API_KEYS: Check = Check {
 static EXPIRY: Check = Check {
     id: "project.key-expiry",
     scope: "project",
-    title: "the API keys are not expired, nor within 30 days of it",
+    title: "the API keys (HS256 and ES256) are not expired, nor within 30 days of it",
 };
 static TIER2: Check = Check {
     id: "project.tier2-resolved",
@@ -79,6 +82,10 @@ pub static CHECKS: &[&Check] = &[
     &RULES,
     &API_KEYS,
     &EXPIRY,
+    &key_model::SIGNING_KEYS,
+    &key_model::PUBLIC_KEYS,
+    &key_model::ASYMMETRIC_API_KEYS,
+    &key_model::OPAQUE_KEYS,
     &TIER2,
     &DEV_VALUES,
 ];
@@ -91,19 +98,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// `--env` picks the environment (its project name comes from `setup.conf`);
-    /// a `--project-name` alone takes the environment `setup.conf` names it for,
-    /// else dev.
-    pub fn resolve(conf: &SetupConf, env: Option<Env>, name: Option<&str>) -> Target {
-        let env = env.unwrap_or_else(|| {
-            [Env::Dev, Env::Staging, Env::Prod]
-                .into_iter()
-                .find(|e| Some(conf.project_name(*e)) == name)
-                .unwrap_or(Env::Dev)
-        });
+    /// The project `--env` and `--project-name` name (see [`ProjectArgs::pick`]).
+    pub fn resolve(conf: &SetupConf, args: &ProjectArgs) -> Target {
+        let (env, name) = args.pick(conf);
         Target {
             env,
-            name: name.unwrap_or(conf.project_name(env)).to_string(),
+            name: name.to_string(),
         }
     }
 }
@@ -181,7 +181,16 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
         no_defaults(&cx, &env),
         rules_hold(&cx, &env),
     ];
-    outcomes.extend(api_keys(&cx, &env));
+    let mut keys = api_keys(&cx, &env);
+    let at = |name: &str| cx.at(&env, name);
+    let wording = key_model::Wording {
+        at: &at,
+        setup: cx.setup(),
+        strict: cx.strict(),
+    };
+    let model = key_model::run(&wording, &env, &mut keys[1], jwt::WARN_WITHIN_SECS);
+    outcomes.extend(keys);
+    outcomes.extend(model);
     if cx.strict() {
         outcomes.push(tier2_resolved(&cx, &env));
         outcomes.push(no_dev_values(&cx, &env));
@@ -413,15 +422,14 @@ fn api_keys(cx: &Context, env: &EnvFile) -> Vec<Outcome> {
 fn tier2_resolved(cx: &Context, env: &EnvFile) -> Outcome {
     let mut outcome = Outcome::new(&TIER2);
     let setup = cx.setup();
-    for (name, reference) in &cx.conf.secrets {
+    for (name, reference) in cx.conf.secrets.iter() {
         if !env.get(name).unwrap_or_default().is_empty() {
             continue;
         }
-        let source = match Reference::parse(reference) {
-            Some(Reference::Env(var)) => format!("export {var} (a masked CI/CD variable)"),
-            Some(Reference::Bitwarden(key)) => format!("store {key} in Bitwarden Secrets Manager"),
-            Some(Reference::Doppler(key)) => format!("set {key} in Doppler"),
-            None => "fix its reference in setup.conf".to_string(),
+        let source = match reference {
+            Reference::Env(var) => format!("export {var} (a masked CI/CD variable)"),
+            Reference::Bitwarden(key) => format!("store {key} in Bitwarden Secrets Manager"),
+            Reference::Doppler(key) => format!("set {key} in Doppler"),
         };
         let place = match env.line_of(name) {
             Some(_) => cx.at(env, name),
@@ -469,13 +477,17 @@ mod tests {
     #[test]
     fn the_environment_and_project_name_follow_setup_conf() {
         let conf = SetupConf::default();
-        let t = Target::resolve(&conf, Some(Env::Prod), None);
+        let args = |env: Option<Env>, name: Option<&str>| ProjectArgs {
+            env,
+            project_name: name.map(String::from),
+        };
+        let t = Target::resolve(&conf, &args(Some(Env::Prod), None));
         assert_eq!((t.env, t.name.as_str()), (Env::Prod, "receptor-prod"));
-        let t = Target::resolve(&conf, None, Some("receptor-stg"));
+        let t = Target::resolve(&conf, &args(None, Some("receptor-stg")));
         assert_eq!((t.env, t.name.as_str()), (Env::Staging, "receptor-stg"));
-        let t = Target::resolve(&conf, None, Some("my-stack"));
+        let t = Target::resolve(&conf, &args(None, Some("my-stack")));
         assert_eq!((t.env, t.name.as_str()), (Env::Dev, "my-stack"));
-        let t = Target::resolve(&conf, None, None);
+        let t = Target::resolve(&conf, &args(None, None));
         assert_eq!((t.env, t.name.as_str()), (Env::Dev, "receptor-dev"));
     }
 

@@ -38,7 +38,7 @@ static PROJECT_IGNORE: Check = Check {
 static SETUP_CONF: Check = Check {
     id: "repo.setup-conf",
     scope: "repo",
-    title: "setup.conf names secrets by reference, never by value",
+    title: "setup.conf reads as setup reads it: secrets by reference, no ref, URL or vault program setup refuses",
 };
 static ENV_EXAMPLE: Check = Check {
     id: "repo.env-example",
@@ -153,11 +153,7 @@ fn could_not_run(err: git::GitError) -> Error {
 fn configured_names(conf: Option<&SetupConf>) -> Vec<String> {
     let fallback = SetupConf::default();
     let conf = conf.unwrap_or(&fallback);
-    vec![
-        conf.project.dev.clone(),
-        conf.project.staging.clone(),
-        conf.project.prod.clone(),
-    ]
+    conf.project.iter().map(|(_, name)| name.clone()).collect()
 }
 
 /// Project folders present at the root: those named in `setup.conf`, and any

@@ -1,7 +1,23 @@
 //! Tier 1 values as an operator injects them in staging or prod: sound,
 //! distinct, and each holding a canary that tests search every output for.
 
-/// Every required Tier 1 secret with a sound value (the keys are minted).
+/// The signing key set and `sb_` keys an operator injects, made once per
+/// test process for `JWT_SECRET`'s canary: every call of [`tier1`] agrees.
+fn primary_model(jwt_secret: &str) -> Vec<(&'static str, String)> {
+    static MODEL: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let secret = xtask::secrets::Secret::new(jwt_secret);
+            xtask::secrets::asymmetric::fresh_values(&secret)
+                .into_iter()
+                .filter(|(name, _)| xtask::secrets::catalog::find(name).is_some_and(|spec| spec.is_primary()))
+                .map(|(name, value)| (name, value.expose().to_string()))
+                .collect()
+        })
+        .clone()
+}
+
+/// Every required Tier 1 secret with a sound value (the derived keys are minted).
 pub fn tier1() -> Vec<(&'static str, String)> {
     let value = |tag: &str, len: usize| {
         let mut v = format!("Canary{tag}");
@@ -12,7 +28,7 @@ pub fn tier1() -> Vec<(&'static str, String)> {
         }
         v
     };
-    vec![
+    let mut values = vec![
         ("POSTGRES_PASSWORD", value("Pg", 32)),
         ("JWT_SECRET", value("Jwt", 40)),
         ("DASHBOARD_PASSWORD", value("Dash", 32)),
@@ -24,7 +40,9 @@ pub fn tier1() -> Vec<(&'static str, String)> {
         ("LOGFLARE_PRIVATE_ACCESS_TOKEN", value("LfPriv", 32)),
         ("S3_PROTOCOL_ACCESS_KEY_ID", value("S3Id", 32)),
         ("S3_PROTOCOL_ACCESS_KEY_SECRET", value("S3Secret", 64)),
-    ]
+    ];
+    values.extend(primary_model(&value("Jwt", 40)));
+    values
 }
 
 /// `tier1()` without `names`.

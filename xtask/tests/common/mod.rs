@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod independent;
 pub mod inject;
 pub mod pty;
 pub mod stack;
@@ -79,27 +80,7 @@ impl Sandbox {
 
     /// Runs git in the sandbox, asserting success; returns its stdout.
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=Receptor Test",
-                "-c",
-                "user.email=test@example.invalid",
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(&self.root)
-            .output()
-            .expect("git must be installed for this test");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        git(&self.root, args)
     }
 
     /// Stages everything git does not ignore and commits it.
@@ -113,6 +94,27 @@ impl Sandbox {
     pub fn env_values(&self, project: &str) -> BTreeMap<String, String> {
         parse_env(&self.read(&format!("{project}/.env")))
     }
+}
+
+/// Runs the real git in `dir` with a fixed identity and default branch,
+/// asserting success; returns its stdout without the final newline.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let sh = xshell::Shell::new().unwrap();
+    sh.change_dir(dir);
+    let identity = [
+        "-c",
+        "user.name=Receptor Test",
+        "-c",
+        "user.email=test@example.invalid",
+        "-c",
+        "init.defaultBranch=main",
+        "-c",
+        "commit.gpgsign=false",
+    ];
+    xshell::cmd!(sh, "git {identity...} {args...}")
+        .quiet()
+        .read()
+        .unwrap_or_else(|err| panic!("git must be installed and succeed: {err}"))
 }
 
 /// A run of the xtask binary in `dir` with a clean environment.

@@ -1,7 +1,9 @@
 //! Stand-ins for the vault command-line tools (`bws`, `doppler`), whose
-//! services this machine cannot reach: small shell scripts, written into a
-//! folder put first on the PATH, that print the documented JSON and record
-//! their arguments and the names of their environment variables.
+//! services this machine cannot reach: small shell scripts under the tool's
+//! own name (setup only ever runs `bws` and `doppler` found on PATH), written
+//! into a `stand-in-bin` folder put first on the PATH, that print the
+//! documented JSON and record their arguments and the names of their
+//! environment variables.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -13,11 +15,14 @@ pub struct StandIn {
     /// The folder to put first on the PATH.
     pub bin: PathBuf,
     record: PathBuf,
+    /// `stand-in-<tool>`: the prefix of its record files.
     name: String,
+    /// The program name setup runs: `bws` or `doppler`.
+    tool: String,
 }
 
 impl StandIn {
-    /// `stand-in-<tool>`, printing `stdout` and succeeding.
+    /// `<tool>` in `stand-in-bin/`, printing `stdout` and succeeding.
     pub fn new(sb: &Sandbox, tool: &str, stdout: &str) -> StandIn {
         let bin = sb.path("stand-in-bin");
         let record = sb.path("stand-in-records");
@@ -27,6 +32,7 @@ impl StandIn {
             bin,
             record,
             name: format!("stand-in-{tool}"),
+            tool: tool.to_string(),
         };
         fs::write(stand_in.file("stdout"), stdout).unwrap();
         stand_in.script(&format!("cat '{}'", stand_in.file("stdout").display()));
@@ -39,7 +45,7 @@ impl StandIn {
 
     /// Writes the script: record, then `tail` decides what happens.
     fn script(&self, tail: &str) {
-        let path = self.bin.join(&self.name);
+        let path = self.bin.join(&self.tool);
         let text = format!(
             "#!/bin/sh\n\
              # Stand-in for a vault CLI: records its call, prints the documented JSON.\n\
@@ -62,9 +68,22 @@ impl StandIn {
         self
     }
 
+    /// Not installed: the program is gone from `stand-in-bin/`.
+    pub fn removed(self) -> StandIn {
+        fs::remove_file(self.bin.join(&self.tool)).unwrap();
+        self
+    }
+
     /// Never answers.
     pub fn hangs(self) -> StandIn {
         self.script("sleep 60");
+        self
+    }
+
+    /// Prints its JSON and exits, leaving a background child that keeps
+    /// standard output open for 40 s (as a CLI's update checker can).
+    pub fn leaves_a_child_holding_stdout(self) -> StandIn {
+        self.script(&format!("cat '{}'\nsleep 40 &", self.file("stdout").display()));
         self
     }
 

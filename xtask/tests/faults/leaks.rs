@@ -7,24 +7,30 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use xtask::secrets::{CATALOG, Make, generate, jwt};
 
 use crate::common::faults::files;
-use crate::common::{Outcome, Sandbox, repo};
+use crate::common::{Outcome, Sandbox, git, repo};
 
 /// A sound value for every catalog secret, each one unique and known.
 fn canaries(tag: &str) -> BTreeMap<&'static str, String> {
     let mut values = BTreeMap::new();
     let jwt_secret = generate::for_spec(xtask::secrets::catalog::find("JWT_SECRET").unwrap()).unwrap();
+    let model = xtask::secrets::asymmetric::fresh_values(&jwt_secret);
     for spec in CATALOG {
         let value = match spec.make {
+            _ if spec.is_asymmetric() => {
+                let (_, value) = model.iter().find(|(name, _)| *name == spec.name).unwrap();
+                value.expose().to_string()
+            }
             Make::Random { .. } if spec.name == "JWT_SECRET" => jwt_secret.expose().to_string(),
             Make::Random { .. } => generate::for_spec(spec).unwrap().expose().to_string(),
             Make::Minted(role) => jwt::mint(role, &jwt_secret, jwt::now()).expose().to_string(),
             Make::Supplied => format!("{tag}Supplied{}Canary0123456789", spec.name.replace('_', "")),
+            _ => unreachable!("{} is part of the asymmetric model", spec.name),
         };
         values.insert(spec.name, value);
     }
@@ -52,7 +58,12 @@ impl Canaries {
     fn env_text(&self) -> String {
         let mut text = String::from("# planted by the leak test\nSITE_URL=http://localhost:3000\n");
         for (name, value) in &self.in_file {
-            text.push_str(&format!("{name}={value}\n"));
+            // A key set is JSON: single quotes keep its double quotes literal.
+            if value.contains('"') {
+                text.push_str(&format!("{name}='{value}'\n"));
+            } else {
+                text.push_str(&format!("{name}={value}\n"));
+            }
         }
         text
     }
@@ -92,20 +103,6 @@ fn edit_line(sb: &Sandbox, key: &str, line: &str) {
         .map(|l| l + "\n")
         .collect();
     sb.write("receptor-dev/.env", &edited);
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `setup`'s success and failure paths.

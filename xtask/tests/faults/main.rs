@@ -6,6 +6,7 @@ mod common;
 
 mod concurrency;
 mod crash;
+mod environ;
 mod inputs;
 mod leaks;
 mod permissions;

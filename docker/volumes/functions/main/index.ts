@@ -1,11 +1,13 @@
 // Main service of the edge runtime: routes /<name>/... to the function in
 // /home/deno/functions/<name>/index.ts, each in its own user worker.
 //
-// When VERIFY_JWT is true, a request must carry `Authorization: Bearer <jwt>`:
+// When VERIFY_JWT is true, a request must carry `Authorization: Bearer <jwt>`, or the
+// `sb-api-key` header Kong sets for an sb_ key (the ES256 JWT of its role):
 //   * HS256 tokens are checked against JWT_SECRET (legacy mode, and the anon/service keys);
-//   * ES256/RS256 tokens (asymmetric mode, JWT_KEYS set on auth) are checked against the
-//     public keys auth serves at /.well-known/jwks.json, so no private key is needed here.
-// No third-party imports: Web Crypto only.
+//   * ES256/RS256 tokens are checked by their kid against the public keys of SUPABASE_JWKS
+//     (JWT_JWKS), else those auth serves at /.well-known/jwks.json.
+// No third-party imports: Web Crypto only. SUPABASE_JWKS carries the HS256 secret in its
+// oct key, so, like JWT_SECRET, it never reaches a user function.
 
 declare const EdgeRuntime: {
   userWorkers: {
@@ -19,8 +21,19 @@ const JWT_SECRET = Deno.env.get('JWT_SECRET') ?? ''
 const JWKS_URL = 'http://auth:9999/.well-known/jwks.json'
 const NAME = /^[A-Za-z0-9_-]+$/
 
-// Variables a user function may see: everything but the signing secret.
-const WORKER_ENV = Object.entries(Deno.env.toObject()).filter(([k]) => k !== 'JWT_SECRET')
+// Variables a user function may see: everything but the signing secret and the set holding it.
+const HIDDEN = new Set(['JWT_SECRET', 'SUPABASE_JWKS'])
+const WORKER_ENV = Object.entries(Deno.env.toObject()).filter(([k]) => !HIDDEN.has(k))
+
+// The public keys of JWT_JWKS (its oct key is the HS256 secret, used as JWT_SECRET above).
+const LOCAL_KEYS: JsonWebKey[] = (() => {
+  try {
+    const set = JSON.parse(Deno.env.get('SUPABASE_JWKS') ?? '{"keys":[]}')
+    return ((set.keys ?? []) as JsonWebKey[]).filter((k) => k.kty !== 'oct')
+  } catch {
+    return []
+  }
+})()
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), {
@@ -66,9 +79,9 @@ async function verifyJwt(token: string): Promise<boolean> {
     )
     ok = await crypto.subtle.verify('HMAC', key, sig, data)
   } else if (header.alg === 'ES256' || header.alg === 'RS256') {
-    const jwk = (await publicKeys()).find((k) =>
+    const matches = (k: JsonWebKey) =>
       (k as { kid?: string }).kid === header.kid && (!k.alg || k.alg === header.alg)
-    )
+    const jwk = LOCAL_KEYS.find(matches) ?? (await publicKeys()).find(matches)
     if (!jwk) return false
     const algo = header.alg === 'ES256'
       ? { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
@@ -85,7 +98,9 @@ async function verifyJwt(token: string): Promise<boolean> {
 Deno.serve(async (req: Request) => {
   if (req.method !== 'OPTIONS' && VERIFY_JWT) {
     const auth = req.headers.get('Authorization') ?? ''
-    const token = auth.startsWith('Bearer ') ? auth.slice(7) : ''
+    const token = auth.startsWith('Bearer ') && !auth.startsWith('Bearer sb_')
+      ? auth.slice(7)
+      : (req.headers.get('sb-api-key') ?? '')
     let valid = false
     try {
       valid = token !== '' && (await verifyJwt(token))

@@ -2,14 +2,26 @@
 //!
 //! It names projects, the stack source and where each third-party secret
 //! comes from, as references (`${VAR}`, `bws:…`, `doppler:…`), never values.
+//! Every value is read into a type only a valid value can be (`names`,
+//! `upstream`, `tables`, `vaults`), so toml places each error at its value;
+//! `validate` keeps the rules that span values. No message quotes a value.
 
-use std::collections::BTreeMap;
+mod names;
+mod tables;
+mod upstream;
+mod vaults;
+
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use toml::Spanned;
 
 use crate::secrets;
+
+pub use names::{Program, VarName, VaultId};
+pub use tables::{Entry, Reference, Secrets, Settings, Table};
+pub use upstream::{UpstreamRef, UpstreamUrl};
+pub use vaults::{Bitwarden, BitwardenEnv, DEFAULT_VAULT_TIMEOUT_SECS, Doppler, DopplerEnv, Vaults};
 
 /// The deployment environment a command works on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -20,6 +32,8 @@ pub enum Env {
 }
 
 impl Env {
+    pub const ALL: [Env; 3] = [Env::Dev, Env::Staging, Env::Prod];
+
     /// Dev generates missing infrastructure secrets; staging and prod never do.
     pub fn generates_secrets(self) -> bool {
         self == Env::Dev
@@ -58,21 +72,37 @@ pub enum StackSource {
     Upstream,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+/// One value for each environment: `dev`, `staging` and `prod`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Projects {
-    pub dev: String,
-    pub staging: String,
-    pub prod: String,
+pub struct PerEnv<T> {
+    pub dev: T,
+    pub staging: T,
+    pub prod: T,
 }
 
-impl Default for Projects {
-    fn default() -> Self {
-        Projects {
-            dev: "receptor-dev".into(),
-            staging: "receptor-stg".into(),
-            prod: "receptor-prod".into(),
+impl<T> PerEnv<T> {
+    pub fn get(&self, env: Env) -> &T {
+        match env {
+            Env::Dev => &self.dev,
+            Env::Staging => &self.staging,
+            Env::Prod => &self.prod,
         }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Env, &T)> {
+        Env::ALL.into_iter().map(move |env| (env, self.get(env)))
+    }
+}
+
+/// `[project]`: the project folder of each environment.
+pub type Projects = PerEnv<String>;
+
+fn default_projects() -> Projects {
+    PerEnv {
+        dev: "receptor-dev".into(),
+        staging: "receptor-stg".into(),
+        prod: "receptor-prod".into(),
     }
 }
 
@@ -82,17 +112,17 @@ pub struct Stack {
     #[serde(default)]
     pub source: StackSource,
     #[serde(default = "default_upstream_url")]
-    pub upstream_url: String,
+    pub upstream_url: UpstreamUrl,
     #[serde(default = "default_upstream_ref")]
-    pub upstream_ref: String,
+    pub upstream_ref: UpstreamRef,
 }
 
-fn default_upstream_url() -> String {
-    "https://github.com/supabase/supabase".into()
+fn default_upstream_url() -> UpstreamUrl {
+    UpstreamUrl::parse("https://github.com/supabase/supabase").expect("a valid URL")
 }
 
-fn default_upstream_ref() -> String {
-    "f813858db24e424146f62442faeafeed544dc508".into()
+fn default_upstream_ref() -> UpstreamRef {
+    UpstreamRef::parse("f813858db24e424146f62442faeafeed544dc508").expect("a valid ref")
 }
 
 impl Default for Stack {
@@ -105,141 +135,34 @@ impl Default for Stack {
     }
 }
 
-/// How long one vault command may run before it is stopped.
-pub const DEFAULT_VAULT_TIMEOUT_SECS: u64 = 30;
-
-/// `[vaults]`: the command-line tools that resolve `bws:` and `doppler:` references.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Vaults {
-    /// Seconds one vault command may take before it is killed.
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: Spanned<u64>,
-    #[serde(default)]
-    pub bws: Bitwarden,
-    #[serde(default)]
-    pub doppler: Doppler,
-}
-
-fn default_timeout() -> Spanned<u64> {
-    Spanned::new(0..0, DEFAULT_VAULT_TIMEOUT_SECS)
-}
-
-impl Default for Vaults {
-    fn default() -> Self {
-        Vaults {
-            timeout_secs: default_timeout(),
-            bws: Bitwarden::default(),
-            doppler: Doppler::default(),
-        }
-    }
-}
-
-/// One value per environment, for the vault tables' `[….dev]`, `[….staging]`, `[….prod]`.
-fn for_env<'a, T>(env: Env, dev: &'a Option<T>, staging: &'a Option<T>, prod: &'a Option<T>) -> Option<&'a T> {
-    match env {
-        Env::Dev => dev.as_ref(),
-        Env::Staging => staging.as_ref(),
-        Env::Prod => prod.as_ref(),
-    }
-}
-
-/// `[vaults.bws]`: Bitwarden Secrets Manager's `bws`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Bitwarden {
-    /// The program to run (default `bws`).
-    pub command: Option<Spanned<String>>,
-    /// The project whose secrets `bws:` references name, for every environment.
-    pub project_id: Option<Spanned<String>>,
-    /// `[vaults.bws.staging]` and the like: a project per environment.
-    pub dev: Option<BitwardenEnv>,
-    pub staging: Option<BitwardenEnv>,
-    pub prod: Option<BitwardenEnv>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BitwardenEnv {
-    pub project_id: Spanned<String>,
-}
-
-impl Bitwarden {
-    pub fn for_env(&self, env: Env) -> Option<&BitwardenEnv> {
-        for_env(env, &self.dev, &self.staging, &self.prod)
-    }
-
-    pub fn command(&self) -> &str {
-        self.command.as_ref().map_or("bws", |c| c.get_ref())
-    }
-
-    /// The project of `env`: its own table first, then the shared `project_id`.
-    pub fn project_id(&self, env: Env) -> Option<&str> {
-        self.for_env(env)
-            .map(|e| e.project_id.get_ref().as_str())
-            .or(self.project_id.as_ref().map(|p| p.get_ref().as_str()))
-    }
-}
-
-/// `[vaults.doppler]`: the Doppler CLI.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Doppler {
-    /// The program to run (default `doppler`).
-    pub command: Option<Spanned<String>>,
-    pub project: Option<Spanned<String>>,
-    pub config: Option<Spanned<String>>,
-    /// `[vaults.doppler.prod]` and the like: a project or config per environment.
-    pub dev: Option<DopplerEnv>,
-    pub staging: Option<DopplerEnv>,
-    pub prod: Option<DopplerEnv>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DopplerEnv {
-    pub project: Option<Spanned<String>>,
-    pub config: Option<Spanned<String>>,
-}
-
-impl Doppler {
-    pub fn for_env(&self, env: Env) -> Option<&DopplerEnv> {
-        for_env(env, &self.dev, &self.staging, &self.prod)
-    }
-
-    pub fn command(&self) -> &str {
-        self.command.as_ref().map_or("doppler", |c| c.get_ref())
-    }
-
-    /// The project of `env`, if `setup.conf` names one.
-    pub fn project(&self, env: Env) -> Option<&str> {
-        let own = self.for_env(env).and_then(|e| e.project.as_ref());
-        own.or(self.project.as_ref()).map(|p| p.get_ref().as_str())
-    }
-
-    /// The config of `env`, if `setup.conf` names one.
-    pub fn config(&self, env: Env) -> Option<&str> {
-        let own = self.for_env(env).and_then(|e| e.config.as_ref());
-        own.or(self.config.as_ref()).map(|c| c.get_ref().as_str())
-    }
-}
-
 /// The whole `setup.conf`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetupConf {
-    #[serde(default)]
+    #[serde(default = "default_projects")]
     pub project: Projects,
     #[serde(default)]
     pub stack: Stack,
-    /// Tier 2 secrets: variable name → reference.
+    /// Tier 2 secrets: variable name → reference, parsed once here.
     #[serde(default)]
-    pub secrets: BTreeMap<String, String>,
+    pub secrets: Secrets,
     /// Non-secret settings written into `.env` as they are.
     #[serde(default)]
-    pub settings: BTreeMap<String, String>,
+    pub settings: Settings,
     #[serde(default)]
     pub vaults: Vaults,
+}
+
+impl Default for SetupConf {
+    fn default() -> Self {
+        SetupConf {
+            project: default_projects(),
+            stack: Stack::default(),
+            secrets: Secrets::default(),
+            settings: Settings::default(),
+            vaults: Vaults::default(),
+        }
+    }
 }
 
 impl SetupConf {
@@ -274,100 +197,66 @@ impl SetupConf {
             let offset = err.span().map_or(0, |s| s.start);
             at(offset, without_values(err.message().trim()).replace('\n', "; "))
         })?;
-        for (name, reference) in &conf.secrets {
-            let offset = locate(text, name);
-            if !is_variable_name(name) {
-                return Err(at(
-                    offset,
-                    format!("{name:?} is not a variable name; use letters, digits and `_`"),
-                ));
-            }
-            if secrets::catalog::find(name).is_some_and(|spec| spec.tier == secrets::Tier::One) {
-                return Err(at(
-                    offset,
+        conf.validate().map_err(|(span, message)| at(span.start, message))?;
+        Ok(conf)
+    }
+
+    /// The rules that span more than one value: each value alone is already
+    /// valid by its type.
+    fn validate(&self) -> Result<(), (Range<usize>, String)> {
+        for (name, entry) in self.secrets.entries() {
+            if secrets::catalog::find(name.as_str()).is_some_and(|spec| spec.tier == secrets::Tier::One) {
+                return Err((
+                    entry.name_span.clone(),
                     format!(
                         "{name} is an infrastructure (Tier 1) secret: inject it as an environment variable, never through setup.conf"
                     ),
                 ));
             }
-            if Reference::parse(reference).is_none() {
-                return Err(at(
-                    offset,
+        }
+        for (name, entry) in self.settings.entries() {
+            if secrets::catalog::find(name.as_str()).is_some() {
+                return Err((
+                    entry.name_span.clone(),
+                    format!("{name} is a secret: put a reference under [secrets], never a value under [settings]"),
+                ));
+            }
+            if self.secrets.contains(name.as_str()) {
+                return Err((
+                    entry.name_span.clone(),
                     format!(
-                        "{name} must be a reference (\"${{VAR}}\", \"bws:<key>\" or \"doppler:<NAME>\"), never a literal secret"
+                        "{name} is under [secrets] and [settings]: a secret takes a reference under [secrets] only; remove it from [settings]"
                     ),
                 ));
             }
         }
-        for (name, value) in &conf.settings {
-            if secrets::catalog::find(name).is_some() {
-                return Err(at(
-                    locate(text, name),
-                    format!("{name} is a secret: put a reference under [secrets], never a value under [settings]"),
-                ));
-            }
-            if !is_variable_name(name) {
-                return Err(at(
-                    locate(text, name),
-                    format!("{name:?} is not a variable name; use letters, digits and `_`"),
-                ));
-            }
-            if value.contains(['\n', '\r']) {
-                return Err(at(locate(text, name), format!("{name} must fit on one line")));
-            }
-        }
-        if has_credentials(&conf.stack.upstream_url) {
-            return Err(at(
-                locate(text, "upstream_url"),
-                "stack.upstream_url holds a user name or password: put credentials in a git credential helper, never in setup.conf".into(),
-            ));
-        }
-        conf.check_vaults().map_err(|(span, message)| at(span.start, message))?;
-        Ok(conf)
-    }
-
-    /// Refuses vault settings that could be read as a flag or are out of range.
-    fn check_vaults(&self) -> Result<(), (std::ops::Range<usize>, String)> {
-        let vaults = &self.vaults;
-        let secs = &vaults.timeout_secs;
+        let secs = &self.vaults.timeout_secs;
         if !(1..=600).contains(secs.get_ref()) {
             return Err((secs.span(), "vaults.timeout_secs must be between 1 and 600".into()));
         }
-        let bws = &vaults.bws;
-        let doppler = &vaults.doppler;
         let commands = [
-            ("vaults.bws.command", &bws.command),
-            ("vaults.doppler.command", &doppler.command),
+            (
+                "vaults.bws.command",
+                &self.vaults.bws.command,
+                Bitwarden::PROGRAM,
+                "BWS_ACCESS_TOKEN",
+            ),
+            (
+                "vaults.doppler.command",
+                &self.vaults.doppler.command,
+                Doppler::PROGRAM,
+                "DOPPLER_TOKEN",
+            ),
         ];
-        for (field, command) in commands {
-            if let Some(command) = command {
-                let ok = !command.get_ref().is_empty()
-                    && !command.get_ref().starts_with('-')
-                    && !command.get_ref().contains(char::is_whitespace);
-                if !ok {
-                    return Err((
-                        command.span(),
-                        format!("{field} must be a program name or path, without spaces"),
-                    ));
-                }
-            }
-        }
-        let mut ids: Vec<(&str, &Spanned<String>)> = Vec::new();
-        ids.extend(bws.project_id.iter().map(|p| ("project_id", p)));
-        for env in [Env::Dev, Env::Staging, Env::Prod] {
-            ids.extend(bws.for_env(env).map(|e| ("project_id", &e.project_id)));
-            if let Some(e) = doppler.for_env(env) {
-                ids.extend(e.project.iter().map(|p| ("project", p)));
-                ids.extend(e.config.iter().map(|c| ("config", c)));
-            }
-        }
-        ids.extend(doppler.project.iter().map(|p| ("project", p)));
-        ids.extend(doppler.config.iter().map(|c| ("config", c)));
-        for (field, id) in ids {
-            if !is_identifier(id.get_ref()) {
+        for (field, command, program, token) in commands {
+            if let Some(command) = command
+                && command.get_ref().as_str() != program
+            {
                 return Err((
-                    id.span(),
-                    format!("{field} may hold only letters, digits, `_`, `-` and `.`, and must not start with `-`"),
+                    command.span(),
+                    format!(
+                        "{field} may only be {program}, found on PATH: setup.conf never chooses the program that receives {token}; put the {program} you want first on PATH instead"
+                    ),
                 ));
             }
         }
@@ -375,11 +264,7 @@ impl SetupConf {
     }
 
     pub fn project_name(&self, env: Env) -> &str {
-        match env {
-            Env::Dev => &self.project.dev,
-            Env::Staging => &self.project.staging,
-            Env::Prod => &self.project.prod,
-        }
+        self.project.get(env)
     }
 }
 
@@ -423,68 +308,6 @@ fn without_values(message: &str) -> String {
     }
 }
 
-fn is_variable_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// A vault project, config or secret id: safe as one argv element.
-fn is_identifier(id: &str) -> bool {
-    !id.is_empty() && !id.starts_with('-') && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-}
-
-/// Whether a URL carries `user[:password]@` before its host: it would reach
-/// git's argv and messages.
-fn has_credentials(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority.contains('@')
-}
-
-/// Byte offset of the line that assigns `name`, for error positions.
-fn locate(text: &str, name: &str) -> usize {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with(name) && trimmed[name.len()..].trim_start().starts_with('=') {
-            return offset + (line.len() - trimmed.len());
-        }
-        offset += line.len();
-    }
-    0
-}
-
-/// Where a Tier 2 secret's value comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reference {
-    /// `${VAR}`: the process environment.
-    Env(String),
-    /// `bws:<secret key or id>`: Bitwarden Secrets Manager.
-    Bitwarden(String),
-    /// `doppler:<NAME>`: Doppler.
-    Doppler(String),
-}
-
-impl Reference {
-    pub fn parse(text: &str) -> Option<Reference> {
-        let is_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if let Some(var) = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
-            return is_name(var).then(|| Reference::Env(var.into()));
-        }
-        if let Some(key) = text.strip_prefix("bws:") {
-            let ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-            return ok.then(|| Reference::Bitwarden(key.into()));
-        }
-        if let Some(name) = text.strip_prefix("doppler:") {
-            return is_name(name).then(|| Reference::Doppler(name.into()));
-        }
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,23 +330,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("setup.conf:2:1: stack.upstream_url holds a user name"),
+            err.starts_with("setup.conf:2:16: stack.upstream_url holds a user name"),
             "{err}"
         );
         assert!(!err.contains("canary"));
         assert!(parse("[stack]\nupstream_url = \"https://example.invalid/a@b\"\n").is_ok());
+        let err = parse("[stack]\nupstream_url = \"https://example.invalid/r.git?private_token=tok3n-canary\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("setup.conf:2:16: stack.upstream_url has a query string"),
+            "{err}"
+        );
+        assert!(!err.contains("canary"));
     }
 
     #[test]
     fn references_are_read_and_literals_refused_with_a_position() {
         let conf = parse("[secrets]\nA = \"${A_VAR}\"\nB = \"bws:smtp-pass\"\nC = \"doppler:C\"\n").unwrap();
         assert_eq!(conf.secrets.len(), 3);
-        assert_eq!(Reference::parse("${A_VAR}"), Some(Reference::Env("A_VAR".into())));
+        assert_eq!(conf.secrets.get("A"), Some(&Reference::Env("A_VAR".into())));
+        assert_eq!(conf.secrets.get("B"), Some(&Reference::Bitwarden("smtp-pass".into())));
         let err = parse("[secrets]\n\nOPENAI_API_KEY = \"sk-live-canary\"\n")
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("setup.conf:3:1: OPENAI_API_KEY must be a reference"),
+            err.starts_with("setup.conf:3:18: OPENAI_API_KEY must be a reference"),
             "{err}"
         );
         assert!(!err.contains("canary"));
@@ -604,16 +436,128 @@ mod tests {
         let err = parse("[vaults.doppler.prod]\nconfig = \"-p x\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("setup.conf:2:10: config may hold only"), "{err}");
+        assert!(
+            err.starts_with("setup.conf:2:10: a vault project, config or id may hold only"),
+            "{err}"
+        );
         let err = parse("[vaults.bws]\ncommand = \"bws --debug\"\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("setup.conf:2:11: vaults.bws.command must be"), "{err}");
+        assert!(err.starts_with("setup.conf:2:11: a vault command must be"), "{err}");
         let err = parse("[secrets]\nPOSTGRES_PASSWORD = \"${PG}\"\n")
             .unwrap_err()
             .to_string();
         assert!(err.contains("Tier 1"), "{err}");
         let err = parse("[settings]\n\"BAD NAME\" = \"x\"\n").unwrap_err().to_string();
         assert!(err.contains("is not a variable name"), "{err}");
+    }
+
+    #[test]
+    fn a_vault_program_is_only_its_own_name_found_on_path() {
+        assert!(parse("[vaults.bws]\ncommand = \"bws\"\n[vaults.doppler]\ncommand = \"doppler\"\n").is_ok());
+        for (text, shown) in [
+            (
+                "[vaults.bws]\ncommand = \"evil-bws\"\n",
+                "setup.conf:2:11: vaults.bws.command may only be bws, found on PATH",
+            ),
+            (
+                "[vaults]\ntimeout_secs = 5\n[vaults.doppler]\ncommand = \"sh\"\n",
+                "setup.conf:4:11: vaults.doppler.command may only be doppler, found on PATH",
+            ),
+            (
+                "[vaults.bws]\ncommand = \"/tmp/x/bws\"\n",
+                "setup.conf:2:11: a vault command must be a program name found on PATH",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(shown), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_refs_and_urls_are_refused_at_their_value() {
+        for (text, shown) in [
+            (
+                "[stack]\nupstream_ref = \"--upload-pack=touch /tmp/pwned; git-upload-pack\"\n",
+                "setup.conf:2:16: stack.upstream_ref starts with `-`",
+            ),
+            (
+                "[stack]\nsource = \"upstream\"\nupstream_ref = \"a..b\"\n",
+                "setup.conf:3:16: stack.upstream_ref holds `..`",
+            ),
+            (
+                "[stack]\nupstream_url = \".\"\n",
+                "setup.conf:2:16: stack.upstream_url is not a git URL",
+            ),
+            (
+                "[stack]\nupstream_url = \"ext::sh -c touch% /tmp/pwned\"\n",
+                "setup.conf:2:16: stack.upstream_url names a git transport helper",
+            ),
+            (
+                "[stack]\nupstream_url = \"--upload-pack=x\"\n",
+                "setup.conf:2:16: stack.upstream_url starts with `-`",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(shown), "{err}");
+            assert!(!err.contains("pwned") && !err.contains("upload-pack="), "{err}");
+        }
+    }
+
+    #[test]
+    fn names_are_upper_case_identifiers_placed_exactly_and_shown_only_when_plain() {
+        for (text, shown) in [
+            (
+                "[secrets]\nOK = \"${OK}\"\n  \"BAD NAME\" = \"${X}\"\n",
+                "setup.conf:3:3: this name (not shown) is not a variable name",
+            ),
+            (
+                "[secrets]\n\"X = sk-live-canary\" = \"${X}\"\n",
+                "setup.conf:2:1: this name (not shown) is not a variable name",
+            ),
+            (
+                "[secrets]\n\"A\\tB\" = \"${X}\"\n",
+                "setup.conf:2:1: this name (not shown)",
+            ),
+            (
+                "[secrets]\n\"A\\u001bB\" = \"${X}\"\n",
+                "setup.conf:2:1: this name (not shown)",
+            ),
+            (
+                "[secrets]\n\"A\\u0000B\" = \"${X}\"\n",
+                "setup.conf:2:1: this name (not shown)",
+            ),
+            (
+                "[settings]\nsite_url = \"x\"\n",
+                "setup.conf:2:1: site_url is not a variable name: use upper-case letters",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with(shown), "{err}");
+            assert!(!err.contains("canary"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_setting_never_overrides_a_secret_of_the_same_name() {
+        let err = parse("[secrets]\nMY_TOKEN = \"${MY_TOKEN}\"\n[settings]\nMY_TOKEN = \"plain-canary\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("setup.conf:4:1: MY_TOKEN is under [secrets] and [settings]"),
+            "{err}"
+        );
+        assert!(!err.contains("canary"));
+    }
+
+    #[test]
+    fn a_project_table_is_one_name_per_environment() {
+        let conf = parse("[project]\ndev = \"a\"\nstaging = \"b\"\nprod = \"c\"\n").unwrap();
+        let names: Vec<_> = conf
+            .project
+            .iter()
+            .map(|(env, name)| (env.name(), name.as_str()))
+            .collect();
+        assert_eq!(names, [("dev", "a"), ("staging", "b"), ("prod", "c")]);
     }
 }

@@ -1,0 +1,227 @@
+//! The asymmetric key model in a project's `.env`, once `JWT_SECRET` and the
+//! other Tier 1 values are settled: `JWT_KEYS` (generated in dev, injected in
+//! staging and prod), its public set `JWT_JWKS`, and the ES256 API keys, with
+//! both `oct` keys following `JWT_SECRET`. A sound value is kept; one that no
+//! longer matches is made again from the values it follows. A legacy project
+//! (no `JWT_KEYS`) gains the whole model with none of its keys changed.
+
+use std::collections::BTreeMap;
+
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::secrets::asymmetric::{self, JWT_JWKS, JWT_KEYS};
+use crate::secrets::jwk::{KeySet, Shape};
+use crate::secrets::{CATALOG, Make, Secret, defaults, es256, jwt};
+use crate::summary::{Action, Row, Source};
+
+const JWT_SECRET: &str = "JWT_SECRET";
+
+/// Settles `JWT_KEYS`, `JWT_JWKS` and the ES256 API keys in `env`, updating
+/// or adding their rows. `generate`: dev, where a missing `JWT_KEYS` is made;
+/// `injected`: derived values injected in staging and prod, which must match.
+pub(super) fn settle(
+    env: &mut EnvFile,
+    rows: &mut Vec<Row>,
+    generate: bool,
+    injected: &BTreeMap<&'static str, Secret>,
+) -> Result<()> {
+    let mut refused = Vec::new();
+    let secret = Secret::new(env.get(JWT_SECRET).unwrap_or_default());
+    let at = |env: &EnvFile, name: &str| format!("{}:{}: {name}", env.path().display(), env.line_of(name).unwrap_or(0));
+
+    // 1. The signing set: kept when sound, its oct key rebuilt when JWT_SECRET moved.
+    let current = env.get(JWT_KEYS).unwrap_or_default();
+    let mut keys = if current.is_empty() {
+        if !generate {
+            return Err(Error::Missing(format!(
+                "{JWT_KEYS} is not set: inject it (a masked CI/CD variable) and run again"
+            )));
+        }
+        let keys = KeySet::new_signing_set(&secret);
+        env.set(JWT_KEYS, &keys.render(Shape::Array))?;
+        put(
+            rows,
+            JWT_KEYS,
+            Action::Generated,
+            Source::Generated,
+            "EC P-256 signing key (ES256) with a new kid, and the HS256 oct key of JWT_SECRET",
+        );
+        keys
+    } else {
+        let (parsed, flaws) = asymmetric::signing_set(&current);
+        match parsed {
+            Some(keys) if flaws.is_empty() => keys,
+            _ => {
+                let all: Vec<String> = flaws.iter().map(ToString::to_string).collect();
+                return Err(Error::Refused(vec![format!(
+                    "{} {}; fix the value (emptying it in dev generates a new signing key, and signs every user out)",
+                    at(env, JWT_KEYS),
+                    all.join(", and ")
+                )]));
+            }
+        }
+    };
+    if !keys.octs_hold(&secret) {
+        keys.set_oct(&secret);
+        env.set(JWT_KEYS, &keys.render(Shape::Array))?;
+        put(
+            rows,
+            JWT_KEYS,
+            Action::Rebuilt,
+            Source::Minted,
+            "its HS256 oct key now holds JWT_SECRET; the signing key is kept",
+        );
+    } else if !rows.iter().any(|r| r.name == JWT_KEYS) {
+        put(rows, JWT_KEYS, Action::Kept, Source::Kept, "");
+    }
+
+    // 2. The public set: injected and matching, kept when sound, else derived.
+    let expected = keys.public_set();
+    let jwks = match injected.get(JWT_JWKS) {
+        Some(given) => match asymmetric::public_set(given.expose(), Some(&keys)) {
+            (Some(mut given_set), flaws) if flaws.is_empty() => {
+                let rebuilt = !given_set.octs_hold(&secret);
+                given_set.set_oct(&secret);
+                let value = if rebuilt {
+                    given_set.render(Shape::Jwks)
+                } else {
+                    given.expose().to_string()
+                };
+                let before = env.get(JWT_JWKS).unwrap_or_default();
+                env.set(JWT_JWKS, &value)?;
+                let note = if rebuilt {
+                    "its HS256 oct key now holds JWT_SECRET"
+                } else {
+                    ""
+                };
+                put(
+                    rows,
+                    JWT_JWKS,
+                    Action::for_value(&before, &value),
+                    Source::Environment,
+                    note,
+                );
+                given_set
+            }
+            (_, flaws) => {
+                let flaw = flaws.first().map(ToString::to_string).unwrap_or_default();
+                refused.push(format!("{JWT_JWKS} from the environment {flaw}; inject the public set of the injected {JWT_KEYS}, or none to have it derived"));
+                expected
+            }
+        },
+        None => {
+            let current = env.get(JWT_JWKS).unwrap_or_default();
+            let (parsed, flaws) = if current.is_empty() {
+                (None, Vec::new())
+            } else {
+                asymmetric::public_set(&current, Some(&keys))
+            };
+            match parsed {
+                Some(set) if flaws.is_empty() && set.octs_hold(&secret) => {
+                    put(rows, JWT_JWKS, Action::Kept, Source::Kept, "");
+                    set
+                }
+                Some(mut set) if flaws.is_empty() => {
+                    set.set_oct(&secret);
+                    env.set(JWT_JWKS, &set.render(Shape::Jwks))?;
+                    put(
+                        rows,
+                        JWT_JWKS,
+                        Action::Rebuilt,
+                        Source::Minted,
+                        "its HS256 oct key now holds JWT_SECRET",
+                    );
+                    set
+                }
+                _ => {
+                    env.set(JWT_JWKS, &expected.render(Shape::Jwks))?;
+                    let (action, note) = if current.is_empty() {
+                        (Action::Derived, "the public part of JWT_KEYS")
+                    } else {
+                        (Action::Rebuilt, "did not match JWT_KEYS: derived from it again")
+                    };
+                    put(rows, JWT_JWKS, action, Source::Minted, note);
+                    expected
+                }
+            }
+        }
+    };
+
+    // 3. The ES256 API keys: injected and verifying, kept when sound, else minted.
+    let signer = keys
+        .signing_key()
+        .expect("a flawless signing set has one signing key")
+        .clone();
+    for spec in CATALOG {
+        let Make::MintedAsymmetric(role) = spec.make else {
+            continue;
+        };
+        let sound = |token: &str| {
+            !token.is_empty()
+                && !defaults::is_known_default(token)
+                && asymmetric::api_key(token, role, &jwks, Some(&keys)).is_ok()
+        };
+        if let Some(given) = injected.get(spec.name) {
+            if let Err(flaw) = asymmetric::api_key(given.expose(), role, &jwks, Some(&keys)) {
+                refused.push(format!(
+                    "{} from the environment {flaw}; inject the matching key, or none to have it minted",
+                    spec.name
+                ));
+                continue;
+            }
+            let before = env.get(spec.name).unwrap_or_default();
+            env.set(spec.name, given.expose())?;
+            put(
+                rows,
+                spec.name,
+                Action::for_value(&before, given.expose()),
+                Source::Environment,
+                "",
+            );
+            continue;
+        }
+        let current = env.get(spec.name).unwrap_or_default();
+        if sound(&current) {
+            put(rows, spec.name, Action::Kept, Source::Kept, "");
+            continue;
+        }
+        let token = es256::mint(role, &signer, jwt::now()).expect("a sound signing key signs");
+        env.set(spec.name, token.expose())?;
+        let (action, note) = if current.is_empty() {
+            (
+                Action::Minted,
+                format!("role {}, ES256, signed with the key of JWT_KEYS", role.claim()),
+            )
+        } else {
+            (
+                Action::Reminted,
+                "did not verify under JWT_JWKS with the signing key's kid and its role".to_string(),
+            )
+        };
+        put(rows, spec.name, action, Source::Minted, &note);
+    }
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
+    }
+    rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name).unwrap_or(usize::MAX));
+    Ok(())
+}
+
+/// Sets the row of `name`, replacing one already there.
+fn put(rows: &mut Vec<Row>, name: &str, action: Action, source: Source, note: &str) {
+    let row = Row {
+        name: name.to_string(),
+        tier: Some(1),
+        action,
+        source,
+        note: note.to_string(),
+    };
+    match rows.iter_mut().find(|r| r.name == name) {
+        // A value set from a source and then rebuilt keeps its source.
+        Some(existing) if action == Action::Rebuilt && existing.action.changes_file() => {
+            existing.note = row.note;
+        }
+        Some(existing) => *existing = row,
+        None => rows.push(row),
+    }
+}
