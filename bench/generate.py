@@ -7,7 +7,8 @@ filler source files, with a known number of Supabase secrets of each kind
 planted at recorded file:line places. Deterministic for a given seed.
 
 Writes, beside the tree (never inside it, so no scanner sees them):
-  planted.json  one record per planted secret: kind, path, line
+  planted.json  one record per planted string: kind, path, line (the kind
+                `sb-publishable` is public: a scanner must not report it)
   values.txt    every planted string, one per line, for `git grep -F -f`
 """
 
@@ -25,6 +26,7 @@ import time
 DASHES = "-" * 5  # keeps the armour lines of this script from looking like keys
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
+PUBLIC_KINDS = {"sb-publishable"}  # planted, but public: a scanner must not report them
 PUBLISHED_JWT_SECRET = "your-super-secret-jwt-token-with-at-least-32-characters-long"
 
 WORDS = (
@@ -40,14 +42,44 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def jwt(secret: str, role: str, iss: str, rng: random.Random) -> str:
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+def jwt(secret: str, role: str, iss: str, rng: random.Random, indent=None) -> str:
+    """An HS256 key; with `indent`, its JSON pretty-printed as Supabase's demo keys are."""
+    separators = (",", ":") if indent is None else (",", ": ")
+    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, indent=indent, separators=separators).encode())
     iat = 1_700_000_000 + rng.randrange(10_000_000)
     claims = {"role": role, "iss": iss, "iat": iat, "exp": iat + 5 * 365 * 24 * 3600}
-    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    payload = b64url(json.dumps(claims, indent=indent, separators=separators).encode())
     signing_input = f"{header}.{payload}".encode()
     signature = b64url(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())
     return f"{header}.{payload}.{signature}"
+
+
+def es256_shaped(role: str, rng: random.Random) -> str:
+    """An ES256 API key as upstream's add-new-auth-keys.sh writes it (the signature is random
+    bytes of the right length: no scanner here has the public key to check it)."""
+    kid = f"{rand(rng, HEX, 8)}-{rand(rng, HEX, 4)}-4{rand(rng, HEX, 3)}-a{rand(rng, HEX, 3)}-{rand(rng, HEX, 12)}"
+    header = b64url(json.dumps({"alg": "ES256", "typ": "JWT", "kid": kid}, separators=(",", ":")).encode())
+    iat = 1_700_000_000 + rng.randrange(10_000_000)
+    claims = {"role": role, "iss": "supabase", "iat": iat, "exp": iat + 5 * 365 * 24 * 3600}
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{payload}.{b64url(rng.randbytes(64))}"
+
+
+def opaque(prefix: str, rng: random.Random) -> str:
+    """An sb_ key as upstream makes it: 22 random base64url characters and the checksum
+    computed with the self-hosted project ref."""
+    inter = prefix + b64url(rng.randbytes(17))[:22]
+    checksum = b64url(hashlib.sha256(f"supabase-self-hosted|{inter}".encode()).digest())[:8]
+    return f"{inter}_{checksum}"
+
+
+def jwt_keys(rng: random.Random) -> str:
+    """A JWT_KEYS value: the EC private JWK (with d) and the oct key of some JWT_SECRET."""
+    ec = {"kty": "EC", "kid": rand(rng, HEX, 32), "use": "sig", "key_ops": ["sign", "verify"], "alg": "ES256",
+          "ext": True, "crv": "P-256", "x": b64url(rng.randbytes(32)), "y": b64url(rng.randbytes(32)),
+          "d": b64url(rng.randbytes(32))}
+    oct_key = {"kty": "oct", "k": b64url(rand(rng, ALNUM, 40).encode()), "alg": "HS256"}
+    return json.dumps([ec, oct_key], separators=(",", ":"))
 
 
 def rand(rng: random.Random, alphabet: str, n: int) -> str:
@@ -103,14 +135,30 @@ def planted_secrets(rng: random.Random, env: dict, counts: dict) -> list:
     for _ in range(counts["jwt-published"]):
         token = jwt(PUBLISHED_JWT_SECRET, rng.choice(["anon", "service_role"]), "supabase-demo", rng)
         plants.append(("jwt-published", [f"ANON_KEY={token}"]))
+    for _ in range(counts["jwt-pretty"]):
+        token = jwt(rand(rng, ALNUM, 40), rng.choice(["anon", "service_role"]), "supabase", rng, indent=2)
+        plants.append(("jwt-pretty", [f'const SUPABASE_KEY = "{token}";']))
+    for _ in range(counts["jwt-es256"]):
+        plants.append(("jwt-es256", [f"SERVICE_ROLE_KEY_ASYMMETRIC={es256_shaped('service_role', rng)}"]))
     for _ in range(counts["sb-secret"]):
-        key = "sb_" + "secret_" + rand(rng, ALNUM, 22) + "_" + rand(rng, ALNUM, 8)
-        plants.append(("sb-secret", [f"SUPABASE_SECRET_KEY={key}"]))
+        plants.append(("sb-secret", [f"SUPABASE_SECRET_KEY={opaque('sb_' + 'secret_', rng)}"]))
+    for _ in range(counts["jwk-private"]):
+        plants.append(("jwk-private", [f"JWT_KEYS='{jwt_keys(rng)}'"]))
+    for _ in range(counts["sb-publishable"]):
+        plants.append(("sb-publishable", [f"SUPABASE_PUBLISHABLE_KEY={opaque('sb_publishable_', rng)}"]))
     labels = ["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY"]
     for _ in range(counts["private-key"]):
         label = rng.choice(labels)
         body = [base64.b64encode(rng.randbytes(48)).decode() for _ in range(rng.randint(4, 12))]
         plants.append(("private-key", [f"{DASHES}BEGIN {label}{DASHES}", *body, f"{DASHES}END {label}{DASHES}"]))
+    for _ in range(counts["assigned"]):
+        name, value = rng.choice([
+            ("POSTGRES_PASSWORD", rand(rng, HEX, 32)),
+            ("JWT_SECRET", rand(rng, ALNUM, 40)),
+            ("VAULT_ENC_KEY", rand(rng, HEX, 32)),
+            ("DASHBOARD_PASSWORD", rand(rng, ALNUM, 32)),
+        ])
+        plants.append(("assigned", [rng.choice([f"      {name}: {value}", f"{name}={value}"])]))
     names = [k for k in env if len(env[k]) >= 12]
     for i in range(counts["known-value"]):
         name = names[i % len(names)]
@@ -134,7 +182,9 @@ def first_value(kind: str, lines: list, env: dict) -> str:
         return line
     if kind == "known-value":
         return next(v for v in env.values() if len(v) >= 12 and v in line)
-    return line.split("=", 1)[1].strip().strip('";')
+    if kind == "assigned":
+        return line.replace(":", "=", 1).split("=", 1)[1].strip()
+    return line.split("=", 1)[1].strip().strip('";\'')
 
 
 def main() -> None:
@@ -165,13 +215,19 @@ def main() -> None:
     with os.fdopen(fd, "w") as f:
         f.write(env_text)
 
-    counts = {"jwt": 40, "jwt-published": 20, "sb-secret": 40, "private-key": 30, "known-value": 60}
+    counts = {"jwt": 40, "jwt-published": 20, "jwt-pretty": 20, "jwt-es256": 20, "sb-secret": 40,
+              "private-key": 30, "jwk-private": 20, "assigned": 20, "known-value": 60, "sb-publishable": 20}
     plants = planted_secrets(rng, env, counts)
+    extensions = ["rs", "py", "ts", "md", "txt", "yml"]
     by_file = {}
     for plant in plants:
-        by_file.setdefault(rng.randrange(args.files), []).append(plant)
+        n = rng.randrange(args.files)
+        if plant[0] == "assigned":
+            # Configuration is assigned in configuration files (Markdown, text, YAML), not in code.
+            n = n - n % len(extensions) + rng.choice([3, 4, 5])
+            n = n if n < args.files else n - len(extensions)
+        by_file.setdefault(n, []).append(plant)
 
-    extensions = ["rs", "py", "ts", "md", "txt", "yml"]
     average = args.mbytes * 1_000_000 // args.files
     records, values, total = [], [], 0
     for n in range(args.files):
@@ -189,7 +245,8 @@ def main() -> None:
             while placed and placed[0][0] == at:
                 _, _, (kind, plant_lines) = placed.pop(0)
                 records.append({"kind": kind, "path": path, "line": len(out_lines) + 1})
-                values.append(first_value(kind, plant_lines, env))
+                if kind not in PUBLIC_KINDS:
+                    values.append(first_value(kind, plant_lines, env))
                 out_lines.extend(plant_lines)
             if at < len(lines):
                 out_lines.append(lines[at])

@@ -242,6 +242,17 @@ pub fn tracked_files(dir: &Path) -> Result<Vec<Tracked>, GitError> {
     Ok(files)
 }
 
+/// The tracked paths whose work-tree file may differ from the index (git's
+/// own stat check: a file touched but unchanged may be listed too).
+pub fn maybe_modified(dir: &Path) -> Result<HashSet<String>, GitError> {
+    let out = query(dir, "diff-files", &["diff-files", "--name-only", "-z"], b"", &[0])?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
 /// For each of `paths` (relative to `dir`), whether the ignore rules cover it,
 /// whether or not it is tracked.
 pub fn ignored(dir: &Path, paths: &[String]) -> Result<Vec<bool>, GitError> {
@@ -277,29 +288,41 @@ pub fn ignored(dir: &Path, paths: &[String]) -> Result<Vec<bool>, GitError> {
 pub fn for_each_history_blob(
     dir: &Path,
     skip: &HashSet<String>,
-    mut visit: impl FnMut(&str, &str, &[u8]),
+    visit: impl FnMut(&str, &str, &[u8]),
 ) -> Result<usize, GitError> {
     let listing = git(dir, HISTORY_TIMEOUT)
         .args(["rev-list", "--all", "--objects", "--filter=object:type=blob"])
         .run()
         .map_err(|err| GitError::of("rev-list", err))?
         .stdout;
-    let mut paths = std::collections::HashMap::new();
+    let mut seen = HashSet::new();
     let mut wanted = Vec::new();
     for line in String::from_utf8_lossy(&listing).lines() {
         let Some((id, path)) = line.split_once(' ') else {
             continue; // a commit
         };
-        if skip.contains(id) || paths.contains_key(id) {
+        if skip.contains(id) || !seen.insert(id.to_string()) {
             continue;
         }
-        paths.insert(id.to_string(), path.to_string());
-        wanted.push(id.to_string());
+        wanted.push((id.to_string(), path.to_string()));
     }
-    if wanted.is_empty() {
+    for_each_blob(dir, &wanted, visit)
+}
+
+/// Calls `visit(path, object id, content)` for each `(object id, path)` of
+/// `blobs` that names a blob of the repository (others are passed over).
+/// Returns the number of blobs visited.
+pub fn for_each_blob(
+    dir: &Path,
+    blobs: &[(String, String)],
+    mut visit: impl FnMut(&str, &str, &[u8]),
+) -> Result<usize, GitError> {
+    if blobs.is_empty() {
         return Ok(0);
     }
-    let ids = wanted.join("\n") + "\n";
+    let paths: std::collections::HashMap<&str, &str> =
+        blobs.iter().map(|(id, path)| (id.as_str(), path.as_str())).collect();
+    let ids: String = blobs.iter().map(|(id, _)| format!("{id}\n")).collect();
     let failed = |detail: String| GitError::Failed {
         step: "cat-file",
         detail,
@@ -311,7 +334,7 @@ pub fn for_each_history_blob(
             let mut header = String::new();
             let mut content = Vec::new();
             let mut visited = 0;
-            for _ in 0..wanted.len() {
+            for _ in 0..blobs.len() {
                 header.clear();
                 reader.read_line(&mut header)?;
                 // `<id> <type> <size>`, or `<id> missing`.
@@ -324,14 +347,35 @@ pub fn for_each_history_blob(
                 };
                 content.resize(size + 1, 0);
                 reader.read_exact(&mut content)?;
-                if kind == "blob" {
-                    visit(&paths[id], id, &content[..size]);
+                if kind == "blob"
+                    && let Some(path) = paths.get(id)
+                {
+                    visit(path, id, &content[..size]);
                     visited += 1;
                 }
             }
             Ok(Ok(visited))
         })
         .map_err(|err| GitError::of("cat-file", err))?
+}
+
+/// The object id git gives `content` as a blob, in the hash of `like` (an id
+/// of the same repository: 40 hex digits for SHA-1, 64 for SHA-256).
+pub fn blob_id(content: &[u8], like: &str) -> String {
+    use sha2::Digest as _;
+    let header = format!("blob {}\0", content.len());
+    let digest: Vec<u8> = if like.len() == 64 {
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(header.as_bytes());
+        hasher.update(content);
+        hasher.finalize().to_vec()
+    } else {
+        let mut hasher = sha1::Sha1::new();
+        hasher.update(header.as_bytes());
+        hasher.update(content);
+        hasher.finalize().to_vec()
+    };
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

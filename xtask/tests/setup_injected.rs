@@ -222,7 +222,7 @@ fn injected_keys_must_verify_under_the_injected_secret_with_their_role() {
         (&foreign, "ANON_KEY from the environment is not signed with JWT_SECRET"),
         (
             &swapped,
-            "ANON_KEY from the environment has role \"service_role\" where \"anon\" is required",
+            "ANON_KEY from the environment has role service_role where role anon is required",
         ),
     ] {
         let sb = Sandbox::new();
@@ -412,6 +412,121 @@ fn a_template_with_published_placeholders_gets_injected_values_and_loses_its_pla
         out.stderr
     );
     assert_eq!(sb.read("receptor-stg/.env"), text);
+}
+
+fn sign_claims(claims: serde_json::Value, secret: &str) -> String {
+    let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+}
+
+#[test]
+fn setup_and_verify_judge_an_injected_key_alike() {
+    let values = tier1();
+    let secret = get(&values, "JWT_SECRET");
+    let now = jsonwebtoken::get_current_timestamp();
+    let other_iss = sign_claims(
+        serde_json::json!({"role": "anon", "iss": "someone-else", "iat": now, "exp": now + 3600 * 24 * 365}),
+        secret,
+    );
+    let within_the_hour = sign_claims(
+        serde_json::json!({"role": "anon", "iss": "supabase", "iat": now, "exp": now + 1800}),
+        secret,
+    );
+    for (key, why) in [
+        (
+            &other_iss,
+            "ANON_KEY from the environment has iss someone-else where iss supabase is required",
+        ),
+        (
+            &within_the_hour,
+            "ANON_KEY from the environment expires within the hour",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let out = sb
+            .xtask(["setup", "--env", "staging"])
+            .envs(&pairs(&values))
+            .env("ANON_KEY", key)
+            .fails_with(2);
+        assert!(out.one_line_error().contains(why), "{}", out.stderr);
+        out.never_shows(&[key.as_str(), secret]);
+        assert!(!sb.path("receptor-stg").exists(), "refused before anything is written");
+    }
+    // No exp: it never expires, which is no expiry; accepted with a warning, by both.
+    let no_exp = sign_claims(
+        serde_json::json!({"role": "anon", "iss": "supabase", "iat": now}),
+        secret,
+    );
+    let soon = sign_claims(
+        serde_json::json!({"role": "service_role", "iss": "supabase", "iat": now, "exp": now + 3600 * 24 * 10}),
+        secret,
+    );
+    let sb = Sandbox::git_repo();
+    let out = sb
+        .xtask(["setup", "--env", "staging"])
+        .envs(&pairs(&values))
+        .env("ANON_KEY", &no_exp)
+        .env("SERVICE_ROLE_KEY", &soon)
+        .succeeds();
+    let row = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {}", out.stdout))
+            .to_string()
+    };
+    assert!(
+        row("ANON_KEY").contains("warning: carries no exp claim: it never expires"),
+        "{}",
+        out.stdout
+    );
+    assert!(!row("ANON_KEY").contains("expired"), "{}", out.stdout);
+    assert!(
+        row("SERVICE_ROLE_KEY").contains("warning: expires in "),
+        "{}",
+        out.stdout
+    );
+    out.never_shows(&[&no_exp, &soon, secret]);
+    // (The sandbox's staging settings are a dev's: only the key findings matter here.)
+    let out = sb.xtask(["verify", "--env", "staging"]).output();
+    assert!(out.findings_of("project.api-keys").is_empty(), "{}", out.stdout);
+    let found = out.findings_of("project.key-expiry");
+    assert_eq!(found.len(), 2, "{}", out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|l| l.starts_with("warn") && l.contains("ANON_KEY carries no exp claim")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        found
+            .iter()
+            .any(|l| l.starts_with("warn") && l.contains("SERVICE_ROLE_KEY expires in ")),
+        "{}",
+        out.stdout
+    );
+    out.never_shows(&[&no_exp, &soon, secret]);
+}
+
+#[test]
+fn staging_refuses_the_supabase_cli_keys_in_its_env() {
+    let published = xtask::secrets::defaults::KNOWN_DEFAULT_OPAQUE_KEYS[1];
+    let values = tier1();
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "staging"]).envs(&pairs(&values)).succeeds();
+    let text = sb.read("receptor-stg/.env");
+    let line = text.lines().find(|l| l.starts_with("SUPABASE_SECRET_KEY=")).unwrap();
+    let with_key = text.replace(line, &format!("SUPABASE_SECRET_KEY={published}"));
+    sb.write("receptor-stg/.env", &with_key);
+    let out = sb
+        .xtask(["setup", "--env", "staging"])
+        .envs(&pairs(&values))
+        .fails_with(2);
+    // Refused (as a published default, or as a rotation of the injected key).
+    assert!(out.stderr.contains("SUPABASE_SECRET_KEY"), "{}", out.stderr);
+    out.never_shows(&[published]);
+    assert_eq!(sb.read("receptor-stg/.env"), with_key, "left as it was");
 }
 
 #[test]

@@ -206,7 +206,11 @@ fn a_key_near_its_expiry_warns_and_an_expired_one_fails() {
     let wrong_issuer = token(&secret, "anon", "someone-else", now() + 100 * 24 * 3600);
     set(&sb, "receptor-dev", "ANON_KEY", &wrong_issuer);
     let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
-    assert!(out.findings_of("project.api-keys")[0].contains("ANON_KEY does not carry iss supabase"));
+    assert!(
+        out.findings_of("project.api-keys")[0].contains("ANON_KEY has iss someone-else where iss supabase is required"),
+        "{}",
+        out.stdout
+    );
     out.never_shows(&[&secret, &wrong_issuer]);
 }
 
@@ -234,6 +238,67 @@ fn staging_needs_resolved_tier2_secrets_and_no_localhost() {
     // The same folder checked as dev has none of these findings.
     sb.xtask(["verify", "--env", "dev", "--project-name", "receptor-stg"])
         .succeeds();
+}
+
+#[test]
+fn dev_setup_mints_again_what_verify_refuses_and_keeps_what_it_only_warns_about() {
+    let sb = dev_project();
+    let secret = sb.env_values("receptor-dev")["JWT_SECRET"].clone();
+    let other_iss = token(&secret, "anon", "someone-else", now() + 100 * 24 * 3600);
+    let within_the_hour = token(&secret, "service_role", "supabase", now() + 1200);
+    set(&sb, "receptor-dev", "ANON_KEY", &other_iss);
+    set(&sb, "receptor-dev", "SERVICE_ROLE_KEY", &within_the_hour);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    assert!(
+        out.findings_of("project.api-keys")[0].contains("ANON_KEY has iss someone-else"),
+        "{}",
+        out.stdout
+    );
+    let expiry = out.findings_of("project.key-expiry");
+    assert!(
+        expiry[0].starts_with("fail") && expiry[0].contains("SERVICE_ROLE_KEY expires within the hour"),
+        "{}",
+        out.stdout
+    );
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    for (name, why) in [
+        ("ANON_KEY ", "has iss someone-else"),
+        ("SERVICE_ROLE_KEY ", "expires within the hour"),
+    ] {
+        let row = out.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        assert!(row.contains("re-minted") && row.contains(why), "{}", out.stdout);
+    }
+    out.never_shows(&[&secret, &other_iss, &within_the_hour]);
+    sb.xtask(["verify", "--env", "dev", "--strict"]).succeeds();
+}
+
+#[test]
+fn the_supabase_cli_keys_are_published_defaults_for_setup_and_verify() {
+    use xtask::secrets::defaults::{KNOWN_DEFAULT_JWT_SECRETS, KNOWN_DEFAULT_OPAQUE_KEYS};
+    let sb = dev_project();
+    set(
+        &sb,
+        "receptor-dev",
+        "SUPABASE_PUBLISHABLE_KEY",
+        KNOWN_DEFAULT_OPAQUE_KEYS[0],
+    );
+    set(&sb, "receptor-dev", "SUPABASE_SECRET_KEY", KNOWN_DEFAULT_OPAQUE_KEYS[1]);
+    let cli_secret = KNOWN_DEFAULT_JWT_SECRETS[1];
+    set(&sb, "receptor-dev", "JWT_SECRET", cli_secret);
+    let out = sb.xtask(["verify", "--env", "dev"]).fails_with(1);
+    let found = out.findings_of("project.no-defaults");
+    for needle in ["SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY", "JWT_SECRET"] {
+        assert!(found.iter().any(|l| l.contains(needle)), "{needle}: {}", out.stdout);
+    }
+    out.never_shows(&[KNOWN_DEFAULT_OPAQUE_KEYS[0], KNOWN_DEFAULT_OPAQUE_KEYS[1], cli_secret]);
+
+    // Setup replaces every one of them.
+    let out = sb.xtask(["setup", "--env", "dev"]).succeeds();
+    out.never_shows(&[KNOWN_DEFAULT_OPAQUE_KEYS[0], KNOWN_DEFAULT_OPAQUE_KEYS[1], cli_secret]);
+    let env = sb.env_values("receptor-dev");
+    assert_ne!(env["JWT_SECRET"], cli_secret);
+    assert_ne!(env["SUPABASE_PUBLISHABLE_KEY"], KNOWN_DEFAULT_OPAQUE_KEYS[0]);
+    assert_ne!(env["SUPABASE_SECRET_KEY"], KNOWN_DEFAULT_OPAQUE_KEYS[1]);
 }
 
 /// Each flaw of the asymmetric key model, planted in a fresh dev project:

@@ -96,7 +96,7 @@ fn a_service_key_pasted_into_a_tracked_doc_is_caught_by_file_and_line() {
     let found = out.findings_of("repo.leak-jwt");
     assert_eq!(found.len(), 1, "{}", out.stdout);
     assert!(found[0].contains("docs/notes.md:3"), "{}", found[0]);
-    assert!(found[0].contains("possibly a live API key"), "{}", found[0]);
+    assert!(found[0].contains("possibly a live privileged API key"), "{}", found[0]);
     out.never_shows(&[&key]);
 }
 
@@ -129,7 +129,7 @@ fn secret_shapes_are_caught_by_line_unless_allowed() {
         &Secret::new(xtask::secrets::defaults::KNOWN_DEFAULT_JWT_SECRETS[0]),
         jwt::now(),
     );
-    let opaque = format!("sb_secret_{}", random_secret().expose());
+    let opaque = self_hosted_secret_key();
     sb.write(
         "deploy/notes.txt",
         &format!(
@@ -180,7 +180,7 @@ fn secret_shapes_are_caught_by_line_unless_allowed() {
 #[test]
 fn history_is_scanned_only_when_asked() {
     let sb = Sandbox::git_repo();
-    let opaque = format!("sb_secret_{}", random_secret().expose());
+    let opaque = self_hosted_secret_key();
     sb.write(
         "scripts/deploy.sh",
         &format!("#!/bin/sh\nexport SUPABASE_SECRET_KEY={opaque}\n"),
@@ -304,6 +304,249 @@ fn control_characters_in_a_file_name_are_escaped_in_the_table() {
         found[0]
     );
     out.never_shows(&[&key]);
+}
+
+/// A JWT with exactly this header and payload text, signed HS256 with `secret`.
+fn raw_jwt(header: &str, payload: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let input = format!("{}.{}", b64.encode(header), b64.encode(payload));
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap();
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256).unwrap();
+    format!("{input}.{signature}")
+}
+
+/// An `sb_secret_` key of a self-hosted stack: 22 random characters and the checksum upstream defines.
+fn self_hosted_secret_key() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let random = random_secret();
+    let inter = format!("sb_secret_{}", &random.expose()[..22]);
+    let digest = sha2::Sha256::digest(format!("supabase-self-hosted|{inter}"));
+    let checksum = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+    format!("{inter}_{}", &checksum[..8])
+}
+
+#[test]
+fn a_staged_secret_is_caught_although_the_work_tree_is_clean() {
+    let sb = Sandbox::git_repo();
+    let opaque = self_hosted_secret_key();
+    sb.write("scripts/deploy.sh", "#!/bin/sh\necho deploy\n");
+    sb.commit_all("deploy script");
+    sb.write(
+        "scripts/deploy.sh",
+        &format!("#!/bin/sh\nexport SUPABASE_SECRET_KEY={opaque}\n"),
+    );
+    sb.git(&["add", "scripts/deploy.sh"]);
+    sb.write("scripts/deploy.sh", "#!/bin/sh\necho deploy\n");
+    let out = sb.xtask(["verify"]).fails_with(1);
+    let found = out.findings_of("repo.leak-sb-secret");
+    assert_eq!(found.len(), 1, "{}", out.stdout);
+    assert!(found[0].contains("scripts/deploy.sh:2 (blob "), "{}", found[0]);
+    assert!(found[0].contains("git add scripts/deploy.sh"), "{}", found[0]);
+    out.never_shows(&[&opaque]);
+}
+
+#[test]
+fn a_committed_secret_is_caught_when_the_work_tree_copy_differs() {
+    let sb = Sandbox::git_repo();
+    let opaque = self_hosted_secret_key();
+    sb.write(
+        "scripts/deploy.sh",
+        &format!("#!/bin/sh\nexport SUPABASE_SECRET_KEY={opaque}\n"),
+    );
+    sb.commit_all("deploy script");
+    // Fixed in the work tree, not yet staged: the commit and the index still hold it.
+    sb.write(
+        "scripts/deploy.sh",
+        "#!/bin/sh\nexport SUPABASE_SECRET_KEY=\"$VAULT_VALUE\"\n",
+    );
+    for args in [&["verify"][..], &["verify", "--history"][..]] {
+        let out = sb.xtask(args).fails_with(1);
+        let found = out.findings_of("repo.leak-sb-secret");
+        assert_eq!(found.len(), 1, "{args:?}: {}", out.stdout);
+        assert!(found[0].contains("scripts/deploy.sh:2 (blob "), "{}", found[0]);
+        // Each content is scanned once: not again as a blob of history.
+        assert!(out.findings_of("repo.history-leaks").is_empty(), "{}", out.stdout);
+        out.never_shows(&[&opaque]);
+    }
+    // Once staged and committed, only history holds it.
+    sb.commit_all("take the key from the vault");
+    sb.xtask(["verify"]).succeeds();
+    let out = sb.xtask(["verify", "--history"]).fails_with(1);
+    assert_eq!(out.findings_of("repo.history-leaks").len(), 1, "{}", out.stdout);
+}
+
+#[test]
+fn jwts_of_pretty_printed_json_are_caught() {
+    let sb = Sandbox::git_repo();
+    let published = xtask::secrets::defaults::KNOWN_DEFAULT_JWT_SECRETS[0];
+    // Shaped like Supabase's published demo keys: the payload is pretty-printed JSON.
+    let demo = raw_jwt(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        "{\n  \"role\": \"service_role\",\n  \"iss\": \"supabase-demo\",\n  \"iat\": 1641769200,\n  \"exp\": 1799535600\n}",
+        published,
+    );
+    let secret = random_secret();
+    let live = raw_jwt(
+        "{ \"alg\": \"HS256\", \"typ\": \"JWT\" }",
+        &format!(
+            "{{\n  \"role\": \"service_role\",\n  \"iss\": \"supabase\",\n  \"exp\": {}\n}}",
+            jwt::now() + 3600 * 24 * 365
+        ),
+        secret.expose(),
+    );
+    assert!(live.starts_with("eyAi") && demo.contains(".ewo"), "{live} {demo}");
+    sb.write("docs/keys.md", &format!("# Keys\n\ndemo: {demo}\n\nours: {live}\n"));
+    sb.commit_all("keys");
+    let out = sb.xtask(["verify"]).fails_with(1);
+    let found = out.findings_of("repo.leak-jwt");
+    assert_eq!(found.len(), 2, "{}", out.stdout);
+    assert!(
+        found[0].starts_with("warn") && found[0].contains("docs/keys.md:3"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        found[1].starts_with("fail") && found[1].contains("docs/keys.md:5"),
+        "{}",
+        out.stdout
+    );
+    assert!(found[1].contains("role service_role"), "{}", out.stdout);
+    out.never_shows(&[&demo, &live, secret.expose()]);
+}
+
+#[test]
+fn the_new_key_kinds_are_caught_and_publishable_keys_are_not() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let sb = Sandbox::git_repo();
+    let opaque = self_hosted_secret_key();
+    let d = b64.encode(&random_secret().expose().as_bytes()[..32]);
+    let x = b64.encode([3u8; 32]);
+    let k = b64.encode(random_secret().expose());
+    let jwks = format!(
+        r#"JWT_KEYS=[{{"kty":"EC","kid":"k1","use":"sig","key_ops":["sign","verify"],"alg":"ES256","crv":"P-256","x":"{x}","y":"{x}","d":"{d}"}},{{"kty":"oct","k":"{k}","alg":"HS256"}}]"#
+    );
+    let public = format!(r#"{{"keys":[{{"kty":"EC","kid":"k1","alg":"ES256","crv":"P-256","x":"{x}","y":"{x}"}}]}}"#);
+    let es256 = format!(
+        "{}.{}.{}",
+        b64.encode(r#"{"alg":"ES256","typ":"JWT","kid":"k1"}"#),
+        b64.encode(r#"{"role":"service_role","iss":"supabase","iat":1,"exp":9999999999}"#),
+        b64.encode([9u8; 64])
+    );
+    let publishable = format!("sb_publishable_{}_{}", &random_secret().expose()[..22], "AbCd1234");
+    sb.write(
+        "deploy/keys.txt",
+        &format!("secret {opaque}\n{jwks}\npublic {public}\nasym {es256}\npub {publishable}\n"),
+    );
+    sb.commit_all("keys");
+    let out = sb.xtask(["verify"]).fails_with(1);
+    let sb_found = out.findings_of("repo.leak-sb-secret");
+    assert!(
+        sb_found.len() == 1 && sb_found[0].contains("deploy/keys.txt:1"),
+        "{}",
+        out.stdout
+    );
+    assert!(sb_found[0].contains("checksum verifies"), "{}", out.stdout);
+    let keys = out.findings_of("repo.leak-private-key");
+    assert!(
+        keys.len() == 1 && keys[0].contains("deploy/keys.txt:2"),
+        "{}",
+        out.stdout
+    );
+    let jwts = out.findings_of("repo.leak-jwt");
+    assert!(
+        jwts.len() == 1 && jwts[0].contains("deploy/keys.txt:4"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("deploy/keys.txt:3") && !out.stdout.contains("deploy/keys.txt:5"),
+        "{}",
+        out.stdout
+    );
+    out.never_shows(&[&opaque, &d, &k, &es256, &publishable]);
+}
+
+#[test]
+fn other_names_of_env_files_are_ignored_and_caught_when_tracked() {
+    let sb = Sandbox::git_repo();
+    for name in ["production.env", "deploy/.env_prod", ".envrc", "config/secrets.env"] {
+        let ignored = sb.git(&["check-ignore", "--no-index", "-v", name]);
+        assert!(!ignored.is_empty(), "{name} is not ignored");
+    }
+    let canary = "EnvNameCanary0123456789";
+    sb.write("deploy/production.env", &format!("SMTP_PASS={canary}\n"));
+    sb.write(".envrc", "export PATH=$PWD/bin:$PATH\n");
+    sb.git(&["add", "-f", "deploy/production.env", ".envrc"]);
+    sb.git(&["commit", "-qm", "oops"]);
+    let out = sb.xtask(["verify"]).fails_with(1);
+    let found = out.findings_of("repo.untracked-secrets");
+    assert_eq!(found.len(), 2, "{}", out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|l| l.contains("git rm --cached deploy/production.env")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        found.iter().any(|l| l.contains("git rm --cached .envrc")),
+        "{}",
+        out.stdout
+    );
+    out.never_shows(&[canary]);
+
+    // A .gitignore without the rules is named, rule by rule.
+    let gitignore = sb.read(".gitignore").replace("*.env\n", "").replace(".envrc\n", "");
+    sb.write(".gitignore", &gitignore);
+    let out = sb.xtask(["verify"]).fails_with(1);
+    let found = out.findings_of("repo.ignore-rules");
+    assert!(
+        found.iter().any(|l| l.contains("add the line *.env to .gitignore")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        found.iter().any(|l| l.contains("add the line .envrc to .gitignore")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_catalog_secret_assigned_a_real_value_is_caught_by_line_and_variable() {
+    let sb = Sandbox::git_repo();
+    let password = "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
+    let secret = random_secret();
+    sb.write(
+        "deploy/values.yaml",
+        &format!(
+            "db:\n  env:\n    POSTGRES_PASSWORD: {password}\n    JWT_SECRET: ${{JWT_SECRET}}\n    DASHBOARD_PASSWORD: this_password_is_insecure_and_should_be_updated\n"
+        ),
+    );
+    sb.write(
+        "docs/deploy.md",
+        &format!("Set it:\n\n```\nJWT_SECRET={}\n```\n", secret.expose()),
+    );
+    sb.commit_all("deploy values");
+    let out = sb.xtask(["verify"]).fails_with(1);
+    let found = out.findings_of("repo.leak-assigned");
+    assert_eq!(found.len(), 2, "{}", out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|l| l.contains("deploy/values.yaml:3 POSTGRES_PASSWORD")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        found.iter().any(|l| l.contains("docs/deploy.md:4 JWT_SECRET")),
+        "{}",
+        out.stdout
+    );
+    out.never_shows(&[password, secret.expose()]);
 }
 
 /// A committed setup.conf that setup would refuse is a finding by line, so a

@@ -1,4 +1,5 @@
-//! Minting and checking the HS256 API keys (`ANON_KEY`, `SERVICE_ROLE_KEY`).
+//! Minting and checking the HS256 API keys (`ANON_KEY`, `SERVICE_ROLE_KEY`),
+//! and the one judgement of such a key that setup, rotate and verify share.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -49,7 +50,8 @@ pub enum KeyCheck {
     Valid {
         role: String,
         iss: Option<String>,
-        exp: u64,
+        /// `None`: the key carries no `exp` claim, so it never expires.
+        exp: Option<u64>,
     },
     /// The signature does not verify under the secret (PostgREST's `PGRST301`).
     BadSignature,
@@ -76,14 +78,13 @@ pub fn check(token: &str, jwt_secret: &str) -> KeyCheck {
     validation.leeway = 0;
     match jsonwebtoken::decode::<LooseClaims>(token, &key, &validation) {
         Ok(data) => {
-            let exp = data.claims.exp.unwrap_or(0);
-            if exp <= now() {
+            if data.claims.exp.is_some_and(|exp| exp <= now()) {
                 return KeyCheck::Expired;
             }
             KeyCheck::Valid {
                 role: data.claims.role.unwrap_or_default(),
                 iss: data.claims.iss,
-                exp,
+                exp: data.claims.exp,
             }
         }
         Err(err) => match err.kind() {
@@ -93,9 +94,118 @@ pub fn check(token: &str, jwt_secret: &str) -> KeyCheck {
     }
 }
 
-/// Whether `token` is a valid key for `role` under `jwt_secret`.
+/// A key closer than this to its expiry is refused: it would stop working
+/// before the stack it is deployed to has settled.
+pub const REFUSE_WITHIN_SECS: u64 = 3600;
+/// A key closer than this to its expiry is accepted with a warning.
+pub const WARN_WITHIN_SECS: u64 = 30 * 24 * 3600;
+
+/// Why an API key is refused. Never holds the key; a claim is shown only
+/// when it is a plain word.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyFault {
+    /// Signed with a published secret: anybody can forge it.
+    PublishedSigner,
+    /// Not an HS256 JWT, or claims of the wrong shape.
+    Malformed,
+    /// The signature does not verify under `JWT_SECRET`.
+    BadSignature,
+    WrongRole(String),
+    WrongIssuer(Option<String>),
+    Expired,
+    /// Expires within [`REFUSE_WITHIN_SECS`].
+    ExpiresWithinTheHour {
+        exp: u64,
+    },
+}
+
+impl std::fmt::Display for KeyFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyFault::PublishedSigner => f.write_str("is signed with a published JWT secret: anybody can forge it"),
+            KeyFault::Malformed => f.write_str("is not a valid HS256 JWT"),
+            KeyFault::BadSignature => f.write_str("is not signed with JWT_SECRET"),
+            KeyFault::WrongRole(role) => write!(f, "has {}", claim_phrase("role", role)),
+            KeyFault::WrongIssuer(None) => write!(f, "carries no iss claim where iss {ISSUER} is required"),
+            KeyFault::WrongIssuer(Some(iss)) => {
+                write!(f, "has {} where iss {ISSUER} is required", claim_phrase("iss", iss))
+            }
+            KeyFault::Expired => f.write_str("has expired"),
+            KeyFault::ExpiresWithinTheHour { exp } => {
+                write!(f, "expires within the hour, at {}", crate::clock::iso8601(*exp))
+            }
+        }
+    }
+}
+
+/// `role service_role`, or `an unexpected role` when the claim is not a
+/// plain word (lowercase letters, `_`, `-`, `.`): a claim could hold anything.
+pub fn claim_phrase(claim: &str, value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.len() <= 32
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || matches!(c, '_' | '-' | '.'));
+    if plain {
+        format!("{claim} {value}")
+    } else {
+        format!("an unexpected {claim}")
+    }
+}
+
+/// Why a sound key still deserves a word.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyWarning {
+    /// No `exp` claim: it never expires, so a leaked copy works forever.
+    NeverExpires,
+    /// Expires within [`WARN_WITHIN_SECS`].
+    ExpiresSoon { exp: u64 },
+}
+
+impl std::fmt::Display for KeyWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyWarning::NeverExpires => f.write_str("carries no exp claim: it never expires"),
+            KeyWarning::ExpiresSoon { exp } => write!(
+                f,
+                "expires in {} days, on {}",
+                exp.saturating_sub(now()) / (24 * 3600),
+                &crate::clock::iso8601(*exp)[..10]
+            ),
+        }
+    }
+}
+
+/// The one judgement of an API key for `role` under `jwt_secret` at `now`:
+/// setup (dev and injected), rotate and verify all ask this.
+pub fn judge(token: &str, jwt_secret: &str, role: Role, now: u64) -> Result<Option<KeyWarning>, KeyFault> {
+    if signed_by_known_default(token) {
+        return Err(KeyFault::PublishedSigner);
+    }
+    let (found, iss, exp) = match check(token, jwt_secret) {
+        KeyCheck::Valid { role, iss, exp } => (role, iss, exp),
+        KeyCheck::BadSignature => return Err(KeyFault::BadSignature),
+        KeyCheck::Expired => return Err(KeyFault::Expired),
+        KeyCheck::Malformed => return Err(KeyFault::Malformed),
+    };
+    if found != role.claim() {
+        return Err(KeyFault::WrongRole(found));
+    }
+    if iss.as_deref() != Some(ISSUER) {
+        return Err(KeyFault::WrongIssuer(iss));
+    }
+    match exp {
+        None => Ok(Some(KeyWarning::NeverExpires)),
+        Some(exp) if exp <= now => Err(KeyFault::Expired),
+        Some(exp) if exp - now < REFUSE_WITHIN_SECS => Err(KeyFault::ExpiresWithinTheHour { exp }),
+        Some(exp) if exp - now < WARN_WITHIN_SECS => Ok(Some(KeyWarning::ExpiresSoon { exp })),
+        Some(_) => Ok(None),
+    }
+}
+
+/// Whether `token` is a sound key for `role` under `jwt_secret` (see [`judge`]).
 pub fn is_valid_for(token: &str, jwt_secret: &str, role: Role) -> bool {
-    matches!(check(token, jwt_secret), KeyCheck::Valid { role: r, .. } if r == role.claim())
+    judge(token, jwt_secret, role, now()).is_ok()
 }
 
 /// Whether `token`'s signature verifies under a published default secret,
@@ -120,7 +230,7 @@ mod tests {
             KeyCheck::Valid { role, iss, exp } => {
                 assert_eq!(role, "service_role");
                 assert_eq!(iss.as_deref(), Some("supabase"));
-                assert_eq!(exp, now + LIFETIME_SECS);
+                assert_eq!(exp, Some(now + LIFETIME_SECS));
             }
             other => panic!("{other:?}"),
         }
@@ -189,5 +299,66 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn signed(claims: serde_json::Value) -> String {
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    }
+
+    #[test]
+    fn one_judgement_of_issuer_and_expiry() {
+        let now = now();
+        let judge_it = |claims| judge(&signed(claims), SECRET, Role::Anon, now);
+        let exp = now + 365 * 24 * 3600;
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": exp})),
+            Ok(None)
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "other", "exp": exp})),
+            Err(KeyFault::WrongIssuer(Some("other".into())))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "exp": exp})),
+            Err(KeyFault::WrongIssuer(None))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase"})),
+            Ok(Some(KeyWarning::NeverExpires))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": now + 600})),
+            Err(KeyFault::ExpiresWithinTheHour { exp: now + 600 })
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": now + 7 * 24 * 3600})),
+            Ok(Some(KeyWarning::ExpiresSoon {
+                exp: now + 7 * 24 * 3600
+            }))
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "anon", "iss": "supabase", "exp": now - 1})),
+            Err(KeyFault::Expired)
+        );
+        assert_eq!(
+            judge_it(serde_json::json!({"role": "service_role", "iss": "supabase", "exp": exp})),
+            Err(KeyFault::WrongRole("service_role".into()))
+        );
+        let public = mint(Role::Anon, &Secret::new(KNOWN_DEFAULT_JWT_SECRETS[1]), now);
+        assert_eq!(
+            judge(public.expose(), KNOWN_DEFAULT_JWT_SECRETS[1], Role::Anon, now),
+            Err(KeyFault::PublishedSigner)
+        );
+    }
+
+    #[test]
+    fn faults_never_show_a_claim_that_is_not_a_plain_word() {
+        let shown = KeyFault::WrongIssuer(Some("sk-live-Canary0123".into())).to_string();
+        assert!(!shown.contains("Canary"), "{shown}");
+        assert_eq!(
+            KeyFault::WrongRole("service_role".into()).to_string(),
+            "has role service_role"
+        );
     }
 }

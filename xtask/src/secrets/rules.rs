@@ -5,7 +5,7 @@ use std::fmt;
 use super::asymmetric;
 use super::catalog::{Make, SecretSpec};
 use super::defaults::is_known_default;
-use super::jwt::{self, KeyCheck};
+use super::jwt::{self, KeyFault};
 
 /// Why a value is not acceptable. Never holds the value itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,19 +54,16 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
         return asymmetric::check(spec, value, others).map_err(|flaw| Violation::KeyMismatch(flaw.to_string()));
     }
     if let Make::Minted(role) = spec.make {
-        if jwt::signed_by_known_default(value) {
-            return Err(Violation::KnownDefault);
-        }
         let secret = others("JWT_SECRET").unwrap_or_default();
-        return match jwt::check(value, &secret) {
-            KeyCheck::Valid { role: r, .. } if r == role.claim() => Ok(()),
-            KeyCheck::Valid { role: r, .. } => Err(Violation::KeyMismatch(format!(
-                "has role {r:?} where {:?} is required",
+        return match jwt::judge(value, &secret, role, jwt::now()) {
+            Ok(_) => Ok(()),
+            Err(KeyFault::PublishedSigner) => Err(Violation::KnownDefault),
+            Err(KeyFault::WrongRole(found)) => Err(Violation::KeyMismatch(format!(
+                "has {} where role {} is required",
+                jwt::claim_phrase("role", &found),
                 role.claim()
             ))),
-            KeyCheck::BadSignature => Err(Violation::KeyMismatch("is not signed with JWT_SECRET".into())),
-            KeyCheck::Expired => Err(Violation::KeyMismatch("has expired".into())),
-            KeyCheck::Malformed => Err(Violation::KeyMismatch("is not a valid HS256 JWT".into())),
+            Err(fault) => Err(Violation::KeyMismatch(fault.to_string())),
         };
     }
     if !value.chars().all(|c| rule.charset.allows(c)) {

@@ -74,6 +74,16 @@ pub(super) struct Decision {
     pub(super) value: Option<Secret>,
 }
 
+/// A kept key that deserves a word: the row says why.
+pub(super) fn kept_with(warning: &jwt::KeyWarning) -> Decision {
+    Decision {
+        action: Action::Kept,
+        source: Source::Kept,
+        note: format!("warning: {warning}; replace it with cargo xtask rotate"),
+        value: None,
+    }
+}
+
 fn keep() -> Decision {
     Decision {
         action: Action::Kept,
@@ -129,27 +139,26 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
     }
 }
 
-/// A fresh key for `role` unless `current` already verifies under `secret`;
-/// shared with staging and prod, which mint the same way.
+/// A fresh key for `role` unless `current` is sound under `secret` (the one
+/// judgement of [`jwt::judge`]); a sound key is kept (`None`, or a kept
+/// decision carrying its warning). Shared with staging and prod, which mint the same way.
 pub(super) fn mint_unless_valid(role: crate::secrets::Role, current: &str, secret: &Secret) -> Option<Decision> {
-    if !current.is_empty()
-        && !jwt::signed_by_known_default(current)
-        && jwt::is_valid_for(current, secret.expose(), role)
-    {
-        return None;
-    }
-    let (action, note) = if current.is_empty() {
-        (Action::Minted, format!("role {}, signed with JWT_SECRET", role.claim()))
-    } else if jwt::signed_by_known_default(current) {
-        (
+    let fault = if current.is_empty() {
+        None
+    } else {
+        match jwt::judge(current, secret.expose(), role, jwt::now()) {
+            Ok(None) => return None,
+            Ok(Some(warning)) => return Some(kept_with(&warning)),
+            Err(fault) => Some(fault),
+        }
+    };
+    let (action, note) = match fault {
+        None => (Action::Minted, format!("role {}, signed with JWT_SECRET", role.claim())),
+        Some(jwt::KeyFault::PublishedSigner) => (
             Action::ReplacedDefault,
             "was signed with a published secret".to_string(),
-        )
-    } else {
-        (
-            Action::Reminted,
-            "did not verify under JWT_SECRET with its role".to_string(),
-        )
+        ),
+        Some(fault) => (Action::Reminted, format!("the old key {fault}")),
     };
     Some(Decision {
         action,

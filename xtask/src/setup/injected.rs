@@ -13,7 +13,7 @@ use super::generated::mint_unless_valid;
 use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, rules};
+use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, rules};
 use crate::sources::env::Lookup;
 use crate::sources::prompt::{self, Terminal};
 use crate::sources::{Environment, Source};
@@ -225,7 +225,10 @@ pub(super) fn fill(
                 Some(key) => (
                     changed(&current, key),
                     Source::Environment,
-                    String::new(),
+                    match jwt::judge(key.expose(), jwt_secret.expose(), role, jwt::now()) {
+                        Ok(Some(warning)) => format!("warning: {warning}"),
+                        _ => String::new(),
+                    },
                     Some(key.clone()),
                 ),
                 None => match mint_unless_valid(role, &current, &jwt_secret) {

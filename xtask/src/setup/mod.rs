@@ -8,6 +8,7 @@ mod generated;
 mod guard;
 mod injected;
 mod third_party;
+mod uncatalogued;
 
 use std::path::{Path, PathBuf};
 
@@ -129,6 +130,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             options,
             read_by_stack(&template, &project).as_ref(),
         )?;
+        uncatalogued::check(&env, true)?;
     }
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
@@ -171,6 +173,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     rows.append(&mut tenant);
     let fresh = existing.is_none();
     rows.extend(third_party::fill(&mut env, &conf, which, &resolved, fresh)?);
+    if which.generates_secrets() {
+        uncatalogued::check(&env, false)?;
+    }
 
     // 8. Write only when something changed, after a backup of what was there.
     let env_path = project.env_file();

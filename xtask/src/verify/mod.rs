@@ -5,6 +5,7 @@
 //! yields findings (`finding`) that the renderers (`table`, `json`, `junit`)
 //! print. No value is ever printed: findings name variables and file:line.
 
+pub mod assign;
 pub mod finding;
 pub mod json;
 pub mod junit;

@@ -20,7 +20,7 @@ use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::{EnvError, EnvFile};
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::secrets::jwt::{self, KeyCheck};
+use crate::secrets::jwt::{self, KeyCheck, KeyFault};
 use crate::secrets::rules::{self, Violation};
 use crate::secrets::{CATALOG, Make, Role, Tier, defaults};
 
@@ -98,9 +98,6 @@ pub static CHECKS: &[&Check] = &[
     &TIER2,
     &DEV_VALUES,
 ];
-
-/// A key closer than this to its expiry is a warning.
-const EXPIRY_WARNING_SECS: u64 = 30 * 24 * 3600;
 
 /// Which project, and which environment's rules apply to it.
 #[derive(Debug)]
@@ -203,7 +200,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
         setup: cx.setup(),
         strict: cx.strict(),
     };
-    let model = key_model::run(&wording, &env, &mut keys[1], EXPIRY_WARNING_SECS);
+    let model = key_model::run(&wording, &env, &mut keys[1], jwt::WARN_WITHIN_SECS);
     outcomes.extend(keys);
     outcomes.extend(model);
     outcomes.push(compose_files(&cx, &project, &env, read.as_ref()));
@@ -355,7 +352,23 @@ fn no_defaults(cx: &Context, env: &EnvFile) -> Outcome {
         };
         outcome.push(Finding::fail(cx.at(env, spec.name), message, fix));
     }
+    // Variables the catalog does not describe (the Supabase CLI's fixed keys, say) too.
+    for name in uncatalogued_defaults(env) {
+        outcome.push(Finding::fail(
+            cx.at(env, &name),
+            format!("{name} is a published default value, known to anybody"),
+            format!("replace {name} in {} with a value of your own", cx.env_path),
+        ));
+    }
     outcome
+}
+
+/// The variables outside the catalog that hold a published default.
+fn uncatalogued_defaults(env: &EnvFile) -> Vec<String> {
+    defaults::outside_catalog(env.keys().into_iter().map(|name| {
+        let value = env.get(&name).unwrap_or_default();
+        (name, value)
+    }))
 }
 
 fn rules_hold(cx: &Context, env: &EnvFile) -> Outcome {
@@ -388,12 +401,7 @@ fn role_of(value: &str, secret: &str) -> Option<String> {
 
 /// A role claim, shown in a message only when it is a plain word.
 fn role_phrase(role: &str) -> String {
-    let plain = !role.is_empty() && role.len() <= 32 && role.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-    if plain {
-        format!("role {role}")
-    } else {
-        "an unexpected role".to_string()
-    }
+    jwt::claim_phrase("role", role)
 }
 
 fn api_keys(cx: &Context, env: &EnvFile) -> Vec<Outcome> {
@@ -419,50 +427,41 @@ fn api_keys(cx: &Context, env: &EnvFile) -> Vec<Outcome> {
             format!("run {} (mints the key again)", cx.setup())
         };
         let at = cx.at(env, name);
-        match jwt::check(&value, &secret) {
-            KeyCheck::Valid { role: found, iss, exp } => {
-                if found != role.claim() {
-                    // Swapped: each key carries the other's role.
-                    let swapped_with = minted.iter().find(|(other, other_role)| {
-                        *other != name
-                            && found == other_role.claim()
-                            && role_of(&env.get(other).unwrap_or_default(), &secret).as_deref() == Some(role.claim())
-                    });
-                    let message = match swapped_with {
-                        Some((other, _)) => {
-                            format!("{name} has {}: {name} and {other} are swapped", role_phrase(&found))
-                        }
-                        None => format!(
-                            "{name} has {} where role {} is required",
-                            role_phrase(&found),
-                            role.claim()
-                        ),
-                    };
-                    keys.push(Finding::fail(at.clone(), message, fix.clone()));
-                }
-                if iss.as_deref() != Some(jwt::ISSUER) {
-                    keys.push(Finding::fail(
-                        at.clone(),
-                        format!("{name} does not carry iss {}", jwt::ISSUER),
-                        fix.clone(),
-                    ));
-                }
-                if exp.saturating_sub(now) < EXPIRY_WARNING_SECS {
-                    let days = exp.saturating_sub(now) / (24 * 3600);
-                    expiry.push(Finding::warn(
-                        at,
-                        format!("{name} expires in {days} days, on {}", &clock::iso8601(exp)[..10]),
-                        format!("cargo xtask rotate {name}"),
-                    ));
-                }
+        match jwt::judge(&value, &secret, role, now) {
+            Ok(None) => {}
+            Ok(Some(warning)) => expiry.push(Finding::warn(
+                at,
+                format!("{name} {warning}"),
+                format!("cargo xtask rotate {name}"),
+            )),
+            Err(KeyFault::WrongRole(found)) => {
+                // Swapped: each key carries the other's role.
+                let swapped_with = minted.iter().find(|(other, other_role)| {
+                    *other != name
+                        && found == other_role.claim()
+                        && role_of(&env.get(other).unwrap_or_default(), &secret).as_deref() == Some(role.claim())
+                });
+                let message = match swapped_with {
+                    Some((other, _)) => {
+                        format!("{name} has {}: {name} and {other} are swapped", role_phrase(&found))
+                    }
+                    None => format!(
+                        "{name} has {} where role {} is required",
+                        role_phrase(&found),
+                        role.claim()
+                    ),
+                };
+                keys.push(Finding::fail(at, message, fix));
             }
-            KeyCheck::Expired => expiry.push(Finding::fail(at, format!("{name} has expired"), fix)),
-            KeyCheck::BadSignature => keys.push(Finding::fail(
+            Err(fault @ (KeyFault::Expired | KeyFault::ExpiresWithinTheHour { .. })) => {
+                expiry.push(Finding::fail(at, format!("{name} {fault}"), fix))
+            }
+            Err(KeyFault::BadSignature) => keys.push(Finding::fail(
                 at,
                 format!("{name} is not signed with JWT_SECRET (PostgREST would answer PGRST301)"),
                 fix,
             )),
-            KeyCheck::Malformed => keys.push(Finding::fail(at, format!("{name} is not a valid HS256 JWT"), fix)),
+            Err(fault) => keys.push(Finding::fail(at, format!("{name} {fault}"), fix)),
         }
     }
     vec![keys, expiry]

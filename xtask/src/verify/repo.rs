@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::assign;
 use super::finding::{Check, Finding, Outcome, Where};
 use super::scan::{ALLOW_MARKER, Kind, KnownValue, Scanner};
 use crate::compose::interpolation;
@@ -72,7 +73,12 @@ static LEAK_SB_SECRET: Check = Check {
 static LEAK_PRIVATE_KEY: Check = Check {
     id: "repo.leak-private-key",
     scope: "repo",
-    title: "no tracked file holds a private key block",
+    title: "no tracked file holds a private key block or a private JWK",
+};
+static LEAK_ASSIGNED: Check = Check {
+    id: "repo.leak-assigned",
+    scope: "repo",
+    title: "no tracked configuration file assigns a catalog secret a real value",
 };
 static LEAK_KNOWN: Check = Check {
     id: "repo.leak-known-value",
@@ -98,6 +104,7 @@ pub static CHECKS: &[&Check] = &[
     &LEAK_JWT,
     &LEAK_SB_SECRET,
     &LEAK_PRIVATE_KEY,
+    &LEAK_ASSIGNED,
     &LEAK_KNOWN,
     &HISTORY,
 ];
@@ -129,10 +136,11 @@ pub fn run(root: &Path, options: &Options) -> Result<Vec<Outcome>> {
     ];
     outcomes.extend(template_agreement(root));
     let (scanner, mut known_outcome) = known_values(root, &projects);
-    outcomes.extend(leaks(root, &tracked, &scanner, &mut known_outcome));
+    let (leak_outcomes, scanned) = leaks(root, &tracked, &scanner, &mut known_outcome)?;
+    outcomes.extend(leak_outcomes);
     outcomes.push(known_outcome);
     if options.history {
-        outcomes.push(history(root, &tracked, &scanner)?);
+        outcomes.push(history(root, &scanned, &scanner)?);
     }
     Ok(outcomes)
 }
@@ -174,13 +182,20 @@ pub fn project_folders(root: &Path, names: &[String]) -> Vec<String> {
     found.into_iter().collect()
 }
 
-/// `.env`, `.env.local`, `x.env.bak`, `x.env.previous`: never `.env.example`.
+/// Names of files that hold environment values and are never committed:
+/// `.env`, `.env.local`, `.env_prod`, `.envrc`, `production.env`,
+/// `secrets.env`, `x.env.bak`, `x.env.previous`. Templates (`.env.example`,
+/// `.env.sample`, `.env.template`) are not.
 fn is_env_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name == ".env"
-        || (name.starts_with(".env.") && name != ".env.example")
-        || name.ends_with(".env.bak")
-        || name.ends_with(".env.previous")
+    let template = [".example", ".sample", ".template", ".dist"]
+        .iter()
+        .any(|t| name.ends_with(t));
+    !template
+        && (name.starts_with(".env")
+            || name.ends_with(".env")
+            || name.ends_with(".env.bak")
+            || name.ends_with(".env.previous"))
 }
 
 /// A path as one shell word.
@@ -238,6 +253,10 @@ fn ignore_rules(root: &Path, names: &[String], projects: &[String]) -> Result<Ou
         ("x/.env.production", ".env.*"),
         ("x/stack.env.bak", "*.env.bak"),
         ("x/stack.env.previous", "*.env.previous"),
+        ("x/production.env", "*.env"),
+        ("x/.env_prod", ".env_*"),
+        ("x/.env-prod", ".env-*"),
+        (".envrc", ".envrc"),
     ]
     .iter()
     .map(|(p, r)| (p.to_string(), r.to_string()))
@@ -440,7 +459,8 @@ fn known_values(root: &Path, projects: &[String]) -> (Scanner, Outcome) {
             let value = env.get(spec.name).unwrap_or_default();
             let published = defaults::is_known_default(&value)
                 || (matches!(spec.make, Make::Minted(_)) && jwt::signed_by_known_default(&value));
-            if !value.is_empty() && !published {
+            // A publishable key is public by design: finding it is no leak.
+            if !value.is_empty() && !published && !value.starts_with("sb_publishable_") {
                 known.push(KnownValue {
                     origin: origin.clone(),
                     variable: spec.name.to_string(),
@@ -456,10 +476,24 @@ fn known_values(root: &Path, projects: &[String]) -> (Scanner, Outcome) {
 fn describe(scanner: &Scanner, kind: Kind) -> (bool, String, String) {
     let allow = format!("or mark a documented example with `{ALLOW_MARKER}` on its line");
     match kind {
+        Kind::Assigned(name) => (
+            true,
+            format!("assigns {name} a value that passes its rule: possibly a real secret"),
+            format!(
+                "replace it with a reference (${{{name}}}), then cargo xtask rotate {name} wherever it was used; {allow}"
+            ),
+        ),
         Kind::Jwt => (
             true,
             "a Supabase-shaped JWT, possibly a live API key".into(),
             format!("remove it; if it is a live key, rotate its signer: cargo xtask rotate JWT_SECRET; {allow}"),
+        ),
+        Kind::ServiceRoleJwt => (
+            true,
+            "a JWT with role service_role, possibly a live privileged API key".into(),
+            format!(
+                "remove it; if it is a live key, rotate its signer (JWT_SECRET or the signing key in JWT_KEYS); {allow}"
+            ),
         ),
         Kind::DefaultJwt => (
             false,
@@ -471,6 +505,11 @@ fn describe(scanner: &Scanner, kind: Kind) -> (bool, String, String) {
             "an opaque Supabase secret key (sb_secret_)".into(),
             format!("remove it and revoke the key in the project that issued it; {allow}"),
         ),
+        Kind::SelfHostedSbSecret => (
+            true,
+            "a self-hosted stack's secret key (sb_secret_, its checksum verifies)".into(),
+            format!("remove it and rotate it: cargo xtask rotate SUPABASE_SECRET_KEY; {allow}"),
+        ),
         Kind::DefaultSbSecret => (
             false,
             "the Supabase CLI's published sb_secret_ key (known-insecure)".into(),
@@ -480,6 +519,16 @@ fn describe(scanner: &Scanner, kind: Kind) -> (bool, String, String) {
             true,
             "a private key block".into(),
             format!("remove it and replace the key pair; {allow}"),
+        ),
+        Kind::PrivateJwk => (
+            true,
+            "a JWK holding private key material (d, or an oct key's k)".into(),
+            format!("remove it and replace the key (for JWT_KEYS, rotate the signing key and JWT_SECRET); {allow}"),
+        ),
+        Kind::DefaultJwk => (
+            false,
+            "an oct JWK of a published default JWT secret (known-insecure)".into(),
+            format!("remove it, {allow}"),
         ),
         Kind::Known(index) => {
             let known = scanner.known(index);
@@ -502,75 +551,154 @@ fn finding(scanner: &Scanner, kind: Kind, place: Where, fix_prefix: &str) -> Fin
     }
 }
 
-/// Scans every tracked file of the work tree, on every core.
-fn leaks(root: &Path, tracked: &[Tracked], scanner: &Scanner, known_outcome: &mut Outcome) -> Vec<Outcome> {
+/// Every hit of one file's content, by line (its own values are not news to the `.env` they come from).
+fn hits_of(scanner: &Scanner, path: &str, bytes: &[u8]) -> Vec<(usize, Kind)> {
+    let assignments = assign::applies_to(path) && path != EXAMPLE;
+    let mut hits = scanner.scan(bytes, assignments);
+    hits.retain(|(_, kind)| !matches!(kind, Kind::Known(k) if scanner.known(*k).origin == path));
+    hits
+}
+
+/// The place of a hit, with the variable it names.
+fn place_of(scanner: &Scanner, path: &str, line: usize, kind: Kind) -> Where {
+    let place = Where::file(path).line(Some(line));
+    match kind {
+        Kind::Known(k) => place.with_variable(&scanner.known(k).variable),
+        Kind::Assigned(name) => place.with_variable(name),
+        _ => place,
+    }
+}
+
+/// The leak outcomes of the work tree and the index.
+struct LeakOutcomes {
+    jwt: Outcome,
+    sb: Outcome,
+    key: Outcome,
+    assigned: Outcome,
+}
+
+impl LeakOutcomes {
+    fn new() -> LeakOutcomes {
+        LeakOutcomes {
+            jwt: Outcome::new(&LEAK_JWT),
+            sb: Outcome::new(&LEAK_SB_SECRET),
+            key: Outcome::new(&LEAK_PRIVATE_KEY),
+            assigned: Outcome::new(&LEAK_ASSIGNED),
+        }
+    }
+
+    fn push(&mut self, known: &mut Outcome, kind: Kind, finding: Finding) {
+        let outcome = match kind {
+            Kind::Assigned(_) => &mut self.assigned,
+            Kind::Jwt | Kind::ServiceRoleJwt | Kind::DefaultJwt => &mut self.jwt,
+            Kind::SbSecret | Kind::SelfHostedSbSecret | Kind::DefaultSbSecret => &mut self.sb,
+            Kind::PrivateKey | Kind::PrivateJwk | Kind::DefaultJwk => &mut self.key,
+            Kind::Known(_) => known,
+        };
+        outcome.push(finding);
+    }
+}
+
+/// Scans every tracked file twice over where they differ: the work tree (on
+/// every core) and the index (the staged copy, what the next commit holds).
+/// Each content is scanned once, by blob id. Returns the outcomes and the
+/// ids scanned, for the history scan to pass over.
+fn leaks(
+    root: &Path,
+    tracked: &[Tracked],
+    scanner: &Scanner,
+    known_outcome: &mut Outcome,
+) -> Result<(Vec<Outcome>, HashSet<String>)> {
+    // Only a file git sees as possibly modified is hashed: the others are their index blob.
+    let modified = git::maybe_modified(root).map_err(could_not_run)?;
     let next = AtomicUsize::new(0);
-    let hits: Mutex<Vec<(usize, usize, Kind)>> = Mutex::new(Vec::new());
+    let found: Mutex<Vec<(usize, usize, Kind)>> = Mutex::new(Vec::new());
+    let work_ids: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
-                let mut local = Vec::new();
+                let (mut hits, mut ids) = (Vec::new(), Vec::new());
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = tracked.get(index) else { break };
                     let path = root.join(&file.path);
                     if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-                        continue; // deleted in the work tree, or a symbolic link
+                        continue; // deleted in the work tree, or a symbolic link: the index copy is scanned
                     }
                     let Ok(bytes) = std::fs::read(&path) else { continue };
-                    for (line, kind) in scanner.scan(&bytes) {
-                        local.push((index, line, kind));
+                    let id = if modified.contains(&file.path) {
+                        git::blob_id(&bytes, &file.blob)
+                    } else {
+                        file.blob.clone()
+                    };
+                    ids.push((index, id));
+                    for (line, hit) in hits_of(scanner, &file.path, &bytes) {
+                        hits.push((index, line, hit));
                     }
                 }
-                hits.lock().expect("no scan thread panics").extend(local);
+                found.lock().expect("no scan thread panics").extend(hits);
+                work_ids.lock().expect("no scan thread panics").extend(ids);
             });
         }
     });
-    let mut hits = hits.into_inner().expect("no scan thread panics");
-    hits.sort();
-    let mut jwt_out = Outcome::new(&LEAK_JWT);
-    let mut sb_out = Outcome::new(&LEAK_SB_SECRET);
-    let mut key_out = Outcome::new(&LEAK_PRIVATE_KEY);
-    for (index, line, kind) in hits {
-        let path = &tracked[index].path;
-        if let Kind::Known(k) = kind
-            && scanner.known(k).origin == *path
-        {
-            continue; // the .env itself: reported as tracked
-        }
-        let mut place = Where::file(path).line(Some(line));
-        if let Kind::Known(k) = kind {
-            place = place.with_variable(&scanner.known(k).variable);
-        }
-        let outcome = match kind {
-            Kind::Jwt | Kind::DefaultJwt => &mut jwt_out,
-            Kind::SbSecret | Kind::DefaultSbSecret => &mut sb_out,
-            Kind::PrivateKey => &mut key_out,
-            Kind::Known(_) => &mut *known_outcome,
-        };
-        outcome.push(finding(scanner, kind, place, ""));
+    let mut found = found.into_inner().expect("no scan thread panics");
+    let work_ids = work_ids.into_inner().expect("no scan thread panics");
+    let mut scanned: HashSet<String> = work_ids.iter().map(|(_, id)| id.clone()).collect();
+    let mut same = vec![false; tracked.len()];
+    for (index, id) in &work_ids {
+        same[*index] = *id == tracked[*index].blob;
     }
-    vec![jwt_out, sb_out, key_out]
+    // The staged copies that differ from the work tree, each content once.
+    let mut staged = Vec::new();
+    for (index, file) in tracked.iter().enumerate() {
+        if !same[index] && scanned.insert(file.blob.clone()) {
+            staged.push((file.blob.clone(), file.path.clone()));
+        }
+    }
+    let mut staged_hits = Vec::new();
+    git::for_each_blob(root, &staged, |path, id, bytes| {
+        for (line, hit) in hits_of(scanner, path, bytes) {
+            staged_hits.push((path.to_string(), id.to_string(), line, hit));
+        }
+    })
+    .map_err(could_not_run)?;
+
+    found.sort();
+    let mut out = LeakOutcomes::new();
+    for (index, line, hit) in found {
+        let path = &tracked[index].path;
+        out.push(
+            known_outcome,
+            hit,
+            finding(scanner, hit, place_of(scanner, path, line, hit), ""),
+        );
+    }
+    staged_hits.sort();
+    for (path, id, line, hit) in staged_hits {
+        let place = place_of(scanner, &path, line, hit).object(&id);
+        let prefix = format!(
+            "the copy in the git index (what the next commit holds) has it: fix the file and git add {}, then ",
+            shell_word(&path)
+        );
+        out.push(known_outcome, hit, finding(scanner, hit, place, &prefix));
+    }
+    Ok((vec![out.jwt, out.sb, out.key, out.assigned], scanned))
 }
 
-/// Scans every blob of history not in the index (those were scanned above).
-/// Published defaults are not reported there: they are public, so there is
-/// nothing to rewrite out of history.
-fn history(root: &Path, tracked: &[Tracked], scanner: &Scanner) -> Result<Outcome> {
+/// Scans every blob of history not scanned already (the work tree and the
+/// index). Published defaults are not reported there: they are public, so
+/// there is nothing to rewrite out of history.
+fn history(root: &Path, scanned: &HashSet<String>, scanner: &Scanner) -> Result<Outcome> {
     let mut outcome = Outcome::new(&HISTORY);
-    let current: HashSet<String> = tracked.iter().map(|t| t.blob.clone()).collect();
-    git::for_each_history_blob(root, &current, |path, id, bytes| {
-        let hits = scanner.scan(bytes);
-        for (line, kind) in hits.into_iter().filter(|(_, k)| !matches!(k, Kind::DefaultJwt | Kind::DefaultSbSecret)) {
-            let mut place = Where::file(path).line(Some(line)).object(id);
-            if let Kind::Known(k) = kind {
-                place = place.with_variable(&scanner.known(k).variable);
-            }
+    git::for_each_history_blob(root, scanned, |path, id, bytes| {
+        let published = |kind: &Kind| matches!(kind, Kind::DefaultJwt | Kind::DefaultSbSecret | Kind::DefaultJwk);
+        for (line, hit) in hits_of(scanner, path, bytes).into_iter().filter(|(_, h)| !published(h)) {
+            let place = place_of(scanner, path, line, hit).object(id);
             let prefix = format!(
                 "find the commits with git log --all --find-object={id}, rewrite them out of history (git filter-repo), then "
             );
-            outcome.push(finding(scanner, kind, place, &prefix));
+            outcome.push(finding(scanner, hit, place, &prefix));
         }
     })
     .map_err(could_not_run)?;
@@ -590,14 +718,20 @@ mod tests {
             "x/.env.20260101T000000Z",
             "s.env.bak",
             "a/s.env.previous",
+            "production.env",
+            "deploy/secrets.env",
+            ".env_prod",
+            "a/.envrc",
         ] {
             assert!(is_env_file(path), "{path}");
         }
         for path in [
             ".env.example",
             "docker/.env.example",
-            "images.env",
+            "app/.env.sample",
+            "prod.env.template",
             "env.rs",
+            "envfile.rs",
             "README.md",
         ] {
             assert!(!is_env_file(path), "{path}");
