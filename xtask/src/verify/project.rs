@@ -14,7 +14,6 @@ use super::finding::{Check, Finding, Outcome, Where};
 use super::key_model;
 use super::repo::shell_word;
 use crate::cli::ProjectArgs;
-use crate::clock;
 use crate::compose::files;
 use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::{EnvError, EnvFile};
