@@ -60,11 +60,35 @@ pub enum KeyCheck {
     Malformed,
 }
 
+/// The claims an API key is judged by, each optional so that a missing one is
+/// reported rather than a decoding failure.
 #[derive(Deserialize)]
-struct LooseClaims {
-    role: Option<String>,
-    iss: Option<String>,
-    exp: Option<u64>,
+pub(crate) struct LooseClaims {
+    pub role: Option<String>,
+    pub iss: Option<String>,
+    pub exp: Option<u64>,
+}
+
+/// Why a token's signature and claims could not be read back.
+pub(crate) enum Unreadable {
+    BadSignature,
+    Malformed,
+}
+
+/// Verifies `token`'s signature under `key` with `alg` and reads its claims;
+/// expiry and the other claims are left to the caller to judge (HS256 keys
+/// here, ES256 keys in `es256`).
+pub(crate) fn decode_claims(token: &str, key: &DecodingKey, alg: Algorithm) -> Result<LooseClaims, Unreadable> {
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.leeway = 0;
+    jsonwebtoken::decode::<LooseClaims>(token, key, &validation)
+        .map(|data| data.claims)
+        .map_err(|err| match err.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => Unreadable::BadSignature,
+            _ => Unreadable::Malformed,
+        })
 }
 
 /// Checks `token` against `jwt_secret`: signature, expiry and the claims read back.
@@ -72,25 +96,19 @@ pub fn check(token: &str, jwt_secret: &str) -> KeyCheck {
     let Ok(key) = DecodingKey::from_secret(jwt_secret.as_bytes()) else {
         return KeyCheck::Malformed;
     };
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.leeway = 0;
-    match jsonwebtoken::decode::<LooseClaims>(token, &key, &validation) {
-        Ok(data) => {
-            if data.claims.exp.is_some_and(|exp| exp <= now()) {
+    match decode_claims(token, &key, Algorithm::HS256) {
+        Ok(claims) => {
+            if claims.exp.is_some_and(|exp| exp <= now()) {
                 return KeyCheck::Expired;
             }
             KeyCheck::Valid {
-                role: data.claims.role.unwrap_or_default(),
-                iss: data.claims.iss,
-                exp: data.claims.exp,
+                role: claims.role.unwrap_or_default(),
+                iss: claims.iss,
+                exp: claims.exp,
             }
         }
-        Err(err) => match err.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => KeyCheck::BadSignature,
-            _ => KeyCheck::Malformed,
-        },
+        Err(Unreadable::BadSignature) => KeyCheck::BadSignature,
+        Err(Unreadable::Malformed) => KeyCheck::Malformed,
     }
 }
 
