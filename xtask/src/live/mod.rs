@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod probes;
+pub mod tokens;
 
 use std::time::{Duration, Instant};
 
