@@ -272,6 +272,9 @@ fn dry_run(
         env = plan.after;
         at = due;
     }
+    if first == Stage::Standby {
+        println!("\n(B's kid above is a preview: standby generates the key it writes)");
+    }
     println!("\ndry run: nothing changed");
     Ok(())
 }

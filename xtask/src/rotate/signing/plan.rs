@@ -196,16 +196,16 @@ impl StagePlan {
         }
         lines.extend(self.notes.iter().map(|n| format!("variable {n}")));
         let (signs, verify) = match self.stage {
-            Stage::Standby => ("A", "A and B"),
-            Stage::Switch => ("B", "A and B"),
-            Stage::Revoke => ("B", "B"),
+            Stage::Standby => ("A", "A and B verify"),
+            Stage::Switch => ("B", "A and B verify"),
+            Stage::Revoke => ("B", "only B verifies"),
         };
         let legacy = if self.old == OldKey::Legacy && self.stage != Stage::Standby {
             " (and the legacy HS256 key, verify-only)"
         } else {
             ""
         };
-        lines.push(format!("afterwards: {signs} signs; {verify} verify{legacy}"));
+        lines.push(format!("afterwards: {signs} signs; {verify}{legacy}"));
         let groups: Vec<String> = [first, later]
             .iter()
             .filter(|g| !g.is_empty())
