@@ -428,6 +428,8 @@ fn status(project: &Project, which: Env, env: &EnvFile, state: Option<&State>, r
         Err(why) => format!("none usable ({why})"),
     };
     out.push_str(&format!("  signs now: {signing}\n"));
+    // A state with nothing done and nothing under way: a first standby that was rolled back.
+    let state = state.filter(|s| s.done().is_some() || s.running.is_some());
     let Some(state) = state else {
         out.push_str("  no rotation recorded\n  next: standby, due now\n");
         return Ok(out);
