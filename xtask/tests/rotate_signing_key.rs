@@ -118,6 +118,52 @@ fn verdicts(stack: &Stack, anon: &str, token: &str) -> (u16, u16, u16) {
 const ACCEPTED: (u16, u16, u16) = (200, 404, 200);
 const REFUSED: (u16, u16, u16) = (403, 401, 401);
 
+/// A user of the stack: signs up, then signs in; the session's access and refresh tokens.
+fn sign_in(stack: &Stack, anon: &str, email: &str) -> (String, String) {
+    let creds = format!(r#"{{"email":"{email}","password":"Correct0Horse"}}"#);
+    let call = |path: &str, body: &str| {
+        let (status, text) = common::stack::http_exchange(stack.port, "POST", path, &[("apikey", anon)], body);
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
+        )
+    };
+    let (status, _) = call("/auth/v1/signup", &creds);
+    assert!(status == 200 || status == 422, "signup answered {status}");
+    let (status, session) = call("/auth/v1/token?grant_type=password", &creds);
+    assert_eq!(status, 200, "the password grant");
+    (
+        session["access_token"].as_str().unwrap().to_string(),
+        session["refresh_token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A refresh as supabase-js makes it: the new access token.
+fn refresh(stack: &Stack, anon: &str, refresh_token: &str) -> String {
+    let body = format!(r#"{{"refresh_token":"{refresh_token}"}}"#);
+    let (status, text) = common::stack::http_exchange(
+        stack.port,
+        "POST",
+        "/auth/v1/token?grant_type=refresh_token",
+        &[("apikey", anon)],
+        &body,
+    );
+    assert_eq!(status, 200, "the refresh grant");
+    let session: serde_json::Value = serde_json::from_str(&text).unwrap();
+    session["access_token"].as_str().unwrap().to_string()
+}
+
+/// The status of `GET /auth/v1/user` with a user's access token (200 while it verifies).
+fn user_status(stack: &Stack, anon: &str, access: &str) -> u16 {
+    let bearer = format!("Bearer {access}");
+    common::stack::http_status(
+        stack.port,
+        "GET",
+        "/auth/v1/user",
+        &[("apikey", anon), ("Authorization", bearer.as_str())],
+    )
+}
+
 fn state(stack: &Stack) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(stack.project_path(STATE)).unwrap()).unwrap()
 }
@@ -273,6 +319,10 @@ fn standby_switch_revoke_on_the_stack_log_nobody_out_until_revoke() {
     let a = signing_kid(&env0);
     let token_a = python_token(serde_json::json!({ "jwk": ec_key(&env0, &a) }));
     assert_eq!(verdicts(&stack, &anon, &token_a), ACCEPTED, "A's token before anything");
+    // A user signed in before the rotation: a session GoTrue signed with A.
+    let (session_a, refresh_a) = sign_in(&stack, &anon, "before@example.com");
+    assert_eq!(kid_of_token(&session_a), a);
+    assert_eq!(user_status(&stack, &anon, &session_a), 200);
 
     // Standby.
     let out = stack.rotate(&["signing-key", "--stage", "standby"]).succeeds();
@@ -312,7 +362,7 @@ fn standby_switch_revoke_on_the_stack_log_nobody_out_until_revoke() {
     let out = stack.rotate(&["signing-key"]).env(SKEW, &skew).succeeds();
     out.stdout_has("stage switch").stdout_has("switch done");
     let env2 = stack.env();
-    no_secret(&out, &[&env1, &env2], &[&token_a, &token_b]);
+    no_secret(&out, &[&env1, &env2], &[&token_a, &token_b, &session_a, &refresh_a]);
     assert_eq!(signing_kid(&env2), b, "B signs");
     assert_eq!(kid_of_token(&env2["ANON_KEY_ASYMMETRIC"]), b);
     assert_eq!(kid_of_token(&env2["SERVICE_ROLE_KEY_ASYMMETRIC"]), b);
@@ -320,6 +370,17 @@ fn standby_switch_revoke_on_the_stack_log_nobody_out_until_revoke() {
     assert_eq!(verdicts(&stack, &anon, &token_a), ACCEPTED, "A after switch");
     assert_eq!(verdicts(&stack, &anon, &token_b), ACCEPTED, "B after switch");
     stack.assert_works_with(&env2);
+    // The user signed in before is still signed in; a refresh and a new sign-in get B's tokens.
+    assert_eq!(
+        user_status(&stack, &anon, &session_a),
+        200,
+        "a session of A after the switch"
+    );
+    let refreshed = refresh(&stack, &anon, &refresh_a);
+    assert_eq!(kid_of_token(&refreshed), b, "GoTrue signs with B after the switch");
+    assert_eq!(user_status(&stack, &anon, &refreshed), 200);
+    let (session_b, _) = sign_in(&stack, &anon, "after@example.com");
+    assert_eq!(kid_of_token(&session_b), b);
 
     // Revoke: refused before the switch + JWT_EXPIRY + margin, then done.
     let out = stack
@@ -345,6 +406,17 @@ fn standby_switch_revoke_on_the_stack_log_nobody_out_until_revoke() {
     common::independent::check_key_model(&env3);
     assert_eq!(verdicts(&stack, &anon, &token_a), REFUSED, "A after revoke");
     assert_eq!(verdicts(&stack, &anon, &token_b), ACCEPTED, "B after revoke");
+    assert_ne!(
+        user_status(&stack, &anon, &session_a),
+        200,
+        "a session of A after revoke"
+    );
+    assert_eq!(
+        user_status(&stack, &anon, &refreshed),
+        200,
+        "the refreshed session survives revoke"
+    );
+    assert_eq!(user_status(&stack, &anon, &session_b), 200);
     stack.assert_works_with(&env3);
     stack
         .rotate(&["signing-key", "--status"])
