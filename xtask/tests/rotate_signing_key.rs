@@ -573,3 +573,78 @@ fn a_legacy_project_moves_off_jwt_secret_signing_and_keeps_its_hs256_keys() {
         .fails_with(2);
     assert!(out.one_line_error().contains("nothing to revoke"));
 }
+
+#[test]
+fn killed_at_any_step_of_any_stage_the_next_run_repairs_and_finishes_it() {
+    let stack = Stack::up();
+    let env0 = stack.env();
+    let anon = env0["ANON_KEY"].clone();
+    let (mut session, _) = sign_in(&stack, &anon, "through-kills@example.com");
+    let a = signing_kid(&env0);
+    // (stage, its arguments, where it is killed)
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("standby", &[], "mid-write:signing-key-rotation.json"),
+        ("switch", &["--no-external-verifiers"], "after-rename:.env"),
+        ("revoke", &["--stage", "revoke", "--now"], "signing-stage-started"),
+        ("standby", &[], "rotate-before-check"),
+        ("switch", &["--no-external-verifiers"], "mid-write:.env"),
+    ];
+    let mut repaired = 0;
+    for (stage, extra, spec) in cases {
+        let context = format!("{stage} killed at {spec}");
+        let before = stack.env_text();
+        let mut args = vec!["signing-key"];
+        args.extend_from_slice(extra);
+        let child = faults::stop_at(stack.rotate(&args), spec);
+        faults::kill(child);
+        let running = std::fs::read_to_string(stack.project_path(STATE))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|s| !s["running"].is_null());
+        assert!(
+            running || stack.env_text() == before,
+            "{context}: .env changed with no stage recorded as started"
+        );
+        let out = stack.rotate(&args).output();
+        assert_eq!(out.code, 0, "{context}: the next run\n{}\n{}", out.stdout, out.stderr);
+        if running {
+            assert!(out.stdout.contains("did not finish: rolling it back"), "{context}");
+            repaired += 1;
+        }
+        assert!(
+            out.stdout.contains(&format!("{stage} done")),
+            "{context}\n{}",
+            out.stdout
+        );
+        let s = state(&stack);
+        assert!(s["running"].is_null(), "{context}: {s}");
+        assert!(
+            !s[format!("{stage}_at")].is_null(),
+            "{context}: {stage} recorded as done"
+        );
+        let env = stack.env();
+        common::independent::check_key_model(&env);
+        stack.assert_works_with(&env);
+        let temps = faults::files(&stack.project_path(""))
+            .into_keys()
+            .filter(|p| xtask::private_file::is_temp_name(&p.file_name().unwrap().to_string_lossy()))
+            .count();
+        assert_eq!(temps, 0, "{context}: temporary files left behind");
+        if stage == "revoke" {
+            // Revoked early (--now): the session signed by A ended; the user signs in again.
+            assert_ne!(
+                user_status(&stack, &anon, &session),
+                200,
+                "{context}: A's session after revoke"
+            );
+            session = sign_in(&stack, &anon, "through-kills@example.com").0;
+        }
+        assert_eq!(
+            user_status(&stack, &anon, &session),
+            200,
+            "{context}: the user is signed in"
+        );
+    }
+    assert_eq!(repaired, 4, "every kill after the stage was recorded was rolled back");
+    assert!(!stack.env()["JWT_KEYS"].contains(&a), "A was revoked along the way");
+}
