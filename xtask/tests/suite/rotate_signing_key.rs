@@ -5,7 +5,7 @@
 //! `cryptography` from the keys in `.env`, not by the xtask. Time is moved
 //! with the `RECEPTOR_TEST_CLOCK_SKEW` test hook, never waited for.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
