@@ -163,3 +163,51 @@ fn user_sessions_and_sb_keys_reach_the_services_with_their_roles_and_survive_an_
         (200, Some("rotation-user@example.com"))
     );
 }
+
+#[test]
+fn rotating_an_sb_key_recreates_kong_and_only_the_new_key_is_accepted() {
+    use xtask::secrets::opaque::{Opaque, check};
+    let stack = Stack::up();
+    for (name, kind, role, admin) in [
+        ("SUPABASE_SECRET_KEY", Opaque::Secret, "service_role", 200),
+        ("SUPABASE_PUBLISHABLE_KEY", Opaque::Publishable, "anon", 403),
+    ] {
+        let before = stack.env();
+        let old = before[name].clone();
+        let kong_before = stack.container_ids()["kong"].clone();
+        let out = stack.rotate(&[name, "--yes"]).succeeds();
+        let after = stack.env();
+        let new = after[name].clone();
+        assert_ne!(new, old, "{name} is re-minted");
+        assert!(check(kind, &new).is_ok(), "{name}: a well-formed key with its checksum");
+        assert_ne!(stack.container_ids()["kong"], kong_before, "kong is recreated");
+        for (other, value) in &before {
+            if other != name {
+                assert_eq!(&after[other], value, "{other} is left as it was");
+            }
+        }
+        assert_eq!(
+            role_at_rest(&stack, &[("apikey", &new)]),
+            (200, Some(role.into())),
+            "{name}"
+        );
+        assert_eq!(
+            role_at_rest(&stack, &[("apikey", &old)]).0,
+            401,
+            "the old {name} is refused"
+        );
+        let (status, _) = call(
+            &stack,
+            "GET",
+            "/auth/v1/admin/users?per_page=1",
+            &[("apikey", &new)],
+            "",
+        );
+        assert_eq!(status, admin, "{name} at auth's admin API");
+        assert_eq!(
+            call(&stack, "POST", "/functions/v1/hello", &[("apikey", &new)], "").0,
+            200
+        );
+        out.never_shows(&[&old, &new]);
+    }
+}

@@ -7,6 +7,7 @@
 //! `verify --live` runs them without stale values.
 
 pub mod http;
+pub mod opaque;
 pub mod probes;
 
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use crate::psql::{Login, Place, Psql};
 use crate::secrets::{Role, Secret, generate, jwt};
 
 pub use http::Gateway;
+pub use opaque::OpaqueKeys;
 pub use probes::{Column, PROBES, Probe};
 
 /// The gateway of a project: `url` when given, else Kong published on this
@@ -57,6 +59,10 @@ pub struct Expectation {
     pub keys: ApiKeys,
     /// Keys that must no longer work; ignored where they equal the current ones.
     pub stale_keys: Option<ApiKeys>,
+    /// The `sb_` keys, when the project has them (see [`opaque`]).
+    pub opaque: Option<OpaqueKeys>,
+    /// `sb_` keys that must no longer work; ignored where they equal the current ones.
+    pub stale_opaque: Option<OpaqueKeys>,
     /// The password every service role logs in with; `None` skips the database.
     pub password: Option<Secret>,
     /// A password that must no longer work; ignored where it equals the current one.
@@ -92,6 +98,10 @@ impl Report {
 pub fn check(compose: &Compose, gateway: &Gateway, expect: &Expectation) -> Report {
     let mut report = Report::default();
     check_gateway(gateway, expect, &mut report);
+    if let Some(keys) = &expect.opaque {
+        let deadline = Instant::now() + expect.settle;
+        opaque::check(gateway, keys, expect.stale_opaque.as_ref(), deadline, &mut report);
+    }
     if let (Some(password), Some(place)) = (&expect.password, &expect.place) {
         check_logins(&Psql::at(compose, place.clone()), password, expect, &mut report);
     }
