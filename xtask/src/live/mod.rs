@@ -126,6 +126,16 @@ fn settle(deadline: Instant, mut get: impl FnMut() -> std::io::Result<u16>, want
     }
 }
 
+/// Whether `get` answers `want` before `deadline` (see [`settle`]); else what it answered.
+fn answers(deadline: Instant, get: impl FnMut() -> std::io::Result<u16>, want: u16) -> Result<(), String> {
+    let status = settle(deadline, get, want);
+    if matches!(status, Ok(code) if code == want) {
+        Ok(())
+    } else {
+        Err(describe(status))
+    }
+}
+
 /// How a problem line of a probe starts, which tells `verify` which check it belongs to.
 fn subject(probe: &Probe, column: Column) -> &'static str {
     match (column, probe.is_function()) {
@@ -186,17 +196,14 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
                 let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 gateway.request(probe.method, probe.path, &borrowed)
             };
-            let status = settle(deadline, send, want);
-            if matches!(status, Ok(code) if code == want) {
-                held.push(format!("{name} {want}"));
-            } else {
-                report.problems.push(format!(
-                    "{}: {url}: {} ({}) with {name} answered {} ({want} expected)",
+            match answers(deadline, send, want) {
+                Ok(()) => held.push(format!("{name} {want}")),
+                Err(answered) => report.problems.push(format!(
+                    "{}: {url}: {} ({}) with {name} answered {answered} ({want} expected)",
                     subject(probe, *column),
                     probe.id,
                     probe.request(),
-                    describe(status)
-                ));
+                )),
             }
         }
         if !held.is_empty() {

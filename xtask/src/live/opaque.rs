@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use super::{Gateway, Report, describe, settle};
+use super::{Gateway, Report, answers};
 use crate::envfile::EnvFile;
 use crate::secrets::Secret;
 use crate::secrets::opaque::{self, Opaque};
@@ -96,14 +96,11 @@ pub fn check(gateway: &Gateway, keys: &OpaqueKeys, stale: Option<&OpaqueKeys>, d
         for (holder, name, key) in &holders {
             let want = statuses[*holder as usize];
             let send = || gateway.request(method, path, &[("apikey", key.expose())]);
-            let status = settle(deadline, send, want);
-            if matches!(status, Ok(code) if code == want) {
-                held.push(format!("{name} {want}"));
-            } else {
-                report.problems.push(format!(
-                    "{SUBJECT}: {url}: {id} ({method} {path}) with {name} answered {} ({want} expected)",
-                    describe(status)
-                ));
+            match answers(deadline, send, want) {
+                Ok(()) => held.push(format!("{name} {want}")),
+                Err(answered) => report.problems.push(format!(
+                    "{SUBJECT}: {url}: {id} ({method} {path}) with {name} answered {answered} ({want} expected)"
+                )),
             }
         }
         if !held.is_empty() {
