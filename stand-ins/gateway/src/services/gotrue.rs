@@ -10,8 +10,10 @@
 //! - `POST /token?grant_type=password` `{email, password}`: a session (400
 //!   `invalid_credentials`, 400 `email_not_confirmed`)
 //! - `POST /token?grant_type=refresh_token` `{refresh_token}`: a session of the same
-//!   `session_id`; the used token is revoked (400 `refresh_token_already_used` when it
-//!   comes again, 400 `refresh_token_not_found` for one never issued)
+//!   `session_id`; the used token is revoked (presented again within
+//!   `GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL`, default 10 s, it gets its successor;
+//!   later, 400 `refresh_token_already_used` and the session's tokens are revoked; 400
+//!   `refresh_token_not_found` for one never issued)
 //! - `GET /user`: the user of a verified access token (404 `user_not_found`)
 //! - `/admin/…`: a verified token whose `role` is one of `GOTRUE_JWT_ADMIN_ROLES` (default
 //!   `service_role,supabase_admin`); 401 `no_authorization` without a token, 403
@@ -46,6 +48,7 @@ pub struct GoTrue {
     issuer: Option<String>,
     autoconfirm: bool,
     signup_disabled: bool,
+    reuse_interval: u64,
 }
 
 /// `GOTRUE_API_PORT`, default 9999 as the Supabase compose file sets it.
@@ -115,6 +118,15 @@ impl GoTrue {
             issuer: env("GOTRUE_JWT_ISSUER").filter(|v| !v.is_empty()),
             autoconfirm: flag(env, "GOTRUE_MAILER_AUTOCONFIRM"),
             signup_disabled: flag(env, "GOTRUE_DISABLE_SIGNUP"),
+            reuse_interval: env("GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL")
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    v.parse().map_err(|_| {
+                        "GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL is not a number of seconds".to_owned()
+                    })
+                })
+                .transpose()?
+                .unwrap_or(10),
         })
     }
 
@@ -219,7 +231,7 @@ impl GoTrue {
                 let Some(token) = body["refresh_token"].as_str().filter(|t| !t.is_empty()) else {
                     return error(400, "validation_failed", "refresh_token required");
                 };
-                match self.users.refresh(token) {
+                match self.users.refresh(token, now(), self.reuse_interval) {
                     Ok(Refreshed::Rotated {
                         token,
                         user,
@@ -327,6 +339,7 @@ mod tests {
             "GOTRUE_JWT_EXP" => Some("600".to_owned()),
             "GOTRUE_JWT_ISSUER" => Some("http://kong:8000/auth/v1".to_owned()),
             "GOTRUE_MAILER_AUTOCONFIRM" => Some("true".to_owned()),
+            "GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL" => Some("0".to_owned()),
             "STAND_IN_AUTH_STATE" => Some(state.clone()),
             _ => None,
         })

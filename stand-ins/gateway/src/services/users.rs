@@ -7,7 +7,8 @@
 //! every user and every live refresh token.
 //!
 //! The file is written whole on every change: a temporary file (mode 0600), synced, then
-//! renamed over the old one, under one lock, so a reader never sees half a file. Passwords
+//! renamed over the old one, under one lock, so a reader never sees half a file. Refresh
+//! tokens rotate as GoTrue's do (see [`Users::refresh`]). Passwords
 //! are kept as a salted SHA-256, not GoTrue's bcrypt: nothing here is a real account.
 
 use std::fs;
@@ -42,6 +43,10 @@ pub struct Refresh {
     pub user_id: String,
     pub session_id: String,
     pub revoked: bool,
+    /// When it was revoked (Unix seconds), for the reuse interval.
+    pub revoked_at: u64,
+    /// The token it was exchanged for.
+    pub child: Option<String>,
 }
 
 /// What refreshing a token found.
@@ -134,6 +139,8 @@ impl State {
                         user_id: text(t, "user_id")?,
                         session_id: text(t, "session_id")?,
                         revoked: t["revoked"].as_bool()?,
+                        revoked_at: t["revoked_at"].as_u64().unwrap_or(0),
+                        child: text(t, "child"),
                     },
                 ))
             })
@@ -154,7 +161,8 @@ impl State {
             .tokens
             .iter()
             .map(|(token, r)| {
-                json!({"token": token, "user_id": r.user_id, "session_id": r.session_id, "revoked": r.revoked})
+                json!({"token": token, "user_id": r.user_id, "session_id": r.session_id, "revoked": r.revoked,
+                    "revoked_at": r.revoked_at, "child": r.child})
             })
             .collect();
         json!({"users": users, "refresh_tokens": tokens})
@@ -245,21 +253,24 @@ impl Users {
                 user_id: user.id.clone(),
                 session_id: session_id.clone(),
                 revoked: false,
+                revoked_at: 0,
+                child: None,
             },
         ));
         self.save(&state)?;
         Ok((session_id, token))
     }
 
-    /// Rotates `token`: it is revoked and a new one of the same session returned.
-    pub fn refresh(&self, token: &str) -> Result<Refreshed, String> {
+    /// Rotates `token` at `now`, as GoTrue does with refresh token rotation on: it is
+    /// revoked and a new one of the same session returned. A revoked token presented again
+    /// within `reuse_interval` seconds of its revocation, whose successor is still live,
+    /// gets that successor (a client retrying a refresh whose answer it lost); any other
+    /// reuse is refused and revokes every token of the session.
+    pub fn refresh(&self, token: &str, now: u64, reuse_interval: u64) -> Result<Refreshed, String> {
         let mut state = self.lock();
         let Some(index) = state.tokens.iter().position(|(t, _)| same_bytes(t, token)) else {
             return Ok(Refreshed::NotFound);
         };
-        if state.tokens[index].1.revoked {
-            return Ok(Refreshed::AlreadyUsed);
-        }
         let Some(user) = state
             .users
             .iter()
@@ -268,17 +279,46 @@ impl Users {
         else {
             return Ok(Refreshed::NotFound);
         };
-        state.tokens[index].1.revoked = true;
-        let mut next = state.tokens[index].1.clone();
-        next.revoked = false;
-        let session_id = next.session_id.clone();
+        let used = state.tokens[index].1.clone();
+        if used.revoked {
+            let live_child = used
+                .child
+                .as_ref()
+                .filter(|child| state.tokens.iter().any(|(t, r)| t == *child && !r.revoked));
+            if let Some(child) = live_child.filter(|_| now < used.revoked_at + reuse_interval) {
+                return Ok(Refreshed::Rotated {
+                    token: child.clone(),
+                    user,
+                    session_id: used.session_id,
+                });
+            }
+            for (_, other) in state.tokens.iter_mut().filter(|(_, r)| r.session_id == used.session_id) {
+                if !other.revoked {
+                    other.revoked = true;
+                    other.revoked_at = now;
+                }
+            }
+            self.save(&state)?;
+            return Ok(Refreshed::AlreadyUsed);
+        }
         let new_token = refresh_token();
+        let entry = &mut state.tokens[index].1;
+        entry.revoked = true;
+        entry.revoked_at = now;
+        entry.child = Some(new_token.clone());
+        let next = Refresh {
+            user_id: used.user_id,
+            session_id: used.session_id.clone(),
+            revoked: false,
+            revoked_at: 0,
+            child: None,
+        };
         state.tokens.push((new_token.clone(), next));
         self.save(&state)?;
         Ok(Refreshed::Rotated {
             token: new_token,
             user,
-            session_id,
+            session_id: used.session_id,
         })
     }
 }
@@ -306,14 +346,26 @@ mod tests {
             Some(user.id.clone())
         );
         assert!(again.sign_in("a@example.com", "wrong").is_none());
-        let Refreshed::Rotated { token, session_id, .. } = again.refresh(&first).unwrap() else {
+        let Refreshed::Rotated { token, session_id, .. } = again.refresh(&first, 100, 10).unwrap() else {
             panic!("the first token refreshes");
         };
         assert_eq!(session_id, session);
         assert_ne!(token, first);
-        assert_eq!(again.refresh(&first).unwrap(), Refreshed::AlreadyUsed);
-        assert_eq!(again.refresh("nope").unwrap(), Refreshed::NotFound);
-        assert!(matches!(again.refresh(&token).unwrap(), Refreshed::Rotated { .. }));
+        // Within the reuse interval, the used token gets its live successor again.
+        let retried = again.refresh(&first, 105, 10).unwrap();
+        assert!(
+            matches!(&retried, Refreshed::Rotated { token: t, .. } if *t == token),
+            "{retried:?}"
+        );
+        // After it, the reuse is refused and the whole session is revoked.
+        assert_eq!(again.refresh(&first, 111, 10).unwrap(), Refreshed::AlreadyUsed);
+        assert_eq!(again.refresh(&token, 112, 10).unwrap(), Refreshed::AlreadyUsed);
+        assert_eq!(again.refresh("nope", 112, 10).unwrap(), Refreshed::NotFound);
+        let (_, other_session) = again.start_session(&user).unwrap();
+        assert!(matches!(
+            again.refresh(&other_session, 113, 10).unwrap(),
+            Refreshed::Rotated { .. }
+        ));
         fs::remove_dir_all(dir).unwrap();
     }
 }
