@@ -148,7 +148,7 @@ mod tests {
             es256::Check::Valid { role, kid, exp, .. } => {
                 assert_eq!(role, "service_role");
                 assert_eq!(Some(kid), signer.kid);
-                assert!(exp <= now() + TOKEN_LIFETIME_SECS);
+                assert!(exp.is_some_and(|exp| exp <= now() + TOKEN_LIFETIME_SECS));
             }
             other => panic!("{other:?}"),
         }
