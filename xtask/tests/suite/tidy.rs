@@ -35,6 +35,25 @@ fn every_module_starts_with_a_doc_line() {
     }
 }
 
+/// A file in the one test binary's folder that `main.rs` does not declare
+/// would never be compiled, its tests silently gone.
+#[test]
+fn every_test_file_is_a_module_of_the_suite() {
+    let suite = repo().join("xtask/tests/suite");
+    let main = fs::read_to_string(suite.join("main.rs")).unwrap();
+    for entry in fs::read_dir(&suite).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let module = path.is_dir() || path.extension().is_some_and(|e| e == "rs");
+        if module && name != "main" {
+            assert!(
+                main.lines().any(|l| l.trim() == format!("mod {name};")),
+                "xtask/tests/suite/{name} is not declared in xtask/tests/suite/main.rs: add `mod {name};`"
+            );
+        }
+    }
+}
+
 /// Like rust-analyzer's tidy: when the docs table is stale, the test writes
 /// the fresh one into the file and fails, so the fix is to commit the file.
 #[test]
