@@ -17,7 +17,7 @@ use crate::live::{self, ApiKeys, Expectation, Gateway};
 use crate::private_file;
 use crate::project::Project;
 use crate::psql::{Place, Psql};
-use crate::secrets::Secret;
+use crate::secrets::{Secret, name};
 
 use super::database::{self, Target};
 
@@ -62,8 +62,8 @@ impl Change {
     fn database_before(&self) -> Target {
         let value = |name: &str| Secret::new(self.before.get(name).unwrap_or_default());
         Target {
-            password: self.database.password.as_ref().map(|_| value("POSTGRES_PASSWORD")),
-            jwt_secret: self.database.jwt_secret.as_ref().map(|_| value("JWT_SECRET")),
+            password: self.database.password.as_ref().map(|_| value(name::POSTGRES_PASSWORD)),
+            jwt_secret: self.database.jwt_secret.as_ref().map(|_| value(name::JWT_SECRET)),
         }
     }
 
@@ -120,10 +120,10 @@ fn expectation(
     with_database: bool,
 ) -> Expectation {
     let keys = |env: &EnvFile| ApiKeys {
-        anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
-        service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
+        anon: Secret::new(env.get(name::ANON_KEY).unwrap_or_default()),
+        service_role: Secret::new(env.get(name::SERVICE_ROLE_KEY).unwrap_or_default()),
     };
-    let password = |env: &EnvFile| Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default());
+    let password = |env: &EnvFile| Secret::new(env.get(name::POSTGRES_PASSWORD).unwrap_or_default());
     Expectation {
         keys: keys(now),
         stale_keys: Some(keys(stale)),

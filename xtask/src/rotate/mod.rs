@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::live;
 use crate::project::Project;
 use crate::psql;
-use crate::secrets::Secret;
+use crate::secrets::{Secret, name};
 
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 
@@ -132,9 +132,11 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
     let mut target = database::Target {
         password: plan
-            .changes("POSTGRES_PASSWORD")
-            .then(|| value(&plan.after, "POSTGRES_PASSWORD")),
-        jwt_secret: plan.changes("JWT_SECRET").then(|| value(&plan.after, "JWT_SECRET")),
+            .changes(name::POSTGRES_PASSWORD)
+            .then(|| value(&plan.after, name::POSTGRES_PASSWORD)),
+        jwt_secret: plan
+            .changes(name::JWT_SECRET)
+            .then(|| value(&plan.after, name::JWT_SECRET)),
     };
     println!("rotate on project {} ({}):", project.name, which.name());
     print!("{}", plan::render(&plan));
@@ -149,8 +151,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             &compose,
             &before,
             &[
-                value(&before, "POSTGRES_PASSWORD"),
-                value(&plan.after, "POSTGRES_PASSWORD"),
+                value(&before, name::POSTGRES_PASSWORD),
+                value(&plan.after, name::POSTGRES_PASSWORD),
             ],
         )?),
         (None, false) => None,
@@ -213,7 +215,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let services = stack.services;
 
     // 3. Ask before ending every user session.
-    if plan.changes("JWT_SECRET") {
+    if plan.changes(name::JWT_SECRET) {
         confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
     }
 

@@ -11,10 +11,9 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::asymmetric::{self, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
+use crate::secrets::name::JWT_SECRET;
 use crate::secrets::{CATALOG, Make, Secret, defaults, es256, jwt};
 use crate::summary::{Action, Row, Source};
-
-const JWT_SECRET: &str = "JWT_SECRET";
 
 /// Settles `JWT_KEYS`, `JWT_JWKS` and the ES256 API keys in `env`, updating
 /// or adding their rows. `generate`: dev, where a missing `JWT_KEYS` is made;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::asymmetric;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
+use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, name, rules};
 use crate::summary::{Action, Row, Source};
 
 /// Every Tier 1 secret, in catalog order: kept when sound, made when missing.
@@ -60,7 +60,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
         return Err(Error::Refused(refused));
     }
     // The asymmetric key model, when the stack's compose files use it.
-    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+    if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
         asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
     }
     Ok(rows)
@@ -123,7 +123,7 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
             }
         }
         Make::Minted(role) => {
-            let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
+            let secret = Secret::new(env.get(name::JWT_SECRET).unwrap_or_default());
             Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
         }
         Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_) => {

@@ -9,7 +9,7 @@ use crate::clock;
 use crate::envfile::EnvFile;
 use crate::secrets::asymmetric::{self, Flaw, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::KeySet;
-use crate::secrets::{CATALOG, Make, Secret, defaults, jwt, opaque};
+use crate::secrets::{CATALOG, Make, Secret, defaults, jwt, name, opaque};
 
 pub static SIGNING_KEYS: Check = Check {
     id: "project.signing-keys",
@@ -45,7 +45,7 @@ pub(super) struct Wording<'a> {
 pub(super) fn run(w: &Wording, env: &EnvFile, expiry: &mut Outcome, warn_within: u64) -> Vec<Outcome> {
     let value = |name: &str| env.get(name).unwrap_or_default();
     let published = |name: &str| defaults::is_known_default(&value(name));
-    let secret = Secret::new(value("JWT_SECRET"));
+    let secret = Secret::new(value(name::JWT_SECRET));
     let mut signing = Outcome::new(&SIGNING_KEYS);
     let mut public = Outcome::new(&PUBLIC_KEYS);
     let mut api = Outcome::new(&ASYMMETRIC_API_KEYS);

@@ -16,7 +16,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live::{self, ApiKeys, Expectation};
 use crate::project::Project;
-use crate::secrets::Secret;
+use crate::secrets::{Secret, name};
 
 static DRIFT: Check = Check {
     id: "live.drift",
@@ -99,11 +99,11 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let gateway = live::gateway_for(&env, gateway_url).map_err(Error::CouldNotRun)?;
     let expect = Expectation {
         keys: ApiKeys {
-            anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
-            service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
+            anon: Secret::new(env.get(name::ANON_KEY).unwrap_or_default()),
+            service_role: Secret::new(env.get(name::SERVICE_ROLE_KEY).unwrap_or_default()),
         },
         stale_keys: None,
-        password: Some(Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())),
+        password: Some(Secret::new(env.get(name::POSTGRES_PASSWORD).unwrap_or_default())),
         stale_password: None,
         stale_label: "previous",
         database: live::main_db(&env),
@@ -111,7 +111,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
             crate::psql::locate(
                 &compose,
                 &env,
-                &[Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())],
+                &[Secret::new(env.get(name::POSTGRES_PASSWORD).unwrap_or_default())],
             )
             .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?,
         ),
@@ -138,7 +138,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
             ));
         } else if problem.starts_with("database") {
             database.push(Finding::fail(
-                Where::variable("POSTGRES_PASSWORD"),
+                Where::variable(name::POSTGRES_PASSWORD),
                 problem,
                 format!(
                     "set the roles' passwords to the one in .env: cargo xtask rotate --rollback --env {} --project-name {}",
