@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::compose::Compose;
 use crate::envfile::EnvFile;
 use crate::psql::{Login, Place, Psql};
-use crate::secrets::{Role, Secret, generate, jwt};
+use crate::secrets::{Role, Secret, generate, jwt, name};
 
 pub use http::Gateway;
 pub use probes::{Column, PROBES, Probe};
@@ -136,17 +136,17 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
         jwt::now(),
     );
     let mut keys: Vec<(Column, String, Option<&Secret>)> = vec![
-        (Column::Anon, "ANON_KEY".into(), Some(&expect.keys.anon)),
+        (Column::Anon, name::ANON_KEY.into(), Some(&expect.keys.anon)),
         (
             Column::ServiceRole,
-            "SERVICE_ROLE_KEY".into(),
+            name::SERVICE_ROLE_KEY.into(),
             Some(&expect.keys.service_role),
         ),
     ];
     if let Some(stale) = &expect.stale_keys {
         for (name, old, new) in [
-            ("ANON_KEY", &stale.anon, &expect.keys.anon),
-            ("SERVICE_ROLE_KEY", &stale.service_role, &expect.keys.service_role),
+            (name::ANON_KEY, &stale.anon, &expect.keys.anon),
+            (name::SERVICE_ROLE_KEY, &stale.service_role, &expect.keys.service_role),
         ] {
             if old != new && !old.is_empty() {
                 keys.push((Column::Stale, format!("the {} {name}", expect.stale_label), Some(old)));
