@@ -294,11 +294,7 @@ fn healthy(compose: &Compose, services: &[String]) -> std::result::Result<(), St
     let states = compose.ps().map_err(|e| e.to_string())?;
     let sick: Vec<String> = services
         .iter()
-        .filter(|service| {
-            !states.iter().any(|s| {
-                &&s.service == service && s.state == "running" && (s.health.is_empty() || s.health == "healthy")
-            })
-        })
+        .filter(|service| !states.iter().any(|s| &&s.service == service && s.is_serving()))
         .cloned()
         .collect();
     if sick.is_empty() {

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::ProjectArgs;
-use crate::compose::{Compose, Redactor};
+use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -246,7 +246,7 @@ struct Running {
 /// not running, is refused.
 fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) -> Result<Running> {
     let states = compose.ps()?;
-    let is_running = |service: &str| states.iter().any(|s| s.service == service && s.state == "running");
+    let is_running = |service: &str| states.iter().any(|s| s.service == service && s.is_running());
     let (services, stopped): (Vec<String>, Vec<String>) = consumers.into_iter().partition(|s| is_running(s));
     if !stopped.is_empty() {
         println!(
@@ -258,7 +258,7 @@ fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) ->
         "start it (cd {} && docker compose up -d --wait), then run again; nothing changed",
         compose.dir.display()
     );
-    let refusal = if !states.iter().any(|s| s.state == "running") {
+    let refusal = if !states.iter().any(ServiceState::is_running) {
         Some(format!(
             "the stack of project {} is not running, and a rotation changes a running stack: {start}",
             compose.project_name

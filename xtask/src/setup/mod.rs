@@ -13,7 +13,7 @@ mod uncatalogued;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ProjectArgs;
-use crate::compose::{Compose, Redactor};
+use crate::compose::{Compose, Health, Redactor, ServiceState};
 use crate::config::{Env, SetupConf, StackSource, UpstreamRef};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -320,7 +320,7 @@ fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) 
         return;
     };
     let Ok(states) = compose.ps() else { return };
-    if !states.iter().any(|s| s.state == "running") {
+    if !states.iter().any(ServiceState::is_running) {
         return;
     }
     let drift = compose.drift();
@@ -371,11 +371,11 @@ fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
         println!(
             "{:<width$}  {:<10}  {}",
             escaped(&s.service),
-            escaped(&s.state),
-            if s.health.is_empty() {
+            escaped(s.state.as_str()),
+            if s.health == Health::Unchecked {
                 "-".into()
             } else {
-                escaped(&s.health)
+                escaped(s.health.as_str())
             }
         );
     }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::finding::{Check, Finding, Outcome, Where};
 use super::project::Target;
-use crate::compose::{Compose, Redactor};
+use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -60,7 +60,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let states = compose
         .ps()
         .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
-    if !states.iter().any(|s| s.state == "running") {
+    if !states.iter().any(ServiceState::is_running) {
         return Err(Error::CouldNotRun(format!(
             "the stack of {} is not running; start it with: cargo xtask setup --env {} --project-name {} --up",
             project.name,
