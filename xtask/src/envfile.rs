@@ -10,7 +10,7 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use adotenv::{AssignmentState, Dialect, Quote, Severity};
+use adotenv::{AssignmentState, DiagnosticCode, Dialect, Quote, Severity};
 
 /// The largest `.env` read: settings and secrets, never data.
 pub const MAX_BYTES: usize = 1 << 20;
@@ -289,8 +289,7 @@ fn read_declarations(
     }
     let (doc, diagnostics) = adotenv::parse_with(part, DIALECT);
     if let Some(d) = diagnostics.iter().find(|d| d.severity() == Severity::Error) {
-        let problem = format!("{:?}", d.code()).to_lowercase();
-        return Err(syntax(d.line(), describe_code(&problem)));
+        return Err(syntax(d.line(), describe_code(d.code())));
     }
     let mut declared = Vec::new();
     for entry in doc.entries() {
@@ -413,13 +412,17 @@ fn has_unescaped_dollar(raw: &str) -> bool {
     false
 }
 
-fn describe_code(code: &str) -> String {
-    if code.contains("unterminated") || code.contains("unclosed") {
-        "has a quote that is never closed".into()
-    } else if code.contains("key") {
-        "has an invalid variable name; names are letters, digits and `_`".into()
-    } else {
-        format!("cannot be parsed ({code})")
+/// What an error of the parser means for the user, by its code (the parser's
+/// own words may change between releases; its codes do not).
+fn describe_code(code: DiagnosticCode) -> String {
+    match code {
+        DiagnosticCode::UnterminatedQuote => "has a quote that is never closed".into(),
+        DiagnosticCode::InvalidKey
+        | DiagnosticCode::BareKey
+        | DiagnosticCode::NonPosixKey
+        | DiagnosticCode::ForbiddenBareKey
+        | DiagnosticCode::DuplicateKey => "has an invalid variable name; names are letters, digits and `_`".into(),
+        other => format!("cannot be parsed ({})", other.as_str()),
     }
 }
 
