@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use adotenv::{AssignmentState, DiagnosticCode, Dialect, Quote, Severity};
 
+use crate::secrets::Secret;
+
 /// The largest `.env` read: settings and secrets, never data.
 pub const MAX_BYTES: usize = 1 << 20;
 
@@ -161,9 +163,16 @@ impl EnvFile {
         }
     }
 
-    /// The value of `key` as Compose reads it, if the key is declared.
+    /// The value of `key` as Compose reads it, if the key is declared. For a
+    /// secret's value, [`EnvFile::secret`].
     pub fn get(&self, key: &str) -> Option<String> {
         self.index.get(key).map(|at| self.declared[*at].value.clone())
+    }
+
+    /// The value of secret `key`, redacted in `Debug`; `None` when the key is
+    /// not declared, which the caller decides about (never an empty value unasked).
+    pub fn secret(&self, key: &str) -> Option<Secret> {
+        self.get(key).map(Secret::new)
     }
 
     /// The 1-based line that declares `key`.

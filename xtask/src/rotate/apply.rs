@@ -60,7 +60,7 @@ pub struct Change {
 impl Change {
     /// The database values of `before`, for the parts going forward changes.
     fn database_before(&self) -> Target {
-        let value = |name: &str| Secret::new(self.before.get(name).unwrap_or_default());
+        let value = |name: &str| self.before.secret(name).unwrap_or_else(Secret::empty);
         Target {
             password: self.database.password.as_ref().map(|_| value(name::POSTGRES_PASSWORD)),
             jwt_secret: self.database.jwt_secret.as_ref().map(|_| value(name::JWT_SECRET)),
@@ -120,10 +120,10 @@ fn expectation(
     with_database: bool,
 ) -> Expectation {
     let keys = |env: &EnvFile| ApiKeys {
-        anon: Secret::new(env.get(name::ANON_KEY).unwrap_or_default()),
-        service_role: Secret::new(env.get(name::SERVICE_ROLE_KEY).unwrap_or_default()),
+        anon: env.secret(name::ANON_KEY).unwrap_or_else(Secret::empty),
+        service_role: env.secret(name::SERVICE_ROLE_KEY).unwrap_or_else(Secret::empty),
     };
-    let password = |env: &EnvFile| Secret::new(env.get(name::POSTGRES_PASSWORD).unwrap_or_default());
+    let password = |env: &EnvFile| env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty);
     Expectation {
         keys: keys(now),
         stale_keys: Some(keys(stale)),

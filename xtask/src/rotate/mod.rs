@@ -129,7 +129,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let map = compose.consumers()?;
     let consumers = map.services_reading(names.iter().map(String::as_str));
     let init_only = map.init_only_reading(names.iter().map(String::as_str));
-    let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
+    let value = |env: &EnvFile, name: &str| env.secret(name).unwrap_or_else(Secret::empty);
     let mut target = database::Target {
         password: plan
             .changes(name::POSTGRES_PASSWORD)

@@ -267,7 +267,7 @@ fn derive_from_jwt_secret(
     refused: &mut Vec<String>,
     mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
-    let new = Secret::new(after.get(name::JWT_SECRET).unwrap_or_default());
+    let new = after.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     let now = jwt::now();
     let minted = [
         (name::ANON_KEY, Role::Anon),

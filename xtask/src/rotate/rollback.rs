@@ -51,7 +51,7 @@ pub fn run(
     let services = stack.services;
 
     // 3. The database: the backup's password where the roles do not take it yet.
-    let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
+    let value = |env: &EnvFile, name: &str| env.secret(name).unwrap_or_else(Secret::empty);
     let password = value(&target, name::POSTGRES_PASSWORD);
     let place = crate::psql::locate(
         &compose,

@@ -25,7 +25,7 @@ pub(super) fn settle(
     injected: &BTreeMap<&'static str, Secret>,
 ) -> Result<()> {
     let mut refused = Vec::new();
-    let secret = Secret::new(env.get(JWT_SECRET).unwrap_or_default());
+    let secret = env.secret(JWT_SECRET).unwrap_or_else(Secret::empty);
     let at = |env: &EnvFile, name: &str| format!("{}:{}: {name}", env.path().display(), env.line_of(name).unwrap_or(0));
 
     // 1. The signing set: kept when sound, its oct key rebuilt when JWT_SECRET moved.

@@ -123,7 +123,7 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
             }
         }
         Make::Minted(role) => {
-            let secret = Secret::new(env.get(name::JWT_SECRET).unwrap_or_default());
+            let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
             Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
         }
         Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_) => {

@@ -45,7 +45,7 @@ pub(super) struct Wording<'a> {
 pub(super) fn run(w: &Wording, env: &EnvFile, expiry: &mut Outcome, warn_within: u64) -> Vec<Outcome> {
     let value = |name: &str| env.get(name).unwrap_or_default();
     let published = |name: &str| defaults::is_known_default(&value(name));
-    let secret = Secret::new(value(name::JWT_SECRET));
+    let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     let mut signing = Outcome::new(&SIGNING_KEYS);
     let mut public = Outcome::new(&PUBLIC_KEYS);
     let mut api = Outcome::new(&ASYMMETRIC_API_KEYS);

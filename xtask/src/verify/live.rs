@@ -99,11 +99,11 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let gateway = live::gateway_for(&env, gateway_url).map_err(Error::CouldNotRun)?;
     let expect = Expectation {
         keys: ApiKeys {
-            anon: Secret::new(env.get(name::ANON_KEY).unwrap_or_default()),
-            service_role: Secret::new(env.get(name::SERVICE_ROLE_KEY).unwrap_or_default()),
+            anon: env.secret(name::ANON_KEY).unwrap_or_else(Secret::empty),
+            service_role: env.secret(name::SERVICE_ROLE_KEY).unwrap_or_else(Secret::empty),
         },
         stale_keys: None,
-        password: Some(Secret::new(env.get(name::POSTGRES_PASSWORD).unwrap_or_default())),
+        password: Some(env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty)),
         stale_password: None,
         stale_label: "previous",
         database: live::main_db(&env),
@@ -111,7 +111,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
             crate::psql::locate(
                 &compose,
                 &env,
-                &[Secret::new(env.get(name::POSTGRES_PASSWORD).unwrap_or_default())],
+                &[env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty)],
             )
             .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?,
         ),
