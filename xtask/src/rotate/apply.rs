@@ -18,6 +18,7 @@ use crate::private_file;
 use crate::project::Project;
 use crate::psql::{Place, Psql};
 use crate::secrets::{Secret, name};
+use crate::step::Step;
 
 use super::database::{self, Target};
 
@@ -74,12 +75,12 @@ impl Change {
 
 /// The step that failed, and why (one line, never a value).
 struct Failure {
-    step: &'static str,
+    step: Step,
     message: String,
 }
 
 impl Failure {
-    fn at(step: &'static str, message: impl ToString) -> Failure {
+    fn at(step: Step, message: impl ToString) -> Failure {
         Failure {
             step,
             message: message.to_string(),
@@ -151,11 +152,11 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
         .unwrap_or(&backup.path)
         .display()
         .to_string();
-    let log = |outcome: &str, step: Option<&str>| {
+    let log = |outcome: &str, step: Option<Step>| {
         let mut event = Event::new(&ctx.project.name, ctx.env.name(), change.action, outcome);
         event.names = &change.names;
         event.services = &change.services;
-        event.step = step;
+        event.step = step.map(Step::as_str);
         event.backup = Some(&relative);
         audit::append(ctx.project, &event)
     };
@@ -222,14 +223,14 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
 /// Write, database, recreate, health, check.
 fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::result::Result<live::Report, Failure> {
     let env_path = ctx.project.env_file();
-    private_file::write_atomic(&env_path, change.after.text().as_bytes()).map_err(|e| Failure::at("write", e))?;
+    private_file::write_atomic(&env_path, change.after.text().as_bytes()).map_err(|e| Failure::at(Step::Write, e))?;
     println!("wrote {} (mode 0600)", shown(ctx, &env_path));
 
     if let (false, Some(place)) = (change.database.is_empty(), &ctx.place) {
         touched.database = true;
         let psql = Psql::at(&ctx.compose, place.clone());
         let done = database::apply(&psql, &change.database, &live::main_db(&change.after))
-            .map_err(|e| Failure::at("database", e))?;
+            .map_err(|e| Failure::at(Step::Database, e))?;
         for line in done {
             println!("database: {line}");
         }
@@ -239,20 +240,20 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     if !change.services.is_empty() {
         touched.services = true;
         let (compose, _hook) =
-            hook!(recreate(&ctx.compose, &change.services)).map_err(|e| Failure::at("recreate", e))?;
+            hook!(recreate(&ctx.compose, &change.services)).map_err(|e| Failure::at(Step::Recreate, e))?;
         println!("recreating {}…", order(&ctx.compose, &change.services));
         compose
             .recreate(&change.services, change.force_recreate, WAIT_SECS)
             .map_err(|e| match e {
-                ComposeError::Unhealthy { .. } => Failure::at("health", e),
-                other => Failure::at("recreate", other),
+                ComposeError::Unhealthy { .. } => Failure::at(Step::Health, e),
+                other => Failure::at(Step::Recreate, other),
             })?;
-        healthy(&ctx.compose, &change.services).map_err(|e| Failure::at("health", e))?;
+        healthy(&ctx.compose, &change.services).map_err(|e| Failure::at(Step::Health, e))?;
         println!("{} recreated and healthy", change.services.join(", "));
         hook!(pause "rotate-before-check");
     }
 
-    let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at("check", e))?;
+    let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at(Step::Check, e))?;
     println!("checking as a client at {}…", gateway.url());
     let report = live::check(
         &ctx.compose,
@@ -266,11 +267,11 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         ),
     );
     if !report.is_ok() {
-        return Err(Failure::at("check", report.problems.join("; ")));
+        return Err(Failure::at(Step::Check, report.problems.join("; ")));
     }
-    if hook!(fail "check") {
+    if hook!(fail Step::Check) {
         return Err(Failure::at(
-            "check",
+            Step::Check,
             "the check fail point failed this step (a test hook)",
         ));
     }
