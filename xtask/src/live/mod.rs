@@ -79,12 +79,57 @@ pub const SETTLE: Duration = Duration::from_secs(30);
 #[derive(Debug, Default, Clone)]
 pub struct Report {
     pub passed: Vec<String>,
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 impl Report {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Every problem, on one line.
+    pub fn problems_line(&self) -> String {
+        let lines: Vec<&str> = self.problems.iter().map(|p| p.message.as_str()).collect();
+        lines.join("; ")
+    }
+
+    fn fail(&mut self, check: LiveCheck, message: String) {
+        self.problems.push(Problem { check, message });
+    }
+}
+
+/// Which part of the stack a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveCheck {
+    /// A probe through the gateway answered otherwise than expected.
+    Gateway,
+    /// A key signed with a random secret was accepted.
+    ForgedKey,
+    /// The Edge Function probe answered otherwise than expected.
+    EdgeFunction,
+    /// A service role's login, or listing the roles.
+    Database,
+}
+
+/// One check that did not hold: which, and a line saying how (never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub check: LiveCheck,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(check: LiveCheck, message: impl Into<String>) -> Problem {
+        Problem {
+            check,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -116,12 +161,12 @@ fn settle(deadline: Instant, mut get: impl FnMut() -> std::io::Result<u16>, want
     }
 }
 
-/// How a problem line of a probe starts, which tells `verify` which check it belongs to.
-fn subject(probe: &Probe, column: Column) -> &'static str {
+/// Which check a probe's problem belongs to, and how its line starts.
+fn subject(probe: &Probe, column: Column) -> (LiveCheck, &'static str) {
     match (column, probe.is_function()) {
-        (Column::Forged, _) => "forged key",
-        (_, true) => "Edge Function",
-        (_, false) => "gateway",
+        (Column::Forged, _) => (LiveCheck::ForgedKey, "forged key"),
+        (_, true) => (LiveCheck::EdgeFunction, "Edge Function"),
+        (_, false) => (LiveCheck::Gateway, "gateway"),
     }
 }
 
@@ -180,13 +225,16 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
             if matches!(status, Ok(code) if code == want) {
                 held.push(format!("{name} {want}"));
             } else {
-                report.problems.push(format!(
-                    "{}: {url}: {} ({}) with {name} answered {} ({want} expected)",
-                    subject(probe, *column),
-                    probe.id,
-                    probe.request(),
-                    describe(status)
-                ));
+                let (check, subject) = subject(probe, *column);
+                report.fail(
+                    check,
+                    format!(
+                        "{subject}: {url}: {} ({}) with {name} answered {} ({want} expected)",
+                        probe.id,
+                        probe.request(),
+                        describe(status)
+                    ),
+                );
             }
         }
         if !held.is_empty() {
@@ -204,9 +252,10 @@ fn check_logins(psql: &Psql<'_>, password: &Secret, expect: &Expectation, report
     let roles = match psql.login_roles(&expect.database) {
         Ok(roles) => roles,
         Err(err) => {
-            report
-                .problems
-                .push(format!("database: cannot list the service roles: {err}"));
+            report.fail(
+                LiveCheck::Database,
+                format!("database: cannot list the service roles: {err}"),
+            );
             return;
         }
     };
@@ -219,19 +268,23 @@ fn check_logins(psql: &Psql<'_>, password: &Secret, expect: &Expectation, report
     for role in &roles {
         match psql.login(role, password, &expect.database) {
             Ok(Login::Accepted) => accepted.push(role.as_str()),
-            Ok(Login::Refused) => report.problems.push(format!(
-                "database: role {role} cannot log in over TCP with POSTGRES_PASSWORD"
-            )),
-            Err(err) => report.problems.push(format!("database: role {role}: {err}")),
+            Ok(Login::Refused) => report.fail(
+                LiveCheck::Database,
+                format!("database: role {role} cannot log in over TCP with POSTGRES_PASSWORD"),
+            ),
+            Err(err) => report.fail(LiveCheck::Database, format!("database: role {role}: {err}")),
         }
         if let Some(old) = stale {
             match psql.login(role, old, &expect.database) {
                 Ok(Login::Refused) => refused_old.push(role.as_str()),
-                Ok(Login::Accepted) => report.problems.push(format!(
-                    "database: role {role} still logs in with the {} POSTGRES_PASSWORD",
-                    expect.stale_label
-                )),
-                Err(err) => report.problems.push(format!("database: role {role}: {err}")),
+                Ok(Login::Accepted) => report.fail(
+                    LiveCheck::Database,
+                    format!(
+                        "database: role {role} still logs in with the {} POSTGRES_PASSWORD",
+                        expect.stale_label
+                    ),
+                ),
+                Err(err) => report.fail(LiveCheck::Database, format!("database: role {role}: {err}")),
             }
         }
     }

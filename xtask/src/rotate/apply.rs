@@ -267,7 +267,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         ),
     );
     if !report.is_ok() {
-        return Err(Failure::at(Step::Check, report.problems.join("; ")));
+        return Err(Failure::at(Step::Check, report.problems_line()));
     }
     if hook!(fail Step::Check) {
         return Err(Failure::at(
@@ -379,13 +379,14 @@ fn restore(
         ),
         Err(err) => live::Report {
             passed: Vec::new(),
-            problems: vec![err.to_string()],
+            problems: vec![live::Problem::new(live::LiveCheck::Gateway, err.to_string())],
         },
     };
     // Judged against the pre-flight: what already failed before the change is
     // not something the rollback left undone.
-    let before: &[String] = change.baseline.as_ref().map(|b| b.problems.as_slice()).unwrap_or(&[]);
-    let (old, new): (Vec<&String>, Vec<&String>) = report.problems.iter().partition(|p| before.contains(p));
+    let before: &[live::Problem] = change.baseline.as_ref().map(|b| b.problems.as_slice()).unwrap_or(&[]);
+    let (old, new): (Vec<&live::Problem>, Vec<&live::Problem>) =
+        report.problems.iter().partition(|p| before.contains(p));
     for problem in &old {
         println!("  as before the change: {problem}");
     }

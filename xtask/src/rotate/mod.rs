@@ -185,7 +185,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         if !report.is_ok() && !options.dry_run {
             return Err(Error::Usage(format!(
                 "pre-flight: the stack fails a client check before any change, so a rotation could not be judged; nothing changed. Failing: {}. See cargo xtask verify --live --env {} --project-name {}",
-                report.problems.join("; "),
+                report.problems_line(),
                 which.name(),
                 project.name
             )));
@@ -196,7 +196,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                 live::PROBES.len()
             );
         } else {
-            println!("note: pre-flight fails: {}", report.problems.join("; "));
+            println!("note: pre-flight fails: {}", report.problems_line());
         }
         Some(report)
     } else {

@@ -14,7 +14,7 @@ use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::live::{self, ApiKeys, Expectation};
+use crate::live::{self, ApiKeys, Expectation, LiveCheck};
 use crate::project::Project;
 use crate::secrets::{Secret, name};
 
@@ -124,34 +124,32 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let mut functions = Outcome::new(&FUNCTIONS);
     let mut database = Outcome::new(&DATABASE);
     for problem in report.problems {
-        if problem.starts_with("forged key") {
-            foreign.push(Finding::fail(
+        let message = problem.message;
+        match problem.check {
+            LiveCheck::ForgedKey => foreign.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("a service does not check key signatures: recreate the stack with: {up}"),
-            ));
-        } else if problem.starts_with("Edge Function") {
-            functions.push(Finding::fail(
+            )),
+            LiveCheck::EdgeFunction => functions.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("recreate the stack: {up}"),
-            ));
-        } else if problem.starts_with("database") {
-            database.push(Finding::fail(
+            )),
+            LiveCheck::Database => database.push(Finding::fail(
                 Where::variable(name::POSTGRES_PASSWORD),
-                problem,
+                message,
                 format!(
                     "set the roles' passwords to the one in .env: cargo xtask rotate --rollback --env {} --project-name {}",
                     target.env.name(),
                     project.name
                 ),
-            ));
-        } else {
-            gateway_outcome.push(Finding::fail(
+            )),
+            LiveCheck::Gateway => gateway_outcome.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("recreate the stack: {up}"),
-            ));
+            )),
         }
     }
 
