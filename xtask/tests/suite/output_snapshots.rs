@@ -98,19 +98,9 @@ fn the_help_of_every_command_is_exact() {
     assert!(differ.is_empty(), "{}", differ.join("\n\n"));
 }
 
-/// A repository and a dev project with a finding: a current key in a tracked file.
-fn repo_with_a_leak() -> Sandbox {
-    let sb = Sandbox::git_repo();
-    sb.xtask(["setup", "--env", "dev"]).succeeds();
-    let key = sb.env_values("receptor-dev")["SERVICE_ROLE_KEY"].clone();
-    sb.write("docs/notes.md", &format!("key: {key}\n"));
-    sb.commit_all("notes");
-    sb
-}
-
 #[test]
 fn the_verify_reports_are_exact() {
-    let sb = repo_with_a_leak();
+    let sb = crate::verify_output::repo_with_findings();
     let json = sb.xtask(["verify", "--scope", "all", "--format", "json"]).fails_with(1);
     let table = sb.xtask(["verify", "--scope", "all"]).fails_with(1);
     let mut differ = Vec::new();
