@@ -4,8 +4,11 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 /// One step of applying a change, in the order they run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Step {
     /// The new `.env` is written.
     Write,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::audit::{self, Event};
+use crate::audit::{self, Action, Event, Outcome};
 use crate::backups::{self, Backup};
 use crate::compose::{Compose, ComposeError};
 use crate::config::Env;
@@ -39,8 +39,7 @@ pub struct Context<'a> {
 
 /// One change of `.env`, from `before` to `after`.
 pub struct Change {
-    /// `rotate` or `rollback`.
-    pub action: &'static str,
+    pub action: Action,
     pub before: EnvFile,
     pub after: EnvFile,
     /// The variables whose values change.
@@ -152,15 +151,15 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
         .unwrap_or(&backup.path)
         .display()
         .to_string();
-    let log = |outcome: &str, step: Option<Step>| {
+    let log = |outcome: Outcome, step: Option<Step>| {
         let mut event = Event::new(&ctx.project.name, ctx.env.name(), change.action, outcome);
         event.names = &change.names;
         event.services = &change.services;
-        event.step = step.map(Step::as_str);
+        event.step = step;
         event.backup = Some(&relative);
         audit::append(ctx.project, &event)
     };
-    log("started", None)?;
+    log(Outcome::Started, None)?;
 
     let mut touched = Touched::default();
     let failure = match forward(ctx, change, &mut touched) {
@@ -168,7 +167,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             for line in &report.passed {
                 println!("  ok: {line}");
             }
-            if let Err(err) = log("succeeded", None) {
+            if let Err(err) = log(Outcome::Succeeded, None) {
                 eprintln!("warning: the rotation succeeded but {err}");
             }
             println!(
@@ -200,7 +199,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             for line in &report.passed {
                 println!("  ok: {line}");
             }
-            if let Err(err) = log("rolled back", Some(failure.step)) {
+            if let Err(err) = log(Outcome::RolledBack, Some(failure.step)) {
                 eprintln!("warning: {err}");
             }
             Err(Error::RolledBack(format!(
@@ -209,7 +208,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             )))
         }
         Err(lines) => {
-            let _ = log("rollback failed", Some(failure.step));
+            let _ = log(Outcome::RollbackFailed, Some(failure.step));
             let mut all = vec![format!(
                 "{} failed at step {}: {}",
                 change.action, failure.step, failure.message

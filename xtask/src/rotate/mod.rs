@@ -23,6 +23,7 @@ mod source;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::audit::Action;
 use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
@@ -221,7 +222,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 4. Back up, write, database, recreate, health, check; undo on failure.
     let change = apply::Change {
-        action: "rotate",
+        action: Action::Rotate,
         before,
         after: plan.after,
         names,

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::audit::Action;
 use crate::backups::{self, BEFORE_ROLLBACK};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -108,7 +109,7 @@ pub fn run(
         confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
     }
     let change = apply::Change {
-        action: "rollback",
+        action: Action::Rollback,
         before: current,
         after: target,
         names,
