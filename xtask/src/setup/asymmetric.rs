@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::secrets::asymmetric::{self, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
 use crate::secrets::name::JWT_SECRET;
-use crate::secrets::{CATALOG, Make, Secret, defaults, es256, jwt};
+use crate::secrets::{CATALOG, Make, Secret, Tier, defaults, es256, jwt};
 use crate::summary::{Action, Row, Source};
 
 /// Settles `JWT_KEYS`, `JWT_JWKS` and the ES256 API keys in `env`, updating
@@ -210,7 +210,7 @@ pub(super) fn settle(
 fn put(rows: &mut Vec<Row>, name: &str, action: Action, source: Source, note: &str) {
     let row = Row {
         name: name.to_string(),
-        tier: Some(1),
+        tier: Some(Tier::One),
         action,
         source,
         note: note.to_string(),

@@ -25,7 +25,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
         if current.is_empty() && read.is_some_and(|read| !read.contains(spec.name)) {
             rows.push(Row {
                 name: spec.name.to_string(),
-                tier: Some(1),
+                tier: Some(Tier::One),
                 action: Action::Unused,
                 source: Source::Nothing,
                 note: "no service of the compose files reads it".into(),
@@ -44,7 +44,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
                 }
                 rows.push(Row {
                     name: spec.name.to_string(),
-                    tier: Some(spec.tier.number()),
+                    tier: Some(spec.tier),
                     action,
                     source,
                     note,

@@ -266,7 +266,7 @@ pub(super) fn fill(
         }
         rows.push(Row {
             name: spec.name.to_string(),
-            tier: Some(spec.tier.number()),
+            tier: Some(spec.tier),
             action,
             source,
             note,

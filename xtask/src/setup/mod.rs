@@ -229,7 +229,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     } else {
         println!("no changes: {} is up to date", display(root, &env_path));
     }
-    if rows.iter().any(|r| r.action == Action::LeftEmpty && r.tier == Some(2)) {
+    if rows
+        .iter()
+        .any(|r| r.action == Action::LeftEmpty && r.tier == Some(secrets::Tier::Two))
+    {
         println!(
             "Tier 2 secrets left empty: export the variables setup.conf [secrets] references, or set them in {}",
             display(root, &env_path)
