@@ -15,6 +15,7 @@ mod setup_prompt;
 mod setup_upstream;
 mod setup_upstream_layouts;
 mod setup_vaults;
+mod stack_keys;
 mod tidy;
 mod verify_live;
 mod verify_output;
