@@ -23,7 +23,7 @@ use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
 use crate::provenance::{self, Origin};
 use crate::secrets;
-use crate::sources::{Environment, refs};
+use crate::sources::lookup::Sources;
 use crate::summary::{self, Action};
 use crate::{backups, git, layout};
 
@@ -64,8 +64,8 @@ pub struct Options {
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
-    let environment = Environment::from_process();
     let (which, project) = options.project.resolve(root, &conf)?;
+    let mut sources = Sources::new(&conf, which, options.non_interactive);
     refuse_tracked(root, &project)?;
     project.check_folder()?;
 
@@ -126,7 +126,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         injected::preflight(
             &env,
             in_use,
-            &environment,
+            &sources,
             options,
             read_by_stack(&template, &project).as_ref(),
         )?;
@@ -135,7 +135,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
     //    before anything is written: a vault that fails leaves no trace.
-    let resolved = refs::resolve(&conf, which, &environment).map_err(Error::Vault)?;
+    let resolved = sources.references()?.clone();
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
@@ -166,7 +166,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let mut rows = if which.generates_secrets() {
         generated::fill(&mut env, read.as_ref())?
     } else {
-        injected::fill(&mut env, in_use, &environment, options, read.as_ref())?
+        injected::fill(&mut env, in_use, &sources, options, read.as_ref())?
     };
 
     // 7. Tier 2 from setup.conf's references, then its [settings].

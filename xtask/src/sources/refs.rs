@@ -12,7 +12,7 @@ use crate::config::{Env, Reference, SetupConf};
 use crate::secrets::Secret;
 
 /// What one reference gave.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Resolved {
     Value(Secret, Source),
     /// `${VAR}` with `VAR` unset or empty.
