@@ -4,6 +4,7 @@
 //! environment, a prompt, the vaults `setup.conf` names) and never generate.
 
 mod asymmetric;
+mod dry_run;
 mod generated;
 mod guard;
 mod injected;
@@ -59,12 +60,21 @@ pub struct Options {
     /// published placeholders are replaced; DIR itself is left as it is.
     #[arg(long, value_name = "DIR")]
     pub adopt: Option<PathBuf>,
+    /// Show what setup would do and change nothing: the summary table (no
+    /// value), the files it would create or change. No file is written or
+    /// created and nobody is prompted: a missing Tier 1 secret fails at once
+    /// (exit 3), as with --non-interactive. Exit codes as for a real run.
+    #[arg(long, conflicts_with_all = ["up", "adopt"])]
+    pub dry_run: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
     let (which, project) = options.project.resolve(root, &conf)?;
     let mut sources = Sources::new(&conf, which, options.non_interactive);
+    if options.dry_run {
+        sources = sources.never_asking("--dry-run");
+    }
     refuse_tracked(root, &project)?;
     project.check_folder()?;
 
@@ -135,6 +145,23 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     // 3. Tier 2 references, resolved with one call to each vault they name,
     //    before anything is written: a vault that fails leaves no trace.
     let resolved = sources.references()?.clone();
+    let read = read_by_stack(&template, &project);
+    let inputs = plan::Inputs {
+        conf: &conf,
+        which,
+        options,
+        example: &example,
+        read: read.as_ref(),
+        resolved: &resolved,
+    };
+    if options.dry_run {
+        let stack = match &before {
+            Some(old) if *old != origin => dry_run::Template::Upgrade(old, &origin),
+            Some(_) => dry_run::Template::Same,
+            None => dry_run::Template::Record,
+        };
+        return dry_run::show(root, &project, &sources, &inputs, &template, stack);
+    }
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
@@ -157,12 +184,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     //    existing file edited, else a new one from .env.example.
     let read = read_by_stack(&template, &project);
     let inputs = plan::Inputs {
-        conf: &conf,
-        which,
-        options,
-        example: &example,
         read: read.as_ref(),
-        resolved: &resolved,
+        ..inputs
     };
     let plan = plan::make(&project, &sources, &inputs)?;
 

@@ -88,6 +88,8 @@ pub struct Sources<'a> {
     env: Env,
     environment: Environment,
     non_interactive: bool,
+    /// Why nobody may be asked whatever the terminal (`--dry-run`).
+    never_ask: Option<&'static str>,
     references: References<'a>,
 }
 
@@ -108,7 +110,16 @@ impl<'a> Sources<'a> {
             env,
             environment,
             non_interactive,
+            never_ask: None,
             references: References::new(conf, env),
+        }
+    }
+
+    /// Sources that never prompt, for the reason given (a flag).
+    pub fn never_asking(self, why: &'static str) -> Sources<'a> {
+        Sources {
+            never_ask: Some(why),
+            ..self
         }
     }
 
@@ -156,8 +167,11 @@ impl<'a> Sources<'a> {
     }
 
     /// Whether a Tier 1 value missing from the environment can be asked for;
-    /// else why not (`--non-interactive`, `CI`, no terminal).
+    /// else why not (`--dry-run`, `--non-interactive`, `CI`, no terminal).
     pub fn can_prompt(&self) -> std::result::Result<(), &'static str> {
+        if let Some(why) = self.never_ask {
+            return Err(why);
+        }
         prompt::availability(self.non_interactive, &self.environment)
     }
 
