@@ -160,3 +160,33 @@ fn a_dry_run_fails_as_the_run_would_and_never_prompts_or_writes() {
         .fails_with(2);
     assert_unchanged(&before, &sb);
 }
+
+#[test]
+fn a_dry_run_of_an_upgrade_names_it_and_leaves_the_project_as_it_was() {
+    let sb = Sandbox::new();
+    let (url, sha) = crate::setup_upstream::upstream(&sb);
+    sb.xtask(["setup", "--env", "dev"]).succeeds();
+    let before = tree(&sb.root);
+    let upgrade = [
+        "setup",
+        "--env",
+        "dev",
+        "--upstream",
+        "v1.0.0",
+        "--upgrade",
+        "--dry-run",
+    ];
+    let conf = sb
+        .read("setup.conf")
+        .replace("https://github.com/supabase/supabase", &url);
+    sb.write("setup.conf", &conf);
+    let before_conf = tree(&sb.root);
+    sb.xtask(upgrade)
+        .succeeds()
+        .stdout_has(&format!(
+            "would upgrade the stack template from the embedded docker/ to {url} at {sha}"
+        ))
+        .stdout_has("no changes: receptor-dev/.env is up to date");
+    assert_unchanged(&before_conf, &sb);
+    assert_ne!(before, before_conf, "setup.conf was pointed at the stand-in upstream");
+}
