@@ -1,9 +1,10 @@
 //! The one way setup and rotate look a value up. Each place a value can come
 //! from is a [`ValueSource`]: the process environment under the variable's own
-//! name ([`OwnName`]), and `setup.conf`'s `[secrets]` references
-//! ([`References`]: `${VAR}`, `bws:`, `doppler:`, each vault called at most
-//! once a run). [`Sources`] puts them in the documented order and adds the
-//! terminal prompt, which only ever asks for values nobody injected:
+//! name ([`OwnName`]), Bitwarden and Doppler (`super::refs`: each vault
+//! called once a run, on its first reference). [`References`] resolves
+//! `setup.conf`'s `[secrets]` through them; [`Sources`] puts them in the
+//! documented order and adds the terminal prompt, which only ever asks for
+//! values nobody injected:
 //!
 //! - Tier 2: the reference `setup.conf`'s `[secrets]` gives it, else the
 //!   environment variable of its own name
