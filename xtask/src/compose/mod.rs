@@ -11,6 +11,7 @@ pub mod files;
 mod flavour;
 pub mod interpolation;
 mod redact;
+pub mod start_first;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,6 +77,8 @@ pub struct ServiceState {
     pub state: String,
     /// `healthy`, `unhealthy`, `starting`, or empty without a healthcheck.
     pub health: String,
+    /// Compose's hash of the service configuration the container was made from.
+    pub config_hash: String,
 }
 
 /// Whether the engine has any container of Compose project `project_name`,
@@ -257,29 +260,138 @@ impl Compose {
         Ok(layers(&self.uninterpolated_config()?, services))
     }
 
-    /// Recreates `services` a layer at a time, dependents first, each layer
-    /// with `up --no-deps --wait` (and `--force-recreate` when `force`; else
-    /// only containers whose configuration differs are recreated). A service's
-    /// dependencies keep running while it comes back.
+    /// Recreates `services` a layer at a time, dependents first (and
+    /// `--force-recreate` when `force`; else only containers whose
+    /// configuration differs are recreated). A service's dependencies keep
+    /// running while it comes back. The stateless services behind the gateway
+    /// are recreated start-first ([`start_first`]); the others with
+    /// `up --no-deps --wait`, their old container stopped first.
     pub fn recreate(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
-        for layer in self.recreate_layers(services)? {
-            let timeout = wait_secs.to_string();
-            let mut args = vec![
-                "up",
-                "--detach",
-                "--wait",
-                "--wait-timeout",
-                timeout.as_str(),
-                "--no-deps",
-            ];
-            if force {
-                args.push("--force-recreate");
+        let config = self.uninterpolated_config()?;
+        let database = self.database_service()?;
+        for layer in layers(&config, services) {
+            let method = start_first::method(&config, &layer, database.as_deref());
+            if !method.stop_first.is_empty() {
+                self.recreate_stop_first(&method.stop_first, force, wait_secs)?;
             }
-            args.push("--");
-            args.extend(layer.iter().map(String::as_str));
-            self.up_with(&args, wait_secs)?;
+            for service in &method.start_first {
+                self.recreate_start_first(service, force, wait_secs, method.drain)?;
+            }
         }
         Ok(())
+    }
+
+    /// How `services` would be recreated: start-first or stop-first.
+    pub fn recreate_method(&self, services: &[String]) -> Result<start_first::Method, ComposeError> {
+        let database = self.database_service()?;
+        Ok(start_first::method(
+            &self.uninterpolated_config()?,
+            services,
+            database.as_deref(),
+        ))
+    }
+
+    /// `up --no-deps --wait` of `services`: Compose stops each old container
+    /// before it starts the new one.
+    fn recreate_stop_first(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
+        let timeout = wait_secs.to_string();
+        let mut args = vec![
+            "up",
+            "--detach",
+            "--wait",
+            "--wait-timeout",
+            timeout.as_str(),
+            "--no-deps",
+        ];
+        if force {
+            args.push("--force-recreate");
+        }
+        args.push("--");
+        args.extend(services.iter().map(String::as_str));
+        self.up_with(&args, wait_secs)
+    }
+
+    /// The new container of `service` started next to the old one
+    /// (`--scale` one more, `--no-recreate`: the old keeps its configuration),
+    /// waited healthy, then after `drain` the old one stopped and removed. A
+    /// new container that does not get healthy is removed and the old one
+    /// keeps serving. Without a running container, or with the configuration
+    /// unchanged (and not `force`), it is Compose's plain `up`.
+    fn recreate_start_first(
+        &self,
+        service: &str,
+        force: bool,
+        wait_secs: u64,
+        drain: Duration,
+    ) -> Result<(), ComposeError> {
+        let old: Vec<ServiceState> = self.ps()?.into_iter().filter(|s| s.service == service).collect();
+        let one = [service.to_string()];
+        if old.is_empty() || old.iter().any(|s| s.state != "running") {
+            return self.recreate_stop_first(&one, force, wait_secs);
+        }
+        if !force && old.len() == 1 && old[0].config_hash == self.config_hash(service)? {
+            return Ok(());
+        }
+        let scale = format!("{service}={}", old.len() + 1);
+        let timeout = wait_secs.to_string();
+        let up = [
+            "up",
+            "--detach",
+            "--wait",
+            "--wait-timeout",
+            timeout.as_str(),
+            "--no-deps",
+            "--no-recreate",
+            "--scale",
+            scale.as_str(),
+            "--",
+            service,
+        ];
+        if let Err(err) = self.up_with(&up, wait_secs) {
+            let new = self.ps().unwrap_or_default().into_iter().filter(|s| {
+                s.service == service && !old.iter().any(|o| o.container_id == s.container_id)
+            });
+            let ids: Vec<String> = new.map(|s| s.container_id).collect();
+            let _ = self.remove_containers(&ids);
+            return Err(err);
+        }
+        std::thread::sleep(drain);
+        let ids: Vec<String> = old.into_iter().map(|s| s.container_id).collect();
+        self.remove_containers(&ids)
+    }
+
+    /// Compose's hash of `service`'s configuration, as its containers' label holds it.
+    fn config_hash(&self, service: &str) -> Result<String, ComposeError> {
+        let out = self.run(&["config", "--hash", service])?;
+        Ok(out
+            .lines()
+            .find_map(|line| line.strip_prefix(service)?.trim().split_whitespace().next().map(str::to_string))
+            .unwrap_or_default())
+    }
+
+    /// Stops (with each container's own stop signal, 10 seconds' grace) and
+    /// removes the containers `ids`; their volumes stay.
+    fn remove_containers(&self, ids: &[String]) -> Result<(), ComposeError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.docker_cli(&["stop", "--time", "10", "--"], ids)?;
+        self.docker_cli(&["rm", "--"], ids)
+    }
+
+    /// Runs the docker CLI with `args` then `ids`, in the environment compose
+    /// children get; a failure becomes a typed, redacted error.
+    fn docker_cli(&self, args: &[&str], ids: &[String]) -> Result<(), ComposeError> {
+        let mut cmd = docker("docker", TIMEOUT);
+        for (name, value) in &self.child_env {
+            cmd = cmd.setting(name, value);
+        }
+        let output = cmd.args(args).args(ids).any_status().run()?;
+        if output.success() {
+            return Ok(());
+        }
+        let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
+        Err(errors::classify(&stderr, Some(output.code())))
     }
 
     /// The fully resolved configuration. It holds plaintext secrets: never print it.
@@ -307,6 +419,11 @@ impl Compose {
                 container_id: text("ID"),
                 state: text("State"),
                 health: text("Health"),
+                config_hash: text("Labels")
+                    .split(',')
+                    .find_map(|label| label.strip_prefix("com.docker.compose.config-hash="))
+                    .unwrap_or_default()
+                    .to_string(),
             });
         }
         states.sort_by(|a, b| a.service.cmp(&b.service));

@@ -241,6 +241,14 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         let (compose, _hook) =
             hook!(recreate(&ctx.compose, &change.services)).map_err(|e| Failure::at("recreate", e))?;
         println!("recreating {}…", order(&ctx.compose, &change.services));
+        if let Ok(method) = ctx.compose.recreate_method(&change.services)
+            && !method.start_first.is_empty()
+        {
+            println!(
+                "  start-first (the new container up before the old one stops): {}",
+                method.start_first.join(", ")
+            );
+        }
         compose
             .recreate(&change.services, change.force_recreate, WAIT_SECS)
             .map_err(|e| match e {
