@@ -45,8 +45,8 @@ fn get(port: u16, path: &str, headers: &[(&str, &str)]) -> u16 {
 /// returns every (path, status) seen; 0 is a connection that failed.
 fn client_loop(port: u16, anon: String, paths: &'static [&'static str], stop: Arc<AtomicBool>) -> Vec<(String, u16)> {
     let mut seen = Vec::new();
-    let headers = [("apikey", anon.as_str()), ("Authorization", &format!("Bearer {anon}"))];
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+    let bearer = format!("Bearer {anon}");
+    let headers = [("apikey", anon.as_str()), ("Authorization", bearer.as_str())];
     while !stop.load(Ordering::SeqCst) {
         for path in paths {
             seen.push((path.to_string(), get(port, path, &headers)));
@@ -56,11 +56,7 @@ fn client_loop(port: u16, anon: String, paths: &'static [&'static str], stop: Ar
     seen
 }
 
-const PATHS: &[&str] = &[
-    "/auth/v1/health",
-    "/rest/v1/receptor_live_check",
-    "/functions/v1/hello",
-];
+const PATHS: &[&str] = &["/auth/v1/health", "/rest/v1/receptor_live_check", "/functions/v1/hello"];
 
 #[test]
 fn a_client_calling_through_the_gateway_sees_no_failed_request_while_services_are_recreated() {
@@ -93,7 +89,10 @@ fn a_client_calling_through_the_gateway_sees_no_failed_request_while_services_ar
     stack.assert_works_with(&stack.env());
 
     assert!(seen.len() > 100, "the client kept calling: {} requests", seen.len());
-    let failed: Vec<&(String, u16)> = seen.iter().filter(|(_, status)| *status == 0 || *status >= 500).collect();
+    let failed: Vec<&(String, u16)> = seen
+        .iter()
+        .filter(|(_, status)| *status == 0 || *status >= 500)
+        .collect();
     assert!(
         failed.is_empty(),
         "{} of {} requests failed during the rotation, first: {:?}",

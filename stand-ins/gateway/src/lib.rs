@@ -76,7 +76,10 @@ impl Role {
     /// The stand-in, configured from `env` (and, for Kong, the template file it names).
     pub fn build(self, env: Env<'_>) -> Result<Arc<dyn Handler>, String> {
         Ok(match self {
-            Role::Kong => Arc::new(gateway_from_env(env, Box::new(kong::balancer::Balancer::from_env(env)?))?),
+            Role::Kong => Arc::new(gateway_from_env(
+                env,
+                Box::new(kong::balancer::Balancer::from_env(env)?),
+            )?),
             Role::Auth => Arc::new(services::gotrue::GoTrue::from_env(env)?),
             Role::Rest => Arc::new(services::postgrest::PostgRest::from_env(env)?),
             Role::Functions => Arc::new(services::edge::EdgeRuntime::from_env(env)?),

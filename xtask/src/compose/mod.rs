@@ -348,9 +348,11 @@ impl Compose {
             service,
         ];
         if let Err(err) = self.up_with(&up, wait_secs) {
-            let new = self.ps().unwrap_or_default().into_iter().filter(|s| {
-                s.service == service && !old.iter().any(|o| o.container_id == s.container_id)
-            });
+            let new = self
+                .ps()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| s.service == service && !old.iter().any(|o| o.container_id == s.container_id));
             let ids: Vec<String> = new.map(|s| s.container_id).collect();
             let _ = self.remove_containers(&ids);
             return Err(err);
@@ -365,7 +367,12 @@ impl Compose {
         let out = self.run(&["config", "--hash", service])?;
         Ok(out
             .lines()
-            .find_map(|line| line.strip_prefix(service)?.trim().split_whitespace().next().map(str::to_string))
+            .find_map(|line| {
+                line.strip_prefix(service)?
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_string)
+            })
             .unwrap_or_default())
     }
 

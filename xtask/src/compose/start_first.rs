@@ -86,10 +86,10 @@ pub fn eligible(config: &Value, service: &str, database: Option<&str>) -> bool {
     STATELESS_BEHIND_GATEWAY.contains(&service)
         && database != Some(service)
         && !set("container_name")
-        && !definition
+        && definition
             .get("ports")
             .and_then(Value::as_array)
-            .is_some_and(|ports| !ports.is_empty())
+            .is_none_or(|ports| ports.is_empty())
         && !set("network_mode")
         && !set("scale")
         && definition.pointer("/deploy/replicas").is_none()

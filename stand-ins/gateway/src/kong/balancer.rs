@@ -263,7 +263,12 @@ mod tests {
     fn a_stale_address_alone_fails_until_the_record_is_fetched_again() {
         let answers = Arc::new(Mutex::new(vec![ip(1)]));
         let up = Arc::new(Mutex::new(vec![ip(1)]));
-        let kong = balancer(600, Arc::clone(&answers), Arc::clone(&up), Arc::new(AtomicUsize::new(0)));
+        let kong = balancer(
+            600,
+            Arc::clone(&answers),
+            Arc::clone(&up),
+            Arc::new(AtomicUsize::new(0)),
+        );
         assert!(kong.send("rest", 3000, &request("GET")).is_ok());
         *answers.lock().unwrap() = vec![ip(2)];
         *up.lock().unwrap() = vec![ip(2)];
