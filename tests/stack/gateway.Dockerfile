@@ -6,6 +6,6 @@ FROM scratch
 COPY stand-in-gateway /stand-in-gateway
 EXPOSE 8000
 USER 65534:65534
-# Stateless and without a signal handler (it is PID 1): stop it at once.
-STOPSIGNAL SIGKILL
+# Each role finishes the requests in flight on SIGTERM (stand-ins/gateway/src/stop.rs).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/stand-in-gateway"]

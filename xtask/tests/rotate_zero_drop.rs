@@ -129,3 +129,39 @@ fn rollback_after_a_start_first_recreate_brings_the_previous_containers_back_wit
     let failed = seen.iter().filter(|(_, status)| *status == 0 || *status >= 500).count();
     assert_eq!(failed, 0, "of {} requests", seen.len());
 }
+
+#[test]
+fn port_8000_keeps_answering_while_kong_itself_is_recreated_behind_its_front() {
+    let stack = Stack::up();
+    let ids = stack.container_ids();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (port, anon, stop) = (stack.port, stack.env()["ANON_KEY"].clone(), Arc::clone(&stop));
+        std::thread::spawn(move || client_loop(port, anon, PATHS, stop))
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // Only kong reads DASHBOARD_PASSWORD.
+    let out = stack.rotate(&["DASHBOARD_PASSWORD", "--yes"]).succeeds();
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    let seen = client.join().unwrap();
+
+    out.stdout_has("start-first (the new container up before the old one stops): kong");
+    let after = stack.container_ids();
+    assert_ne!(ids["kong"], after["kong"], "kong was recreated");
+    assert_eq!(ids["kong-front"], after["kong-front"], "the front holds no secret");
+    stack.assert_works_with(&stack.env());
+    assert!(seen.len() > 100, "the client kept calling: {} requests", seen.len());
+    let failed: Vec<&(String, u16)> = seen
+        .iter()
+        .filter(|(_, status)| *status == 0 || *status >= 500)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed while kong was recreated, first: {:?}",
+        failed.len(),
+        seen.len(),
+        &failed[..failed.len().min(5)]
+    );
+}

@@ -17,6 +17,8 @@ const USAGE: &str = "usage: stand-in-gateway ROLE [--health]
              STAND_IN_KONG_VERSION (2.x or 3.x); listens on LISTEN (default 0.0.0.0:8000)
   auth       GoTrue: GOTRUE_JWT_SECRET, GOTRUE_JWT_ADMIN_ROLES; port GOTRUE_API_PORT (9999)
   rest       PostgREST: PGRST_JWT_SECRET, PGRST_DB_ANON_ROLE, PGRST_OPENAPI_MODE; port PGRST_SERVER_PORT (3000)
+  front      the TCP front before Kong (nginx stream): FRONT_UPSTREAM (kong:8000), FRONT_DNS_VALID,
+             FRONT_CONNECT_TIMEOUT (seconds); listens on FRONT_LISTEN (default 0.0.0.0:8000)
   functions  the edge runtime: JWT_SECRET when VERIFY_JWT=true, STAND_IN_FUNCTIONS (hello); port 9000
   --health   ask the running ROLE for its health path; exit 0 when it answers below 500, else 1";
 
@@ -50,6 +52,9 @@ fn main() -> ExitCode {
     if health {
         return check_health(role, addr);
     }
+    if role == Role::Front {
+        return serve_front(addr);
+    }
     let handler = match role.build(&env) {
         Ok(handler) => handler,
         Err(message) => {
@@ -68,6 +73,25 @@ fn main() -> ExitCode {
     server::serve(listener, handler, role.name())
 }
 
+fn serve_front(addr: SocketAddr) -> ExitCode {
+    let front = match stand_in_gateway::front::Front::from_env(&env) {
+        Ok(front) => front,
+        Err(message) => {
+            eprintln!("error: stand-in front: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: stand-in front: cannot listen on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("stand-in front: listening on {addr}");
+    stand_in_gateway::front::serve(listener, front)
+}
+
 /// The exec-form healthcheck: the server answers its health path below 500.
 fn check_health(role: Role, mut addr: SocketAddr) -> ExitCode {
     if addr.ip().is_unspecified() {
@@ -81,6 +105,8 @@ fn check_health(role: Role, mut addr: SocketAddr) -> ExitCode {
         Role::Auth => "/health",
         Role::Rest => "/",
         Role::Functions => "/_internal/health",
+        // Through to Kong, which answers `/` itself.
+        Role::Front => "/",
     };
     match status(addr, path) {
         Ok(code) if code < 500 => ExitCode::SUCCESS,

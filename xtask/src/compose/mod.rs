@@ -274,8 +274,8 @@ impl Compose {
             if !method.stop_first.is_empty() {
                 self.recreate_stop_first(&method.stop_first, force, wait_secs)?;
             }
-            for service in &method.start_first {
-                self.recreate_start_first(service, force, wait_secs, method.drain)?;
+            for (service, drain) in &method.start_first {
+                self.recreate_start_first(service, force, wait_secs, *drain)?;
             }
         }
         Ok(())

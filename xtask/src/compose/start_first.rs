@@ -12,8 +12,9 @@
 //! How long "once Kong has re-resolved" is comes from the gateway service's
 //! `KONG_DNS_VALID_TTL` (Kong caches a record that long instead of the TTL of
 //! Docker's embedded DNS, 600 seconds). Without a short one, waiting it out
-//! would take longer than the outage it avoids, so every service is recreated
-//! the plain way.
+//! would take longer than the outage it avoids, so the service is recreated
+//! the plain way. Kong itself is in the same place behind `kong-front`, the
+//! TCP front that publishes its port, with the front's `FRONT_DNS_VALID`.
 
 use std::time::Duration;
 
@@ -22,10 +23,23 @@ use serde_json::Value;
 /// The stateless services behind Kong of the Supabase stack: each keeps no
 /// state of its own between requests (all of it is in the database or a
 /// shared volume), so two containers of one may run side by side.
-pub const STATELESS_BEHIND_GATEWAY: &[&str] = &["auth", "rest", "realtime", "storage", "functions", "studio", "meta"];
+/// Kong (DB-less: its configuration is rendered at start) is one too.
+pub const STATELESS_BEHIND_GATEWAY: &[&str] = &[
+    "auth",
+    "rest",
+    "realtime",
+    "storage",
+    "functions",
+    "studio",
+    "meta",
+    GATEWAY,
+];
 
-/// The gateway service whose DNS cache decides the drain time.
+/// The gateway service whose DNS cache decides the drain time of the others.
 pub const GATEWAY: &str = "kong";
+
+/// The TCP front that publishes the gateway's port and resolves it by name.
+pub const FRONT: &str = "kong-front";
 
 /// The longest `KONG_DNS_VALID_TTL` a start-first recreate waits out.
 pub const MAX_DNS_TTL_SECS: u64 = 60;
@@ -38,34 +52,47 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(1);
 /// How a set of services is recreated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Method {
-    /// Recreated start-first, each waiting `drain` before its old container stops.
-    pub start_first: Vec<String>,
+    /// Recreated start-first, each with the time its old container is kept
+    /// after the new one is healthy.
+    pub start_first: Vec<(String, Duration)>,
     /// Recreated by Compose, the old container stopped first.
     pub stop_first: Vec<String>,
-    pub drain: Duration,
+}
+
+impl Method {
+    pub fn start_first_names(&self) -> Vec<String> {
+        self.start_first.iter().map(|(name, _)| name.clone()).collect()
+    }
 }
 
 /// The start-first services among `services`, per `config` (uninterpolated:
 /// it holds no `.env` value) and the database service.
 pub fn method(config: &Value, services: &[String], database: Option<&str>) -> Method {
-    let drain = drain(config);
-    let (start_first, stop_first) = services
-        .iter()
-        .cloned()
-        .partition(|service| drain.is_some() && eligible(config, service, database));
-    Method {
-        start_first,
-        stop_first,
-        drain: drain.unwrap_or_default(),
+    let mut method = Method {
+        start_first: Vec::new(),
+        stop_first: Vec::new(),
+    };
+    for service in services {
+        match drain(config, service).filter(|_| eligible(config, service, database)) {
+            Some(drain) => method.start_first.push((service.clone(), drain)),
+            None => method.stop_first.push(service.clone()),
+        }
     }
+    method
 }
 
-/// How long to keep the old container after the new one is healthy: the
-/// gateway's DNS cache time plus its refresh, `None` when there is no gateway
-/// with a `KONG_DNS_VALID_TTL` of at most [`MAX_DNS_TTL_SECS`].
-pub fn drain(config: &Value) -> Option<Duration> {
+/// How long to keep `service`'s old container after the new one is healthy:
+/// the DNS cache time of whoever resolves its name (the front for Kong, Kong
+/// for the others) plus its refresh; `None` when that one is absent or caches
+/// longer than [`MAX_DNS_TTL_SECS`].
+pub fn drain(config: &Value, service: &str) -> Option<Duration> {
+    let (resolver, variable) = if service == GATEWAY {
+        (FRONT, "FRONT_DNS_VALID")
+    } else {
+        (GATEWAY, "KONG_DNS_VALID_TTL")
+    };
     let ttl = config
-        .pointer(&format!("/services/{GATEWAY}/environment/KONG_DNS_VALID_TTL"))?
+        .pointer(&format!("/services/{resolver}/environment/{variable}"))?
         .as_str()?
         .trim()
         .parse::<u64>()
@@ -107,15 +134,18 @@ mod tests {
     #[test]
     fn the_drain_is_kongs_dns_ttl_and_its_refresh() {
         let config = json!({"services": {"kong": {"environment": {"KONG_DNS_VALID_TTL": "5"}}}});
-        assert_eq!(drain(&config), Some(Duration::from_secs(6)));
+        assert_eq!(drain(&config, "rest"), Some(Duration::from_secs(6)));
+        assert_eq!(drain(&config, "kong"), None, "no front resolves kong");
         let every_request = json!({"services": {"kong": {"environment": {"KONG_DNS_VALID_TTL": "0"}}}});
-        assert_eq!(drain(&every_request), Some(Duration::from_secs(1)));
+        assert_eq!(drain(&every_request, "rest"), Some(Duration::from_secs(1)));
         let docker_ttl = json!({"services": {"kong": {"environment": {}}}});
-        assert_eq!(drain(&docker_ttl), None);
+        assert_eq!(drain(&docker_ttl, "rest"), None);
         let long = json!({"services": {"kong": {"environment": {"KONG_DNS_VALID_TTL": "600"}}}});
-        assert_eq!(drain(&long), None);
+        assert_eq!(drain(&long, "rest"), None);
         let interpolated = json!({"services": {"kong": {"environment": {"KONG_DNS_VALID_TTL": "${TTL}"}}}});
-        assert_eq!(drain(&interpolated), None);
+        assert_eq!(drain(&interpolated, "rest"), None);
+        let front = json!({"services": {"kong-front": {"environment": {"FRONT_DNS_VALID": "1"}}}});
+        assert_eq!(drain(&front, "kong"), Some(Duration::from_secs(2)));
     }
 
     #[test]
@@ -134,7 +164,7 @@ mod tests {
             &names(&["auth", "db", "kong", "rest", "storage", "studio", "supavisor"]),
             Some("db"),
         );
-        assert_eq!(method.start_first, names(&["rest", "storage"]));
+        assert_eq!(method.start_first_names(), names(&["rest", "storage"]));
         assert_eq!(method.stop_first, names(&["auth", "db", "kong", "studio", "supavisor"]));
     }
 
@@ -144,5 +174,16 @@ mod tests {
         let method = method(&config, &names(&["rest"]), None);
         assert!(method.start_first.is_empty());
         assert_eq!(method.stop_first, names(&["rest"]));
+    }
+
+    #[test]
+    fn behind_its_front_kong_is_recreated_start_first() {
+        let fronted = json!({"services": {
+            "kong": {"environment": {"KONG_DNS_VALID_TTL": "0"}},
+            "kong-front": {"environment": {"FRONT_DNS_VALID": "1"}, "ports": [{"published": "8000"}]},
+        }});
+        let method = method(&fronted, &names(&["kong", "kong-front"]), None);
+        assert_eq!(method.start_first, vec![("kong".to_string(), Duration::from_secs(2))]);
+        assert_eq!(method.stop_first, names(&["kong-front"]));
     }
 }

@@ -246,7 +246,7 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         {
             println!(
                 "  start-first (the new container up before the old one stops): {}",
-                method.start_first.join(", ")
+                method.start_first_names().join(", ")
             );
         }
         compose
