@@ -2,9 +2,10 @@
 # Builds the two images of the real-stack test harness (tests/stack/compose.yaml) on this
 # machine, without any registry:
 #
-#   receptor-test/gateway:<tag>   the stand-ins for Kong (driven by the project's kong.yml),
-#                                 GoTrue, PostgREST and the edge runtime: the static
-#                                 stand-in-gateway binary in a FROM scratch image
+#   receptor-test/gateway:<tag>   the stand-ins for Kong (driven by the project's kong.yml,
+#                                 rendered by its kong-entrypoint.sh), GoTrue, PostgREST and
+#                                 the edge runtime: the static stand-in-gateway binary and
+#                                 Debian's busybox-static (sh, awk) in a FROM scratch image
 #   receptor-test/postgres:<tag>  a real PostgreSQL 15, its root filesystem assembled from
 #                                 the host's /usr/lib/postgresql/15 and `docker import`ed
 #
@@ -86,6 +87,10 @@ build_gateway() {
     local context="$work/gateway"
     mkdir -p "$context"
     cp "$binary" "$context/stand-in-gateway"
+    cp "$busybox" "$context/busybox"
+    # Kong's image starts Kong with `/entrypoint.sh kong docker-start`: here, the stand-in.
+    printf '#!/bin/sh\nexec /stand-in-gateway "$@"\n' >"$context/entrypoint.sh"
+    chmod 0755 "$context/entrypoint.sh" "$context/busybox"
     cp "$here/gateway.Dockerfile" "$context/Dockerfile"
     # The legacy builder: BuildKit (buildx) may be missing, and nothing is pulled for scratch.
     DOCKER_BUILDKIT=0 quietly docker build --tag "$GATEWAY_IMAGE" \
@@ -94,10 +99,27 @@ build_gateway() {
         die "$GATEWAY_IMAGE does not start"
 }
 
+# Debian's static BusyBox (package busybox-static), fetched once with apt and kept under
+# target/stand-ins: a POSIX sh and awk for the project's kong-entrypoint.sh.
+busybox="$target_dir/busybox"
+if [ ! -x "$busybox" ]; then
+    command -v apt-get >/dev/null || die "apt-get is missing: the gateway image needs Debian's busybox-static"
+    log "gateway: apt-get download busybox-static"
+    (cd "$work" && quietly apt-get download busybox-static) ||
+        die "apt-get download busybox-static failed (run apt-get update first?)"
+    dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox-static"
+    install -m 0755 "$work/busybox-static/bin/busybox" "$busybox.$$"
+    if ldd "$busybox.$$" 2>&1 | grep -q '=>'; then
+        rm -f "$busybox.$$"
+        die "busybox-static's busybox is dynamically linked"
+    fi
+    mv "$busybox.$$" "$busybox"
+fi
+
 gateway_files=$(find "$root/stand-ins/gateway" -name target -prune -o -type f -print | LC_ALL=C sort)
 # shellcheck disable=SC2086 # one path a line, no spaces in this repository's paths
 gateway_tag=$(rustc --version | content_hash $gateway_files "$root/Cargo.lock" \
-    "$here/gateway.Dockerfile" "$here/build-images.sh")
+    "$here/gateway.Dockerfile" "$here/build-images.sh" "$busybox")
 GATEWAY_IMAGE="receptor-test/gateway:$gateway_tag"
 
 started=$(now_ms)

@@ -24,6 +24,7 @@ fn a_running_stack_with_its_env_passes_every_live_check() {
         "live.gateway",
         "live.foreign-key",
         "live.functions",
+        "live.opaque-keys",
         "live.database",
     ] {
         assert!(
@@ -38,6 +39,45 @@ fn a_running_stack_with_its_env_passes_every_live_check() {
         &env["SERVICE_ROLE_KEY"],
         &env["POSTGRES_PASSWORD"],
         &env["JWT_SECRET"],
+        &env["SUPABASE_PUBLISHABLE_KEY"],
+        &env["SUPABASE_SECRET_KEY"],
+        &env["ANON_KEY_ASYMMETRIC"],
+        &env["SERVICE_ROLE_KEY_ASYMMETRIC"],
+    ]);
+}
+
+#[test]
+fn an_sb_secret_key_the_gateway_does_not_hold_is_a_finding_that_never_shows_a_key() {
+    use xtask::secrets::opaque::{Opaque, generate};
+    let stack = Stack::up();
+    let path = format!("{}/.env", stack.project);
+    let old = stack.env();
+    // A well-formed key with a valid checksum, in .env only: Kong still holds the old one.
+    let canary = generate(Opaque::Secret);
+    stack.sb.write(
+        &path,
+        &stack
+            .sb
+            .read(&path)
+            .replace(&old["SUPABASE_SECRET_KEY"], canary.expose()),
+    );
+    let out = live(&stack);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let opaque = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "live.opaque-keys")
+        .expect("the report has live.opaque-keys");
+    assert_eq!(opaque["status"], "fail", "{opaque}");
+    let text = opaque.to_string();
+    assert!(text.contains("SUPABASE_SECRET_KEY"), "{text}");
+    out.never_shows(&[
+        canary.expose(),
+        &old["SUPABASE_SECRET_KEY"],
+        &old["SUPABASE_PUBLISHABLE_KEY"],
+        &old["SERVICE_ROLE_KEY_ASYMMETRIC"],
     ]);
 }
 

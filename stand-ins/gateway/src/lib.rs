@@ -103,29 +103,30 @@ impl Role {
     }
 }
 
-/// Kong as its container starts: `STAND_IN_KONG_TEMPLATE` (default
-/// `/home/kong/kong.tmpl.yml`, where the Receptor compose file mounts `kong.yml`),
-/// rendered by `STAND_IN_KONG_RENDER` (`shell`, the default, or `entrypoint`), worded as
+/// Kong as its container starts: the declarative configuration at
+/// `KONG_DECLARATIVE_CONFIG`, already rendered by the project's own entrypoint script
+/// (the template's `volumes/api/kong-entrypoint.sh`, run by the image's `/bin/sh`, which
+/// then execs `/entrypoint.sh kong docker-start`, this binary), worded as
 /// `STAND_IN_KONG_VERSION` (default 3.x).
 pub fn gateway_from_env(env: Env<'_>, upstream: Box<dyn kong::Upstream>) -> Result<kong::Gateway, String> {
     use std::io::Read;
-    let path = env("STAND_IN_KONG_TEMPLATE").unwrap_or_else(|| "/home/kong/kong.tmpl.yml".into());
-    let mut template = String::new();
+    let path = env("KONG_DECLARATIVE_CONFIG").filter(|p| !p.is_empty()).ok_or(
+        "KONG_DECLARATIVE_CONFIG is not set; it names the rendered kong.yml, as in the template's kong service",
+    )?;
+    let mut rendered = String::new();
     std::fs::File::open(&path)
-        .and_then(|file| file.take(MAX_KONG_YML).read_to_string(&mut template))
-        .map_err(|e| format!("cannot read the kong.yml template {path} (STAND_IN_KONG_TEMPLATE): {e}"))?;
-    gateway_from_template(&template, env, upstream)
+        .and_then(|file| file.take(MAX_KONG_YML).read_to_string(&mut rendered))
+        .map_err(|e| format!("cannot read the declarative config {path} (KONG_DECLARATIVE_CONFIG): {e}"))?;
+    gateway_from_config(&rendered, env, upstream)
 }
 
-/// Kong for a template text, rendered with `env`.
-pub fn gateway_from_template(
-    template: &str,
+/// Kong for a rendered declarative configuration.
+pub fn gateway_from_config(
+    rendered: &str,
     env: Env<'_>,
     upstream: Box<dyn kong::Upstream>,
 ) -> Result<kong::Gateway, String> {
-    let mode = kong::render::Render::parse(&env("STAND_IN_KONG_RENDER").unwrap_or_default())?;
     let dialect = kong::Dialect::parse(&env("STAND_IN_KONG_VERSION").unwrap_or_default())?;
-    let rendered = kong::render::render(template, mode, env)?;
-    let config = kong::config::Config::parse(&rendered)?;
+    let config = kong::config::Config::parse(rendered)?;
     Ok(kong::Gateway::new(config, dialect, upstream))
 }

@@ -12,14 +12,16 @@ use std::time::Duration;
 use stand_in_gateway::{Role, server};
 
 const USAGE: &str = "usage: stand-in-gateway ROLE [--health]
-  kong       Kong, driven by the kong.yml at STAND_IN_KONG_TEMPLATE (default /home/kong/kong.tmpl.yml),
-             rendered like its entrypoint (STAND_IN_KONG_RENDER=shell|entrypoint), worded like
-             STAND_IN_KONG_VERSION (2.x or 3.x); listens on LISTEN (default 0.0.0.0:8000)
-  auth       GoTrue: GOTRUE_JWT_SECRET, GOTRUE_JWT_ADMIN_ROLES; port GOTRUE_API_PORT (9999)
-  rest       PostgREST: PGRST_JWT_SECRET, PGRST_DB_ANON_ROLE, PGRST_OPENAPI_MODE; port PGRST_SERVER_PORT (3000)
-  front      the TCP front before Kong (nginx stream): FRONT_UPSTREAM (kong:8000), FRONT_DNS_VALID,
-             FRONT_CONNECT_TIMEOUT (seconds); listens on FRONT_LISTEN (default 0.0.0.0:8000)
-  functions  the edge runtime: JWT_SECRET when VERIFY_JWT=true, STAND_IN_FUNCTIONS (hello); port 9000
+  kong       Kong (also as `kong docker-start`, how the entrypoint script execs it): the
+             rendered kong.yml at KONG_DECLARATIVE_CONFIG, worded like STAND_IN_KONG_VERSION
+             (2.x or 3.x); listens on LISTEN (default 0.0.0.0:8000)
+  auth       GoTrue: GOTRUE_JWT_KEYS, GOTRUE_JWT_SECRET, GOTRUE_JWT_EXP, GOTRUE_JWT_ISSUER,
+             GOTRUE_JWT_ADMIN_ROLES, GOTRUE_MAILER_AUTOCONFIRM; users kept in STAND_IN_AUTH_STATE
+             (/var/lib/stand-in-auth/state.json); port GOTRUE_API_PORT (9999)
+  rest       PostgREST: PGRST_JWT_SECRET (secret, JWK or JWKS), PGRST_DB_ANON_ROLE, PGRST_OPENAPI_MODE;
+             port PGRST_SERVER_PORT (3000)
+  functions  the edge runtime: JWT_SECRET and SUPABASE_JWKS when VERIFY_JWT=true,
+             STAND_IN_FUNCTIONS (hello); port 9000
   --health   ask the running ROLE for its health path; exit 0 when it answers below 500, else 1";
 
 fn env(name: &str) -> Option<String> {
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        [role] => (Role::parse(role), false),
+        [role] | [role @ "kong", "docker-start"] => (Role::parse(role), false),
         [role, "--health"] => (Role::parse(role), true),
         _ => (None, false),
     };

@@ -97,9 +97,21 @@ impl Upstream for Network {
 }
 
 fn services() -> Arc<Services> {
+    services_with(None)
+}
+
+/// The services, `jwks` (when given) as `PGRST_JWT_SECRET` and `SUPABASE_JWKS`.
+fn services_with(jwks: Option<&str>) -> Arc<Services> {
+    let state = std::env::temp_dir().join(format!(
+        "contract-auth-{}-{:?}.json",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let env = |name: &str| -> Option<String> {
         Some(match name {
+            "PGRST_JWT_SECRET" | "SUPABASE_JWKS" if jwks.is_some() => jwks.unwrap().to_owned(),
             "GOTRUE_JWT_SECRET" | "PGRST_JWT_SECRET" | "JWT_SECRET" => SECRET.to_owned(),
+            "STAND_IN_AUTH_STATE" => state.to_string_lossy().into_owned(),
             "GOTRUE_JWT_ADMIN_ROLES" => "service_role".to_owned(),
             "PGRST_DB_ANON_ROLE" => "anon".to_owned(),
             "VERIFY_JWT" => "true".to_owned(),
@@ -126,31 +138,70 @@ enum Layout {
     Upstream,
 }
 
+/// Renders `template` with the project's own `volumes/api/kong-entrypoint.sh`, run by the
+/// host's `sh` and `awk` with `env` as its whole environment. Only its two container
+/// paths change: where it reads the template, and its final `exec` of Kong.
+pub fn render(template: &Path, env: &[(&str, String)]) -> String {
+    let script = std::fs::read_to_string(repo().join("docker/volumes/api/kong-entrypoint.sh")).unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "contract-kong-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (read_from, exec) = (
+        "template=/home/kong/kong.tmpl.yml\n",
+        "exec /entrypoint.sh kong docker-start\n",
+    );
+    assert_eq!(
+        script.matches(read_from).count(),
+        1,
+        "the entrypoint reads /home/kong/kong.tmpl.yml"
+    );
+    assert_eq!(
+        script.matches(exec).count(),
+        1,
+        "the entrypoint execs Kong's /entrypoint.sh"
+    );
+    let script = script
+        .replace(read_from, &format!("template='{}'\n", template.display()))
+        .replace(exec, "exit 0\n");
+    let out = dir.join("kong.yml");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("KONG_DECLARATIVE_CONFIG", &out)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .status()
+        .expect("sh runs the entrypoint");
+    assert!(status.success(), "the entrypoint failed");
+    let rendered = std::fs::read_to_string(&out).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+    rendered
+}
+
 fn gateway(layout: Layout, version: &str, keys: &Keys) -> (Gateway, Arc<Services>) {
-    let (file, render) = match layout {
-        // The template renders kong.yml with its own kong-entrypoint.sh, the awk form.
-        Layout::Template => (repo().join("docker/volumes/api/kong.yml"), "entrypoint"),
-        Layout::Upstream => (
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-kong.yml"),
-            "entrypoint",
-        ),
+    let file = match layout {
+        Layout::Template => repo().join("docker/volumes/api/kong.yml"),
+        Layout::Upstream => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upstream-kong.yml"),
     };
-    let template = std::fs::read_to_string(&file).unwrap();
-    // The kong service's environment, as the compose file sets it; the opaque keys unset.
-    let env = |name: &str| -> Option<String> {
-        Some(match name {
-            "SUPABASE_ANON_KEY" => keys.anon.clone(),
-            "SUPABASE_SERVICE_KEY" => keys.service_role.clone(),
-            "DASHBOARD_USERNAME" => DASHBOARD_USER.to_owned(),
-            "DASHBOARD_PASSWORD" => DASHBOARD_PASSWORD.to_owned(),
-            "SUPABASE_PUBLISHABLE_KEY" | "SUPABASE_SECRET_KEY" => String::new(),
-            "STAND_IN_KONG_RENDER" => render.to_owned(),
-            "STAND_IN_KONG_VERSION" => version.to_owned(),
-            _ => return None,
-        })
-    };
+    // The kong service's environment, as the compose file sets it; no sb_ keys.
+    let rendered = render(
+        &file,
+        &[
+            ("SUPABASE_ANON_KEY", keys.anon.clone()),
+            ("SUPABASE_SERVICE_KEY", keys.service_role.clone()),
+            ("DASHBOARD_USERNAME", DASHBOARD_USER.to_owned()),
+            ("DASHBOARD_PASSWORD", DASHBOARD_PASSWORD.to_owned()),
+            ("SUPABASE_PUBLISHABLE_KEY", String::new()),
+            ("SUPABASE_SECRET_KEY", String::new()),
+        ],
+    );
+    let env = |name: &str| (name == "STAND_IN_KONG_VERSION").then(|| version.to_owned());
     let services = services();
-    let gateway = stand_in_gateway::gateway_from_template(&template, &env, Box::new(Network(Arc::clone(&services))))
+    let gateway = stand_in_gateway::gateway_from_config(&rendered, &env, Box::new(Network(Arc::clone(&services))))
         .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
     (gateway, services)
 }
@@ -359,7 +410,7 @@ fn a_path_no_route_matches_is_kong_404_and_an_unknown_host_is_503() {
     let services = services();
     let env = |name: &str| (name == "STAND_IN_KONG_VERSION").then(|| "2.8.1".to_owned());
     let file = "_format_version: '2.1'\nconsumers:\n  - username: anon\n    keyauth_credentials:\n      - key: k\nservices:\n  - name: rest\n    url: http://rest:3000/\n    routes:\n      - paths: [/rest/v1/]\n    plugins:\n      - name: key-auth\n        config:\n          hide_credentials: true\n  - name: gone\n    url: http://nowhere:1/\n    routes:\n      - paths: [/gone/]\n";
-    let kong = stand_in_gateway::gateway_from_template(file, &env, Box::new(Network(Arc::clone(&services)))).unwrap();
+    let kong = stand_in_gateway::gateway_from_config(file, &env, Box::new(Network(Arc::clone(&services)))).unwrap();
     let answer = kong.handle(&Request::new("GET", "/auth/v1/health"));
     assert_eq!(
         (answer.status, body(&answer)),
@@ -379,16 +430,106 @@ fn a_path_no_route_matches_is_kong_404_and_an_unknown_host_is_503() {
     );
 }
 
+/// A P-256 key, its JWKS (with the `oct` key of `SECRET`) and the two asymmetric API keys
+/// signed with it, all made by Python's `cryptography`: `(jwks, anon, service_role)`.
+fn python_es256_keys(kid: &str) -> (String, String, String) {
+    let program = r#"
+import base64, json, sys, time
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+kid, secret = sys.argv[1], sys.argv[2]
+key = ec.generate_private_key(ec.SECP256R1())
+numbers = key.public_key().public_numbers()
+public = {"kty": "EC", "kid": kid, "use": "sig", "key_ops": ["verify"], "alg": "ES256", "ext": True,
+          "crv": "P-256", "x": b64(numbers.x.to_bytes(32, "big")), "y": b64(numbers.y.to_bytes(32, "big"))}
+oct_key = {"kty": "oct", "k": b64(secret.encode()), "alg": "HS256"}
+def mint(role):
+    now = int(time.time())
+    head = b64(json.dumps({"alg": "ES256", "typ": "JWT", "kid": kid}).encode())
+    body = b64(json.dumps({"role": role, "iss": "supabase", "iat": now, "exp": now + 3600}).encode())
+    r, s = decode_dss_signature(key.sign(f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{head}.{body}." + b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+print(json.dumps({"jwks": json.dumps({"keys": [public, oct_key]}), "anon": mint("anon"), "service": mint("service_role")}))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", program, kid, SECRET])
+        .output()
+        .expect("python3 runs (the tests need Python's cryptography)");
+    assert!(
+        out.status.success(),
+        "python3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = |name: &str| made[name].as_str().unwrap().to_owned();
+    (text("jwks"), text("anon"), text("service"))
+}
+
+const PUBLISHABLE: &str = "sb_publishable_Contract0Publish0Key0A_abcdEFGH";
+const SECRET_KEY: &str = "sb_secret_Contract0Secret0Key00A_abcdEFGH";
+const STALE_SECRET_KEY: &str = "sb_secret_Contract0Stale00Key00A_abcdEFGH";
+
 #[test]
-fn a_template_the_entrypoint_would_mangle_is_refused() {
-    let env = |_: &str| None;
-    let services = services();
-    let err = stand_in_gateway::gateway_from_template(
-        "_format_version: '2.1'\nx: \"$A\"\n",
-        &env,
-        Box::new(Network(services)),
-    )
-    .err()
-    .unwrap();
-    assert!(err.contains("kong.yml:2"), "{err}");
+fn sb_keys_become_the_es256_key_of_their_role_as_the_projects_entrypoint_writes_it() {
+    let keys = Keys::new();
+    let (jwks, anon_es256, service_es256) = python_es256_keys("contract-kid");
+    let rendered = render(
+        &repo().join("docker/volumes/api/kong.yml"),
+        &[
+            ("SUPABASE_ANON_KEY", keys.anon.clone()),
+            ("SUPABASE_SERVICE_KEY", keys.service_role.clone()),
+            ("DASHBOARD_USERNAME", DASHBOARD_USER.to_owned()),
+            ("DASHBOARD_PASSWORD", DASHBOARD_PASSWORD.to_owned()),
+            ("SUPABASE_PUBLISHABLE_KEY", PUBLISHABLE.to_owned()),
+            ("SUPABASE_SECRET_KEY", SECRET_KEY.to_owned()),
+            ("ANON_KEY_ASYMMETRIC", anon_es256.clone()),
+            ("SERVICE_ROLE_KEY_ASYMMETRIC", service_es256.clone()),
+        ],
+    );
+    let services = services_with(Some(&jwks));
+    let env = |name: &str| (name == "STAND_IN_KONG_VERSION").then(|| "3.9.1".to_owned());
+    let kong =
+        stand_in_gateway::gateway_from_config(&rendered, &env, Box::new(Network(Arc::clone(&services)))).unwrap();
+    let role_at_rest = |apikey: &str, auth: Option<&str>| {
+        let mut request = Request::new("GET", "/rest/v1/").with_header("apikey", apikey);
+        if let Some(auth) = auth {
+            request = request.with_header("Authorization", auth);
+        }
+        let answer = kong.handle(&request);
+        (answer.status, answer.body_json()["x-role"].as_str().map(str::to_owned))
+    };
+    assert_eq!(role_at_rest(PUBLISHABLE, None), (200, Some("anon".into())));
+    assert_eq!(role_at_rest(SECRET_KEY, None), (200, Some("service_role".into())));
+    let forwarded = services.last.lock().unwrap().clone().unwrap().1;
+    assert_eq!(
+        forwarded.header("authorization"),
+        Some(format!("Bearer {service_es256}").as_str())
+    );
+    // `Bearer sb_…` is no session: the apikey decides.
+    let bearer_sb = format!("Bearer {PUBLISHABLE}");
+    assert_eq!(
+        role_at_rest(SECRET_KEY, Some(&bearer_sb)),
+        (200, Some("service_role".into()))
+    );
+    // A legacy key, and a session next to an sb_ key, pass as they are.
+    assert_eq!(role_at_rest(&keys.anon, None), (200, Some("anon".into())));
+    let user = mint(SECRET, "authenticated");
+    assert_eq!(
+        role_at_rest(PUBLISHABLE, Some(&format!("Bearer {user}"))),
+        (200, Some("authenticated".into()))
+    );
+    // A well-formed sb_ key that is not the configured one: Kong's 401.
+    assert_eq!(role_at_rest(STALE_SECRET_KEY, None).0, 401);
+
+    let function = |apikey: &str| {
+        let answer = kong.handle(&Request::new("POST", "/functions/v1/hello").with_header("apikey", apikey));
+        let forwarded = services.last.lock().unwrap().clone().unwrap().1;
+        (answer.status, forwarded.header("sb-api-key").map(str::to_owned))
+    };
+    assert_eq!(function(SECRET_KEY), (200, Some(service_es256)));
+    assert_eq!(function(PUBLISHABLE), (200, Some(anon_es256)));
+    // A legacy key: no sb-api-key, and no Authorization either, so the function refuses.
+    assert_eq!(function(&keys.anon), (401, None));
 }

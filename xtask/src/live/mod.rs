@@ -7,6 +7,7 @@
 //! `verify --live` runs them without stale values.
 
 pub mod http;
+pub mod opaque;
 pub mod probes;
 
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use crate::psql::{Login, Place, Psql};
 use crate::secrets::{Role, Secret, generate, jwt};
 
 pub use http::Gateway;
+pub use opaque::OpaqueKeys;
 pub use probes::{Column, PROBES, Probe};
 
 /// The gateway of a project: `url` when given, else Kong published on this
@@ -57,6 +59,10 @@ pub struct Expectation {
     pub keys: ApiKeys,
     /// Keys that must no longer work; ignored where they equal the current ones.
     pub stale_keys: Option<ApiKeys>,
+    /// The `sb_` keys, when the project has them (see [`opaque`]).
+    pub opaque: Option<OpaqueKeys>,
+    /// `sb_` keys that must no longer work; ignored where they equal the current ones.
+    pub stale_opaque: Option<OpaqueKeys>,
     /// The password every service role logs in with; `None` skips the database.
     pub password: Option<Secret>,
     /// A password that must no longer work; ignored where it equals the current one.
@@ -92,6 +98,10 @@ impl Report {
 pub fn check(compose: &Compose, gateway: &Gateway, expect: &Expectation) -> Report {
     let mut report = Report::default();
     check_gateway(gateway, expect, &mut report);
+    if let Some(keys) = &expect.opaque {
+        let deadline = Instant::now() + expect.settle;
+        opaque::check(gateway, keys, expect.stale_opaque.as_ref(), deadline, &mut report);
+    }
     if let (Some(password), Some(place)) = (&expect.password, &expect.place) {
         check_logins(&Psql::at(compose, place.clone()), password, expect, &mut report);
     }
@@ -113,6 +123,16 @@ fn settle(deadline: Instant, mut get: impl FnMut() -> std::io::Result<u16>, want
             return status;
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Whether `get` answers `want` before `deadline` (see [`settle`]); else what it answered.
+fn answers(deadline: Instant, get: impl FnMut() -> std::io::Result<u16>, want: u16) -> Result<(), String> {
+    let status = settle(deadline, get, want);
+    if matches!(status, Ok(code) if code == want) {
+        Ok(())
+    } else {
+        Err(describe(status))
     }
 }
 
@@ -176,17 +196,14 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
                 let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 gateway.request(probe.method, probe.path, &borrowed)
             };
-            let status = settle(deadline, send, want);
-            if matches!(status, Ok(code) if code == want) {
-                held.push(format!("{name} {want}"));
-            } else {
-                report.problems.push(format!(
-                    "{}: {url}: {} ({}) with {name} answered {} ({want} expected)",
+            match answers(deadline, send, want) {
+                Ok(()) => held.push(format!("{name} {want}")),
+                Err(answered) => report.problems.push(format!(
+                    "{}: {url}: {} ({}) with {name} answered {answered} ({want} expected)",
                     subject(probe, *column),
                     probe.id,
                     probe.request(),
-                    describe(status)
-                ));
+                )),
             }
         }
         if !held.is_empty() {

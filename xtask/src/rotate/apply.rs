@@ -105,6 +105,7 @@ pub fn preflight(ctx: &Context<'_>, now: &EnvFile, with_database: bool) -> Resul
     let gateway = gateway(ctx, now)?;
     let mut expect = expectation(ctx, now, now, "previous", with_database);
     expect.stale_keys = None;
+    expect.stale_opaque = None;
     expect.stale_password = None;
     expect.settle = std::time::Duration::from_secs(2);
     Ok(live::check(&ctx.compose, &gateway, &expect))
@@ -127,6 +128,8 @@ fn expectation(
     Expectation {
         keys: keys(now),
         stale_keys: Some(keys(stale)),
+        opaque: live::OpaqueKeys::from_env(now),
+        stale_opaque: live::OpaqueKeys::from_env(stale),
         password: with_database.then(|| password(now)),
         stale_password: with_database.then(|| password(stale)),
         stale_label,

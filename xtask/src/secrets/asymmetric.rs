@@ -10,7 +10,7 @@ use std::fmt;
 use super::catalog::{Make, Role, SecretSpec};
 use super::es256::{self, Check};
 use super::jwk::{KeySet, SetError, Shape};
-use super::jwt::ISSUER;
+use super::jwt::{ISSUER, KeyFault, KeyWarning, judge_claims};
 use super::{Secret, opaque};
 
 pub const JWT_KEYS: &str = "JWT_KEYS";
@@ -51,6 +51,10 @@ pub enum ApiKeyFlaw {
         want: &'static str,
     },
     WrongIssuer,
+    /// Expires within `jwt::REFUSE_WITHIN_SECS`.
+    ExpiresWithinTheHour {
+        exp: u64,
+    },
     /// Valid, but signed by a key that no longer signs.
     NotTheSigningKey,
     /// No usable `JWT_JWKS` to check it under.
@@ -110,6 +114,9 @@ impl fmt::Display for ApiKeyFlaw {
             ApiKeyFlaw::UnknownKid => f.write_str("names a kid that JWT_JWKS does not have"),
             ApiKeyFlaw::BadSignature => f.write_str("does not verify under JWT_JWKS by its kid"),
             ApiKeyFlaw::Expired => f.write_str("has expired"),
+            ApiKeyFlaw::ExpiresWithinTheHour { exp } => {
+                write!(f, "{}", super::jwt::KeyFault::ExpiresWithinTheHour { exp: *exp })
+            }
             ApiKeyFlaw::WrongRole { want } => write!(f, "does not carry role {want}"),
             ApiKeyFlaw::WrongIssuer => write!(f, "does not carry iss {ISSUER}"),
             ApiKeyFlaw::NotTheSigningKey => f.write_str("is signed by a key of JWT_KEYS that no longer signs"),
@@ -197,8 +204,15 @@ pub fn oct_flaws(set: &KeySet, jwt_secret: &Secret) -> Vec<Flaw> {
     }
 }
 
-/// An asymmetric API key for `role` under `jwks`, signed by `signing`'s signing key when given.
-pub fn api_key(token: &str, role: Role, jwks: &KeySet, signing: Option<&KeySet>) -> Result<u64, ApiKeyFlaw> {
+/// An asymmetric API key for `role` under `jwks`, signed by `signing`'s signing key when
+/// given; its claims judged as an HS256 key's are (`jwt::judge_claims`), so a key
+/// without `exp` gets the same "never expires" warning.
+pub fn api_key(
+    token: &str,
+    role: Role,
+    jwks: &KeySet,
+    signing: Option<&KeySet>,
+) -> Result<Option<KeyWarning>, ApiKeyFlaw> {
     match es256::check(token, jwks) {
         Check::Valid {
             role: found,
@@ -206,18 +220,19 @@ pub fn api_key(token: &str, role: Role, jwks: &KeySet, signing: Option<&KeySet>)
             exp,
             kid,
         } => {
-            if found != role.claim() {
-                return Err(ApiKeyFlaw::WrongRole { want: role.claim() });
-            }
-            if iss.as_deref() != Some(ISSUER) {
-                return Err(ApiKeyFlaw::WrongIssuer);
-            }
+            let judged =
+                judge_claims(&found, iss.as_deref(), exp, role, super::jwt::now()).map_err(|fault| match fault {
+                    KeyFault::WrongRole(_) => ApiKeyFlaw::WrongRole { want: role.claim() },
+                    KeyFault::WrongIssuer(_) => ApiKeyFlaw::WrongIssuer,
+                    KeyFault::ExpiresWithinTheHour { exp } => ApiKeyFlaw::ExpiresWithinTheHour { exp },
+                    _ => ApiKeyFlaw::Expired,
+                })?;
             if let Some(signer) = signing.and_then(KeySet::signing_key)
                 && signer.kid.as_deref() != Some(kid.as_str())
             {
                 return Err(ApiKeyFlaw::NotTheSigningKey);
             }
-            Ok(exp)
+            Ok(judged)
         }
         Check::Malformed => Err(ApiKeyFlaw::NotEs256),
         Check::NoKid => Err(ApiKeyFlaw::NoKid),
@@ -317,6 +332,30 @@ mod tests {
         assert_eq!(
             api_key(token.expose(), Role::ServiceRole, &jwks, Some(&parsed)),
             Err(ApiKeyFlaw::WrongRole { want: "service_role" })
+        );
+    }
+
+    #[test]
+    fn an_es256_key_without_exp_is_judged_as_an_hs256_one_is() {
+        use crate::secrets::jwt::{self, KeyWarning};
+        let keys = KeySet::new_signing_set(&secret());
+        let signer = keys.signing_key().unwrap();
+        let claims = serde_json::json!({"role": "anon", "iss": "supabase", "iat": now()});
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = signer.kid.clone();
+        let es256 = jsonwebtoken::encode(&header, &claims, &signer.encoding_key().unwrap()).unwrap();
+        let hs256 = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret().expose().as_bytes()).unwrap(),
+        )
+        .unwrap();
+        let hs_judged = jwt::judge(&hs256, secret().expose(), Role::Anon, now());
+        assert_eq!(hs_judged, Ok(Some(KeyWarning::NeverExpires)));
+        assert_eq!(
+            api_key(&es256, Role::Anon, &keys.public_set(), Some(&keys)),
+            Ok(Some(KeyWarning::NeverExpires)),
+            "the same judgement as the HS256 key: a warning, not expired"
         );
     }
 

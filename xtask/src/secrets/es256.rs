@@ -41,7 +41,8 @@ pub enum Check {
     Valid {
         role: String,
         iss: Option<String>,
-        exp: u64,
+        /// `None`: no `exp` claim (judged by `jwt::judge_claims`, like an HS256 key).
+        exp: Option<u64>,
         kid: String,
     },
     /// Not an ES256 JWT at all.
@@ -70,14 +71,13 @@ pub fn check(token: &str, jwks: &KeySet) -> Check {
     };
     match decode_claims(token, &key, Algorithm::ES256) {
         Ok(claims) => {
-            let exp = claims.exp.unwrap_or(0);
-            if exp <= now() {
+            if claims.exp.is_some_and(|exp| exp <= now()) {
                 return Check::Expired;
             }
             Check::Valid {
                 role: claims.role.unwrap_or_default(),
                 iss: claims.iss,
-                exp,
+                exp: claims.exp,
                 kid,
             }
         }
@@ -125,7 +125,7 @@ mod tests {
             Check::Valid { role, iss, exp, kid } => {
                 assert_eq!(role, "service_role");
                 assert_eq!(iss.as_deref(), Some("supabase"));
-                assert_eq!(exp, iat + LIFETIME_SECS);
+                assert_eq!(exp, Some(iat + LIFETIME_SECS));
                 assert_eq!(Some(kid), signer.kid.clone());
             }
             other => panic!("{other:?}"),

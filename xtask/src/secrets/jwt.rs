@@ -206,11 +206,23 @@ pub fn judge(token: &str, jwt_secret: &str, role: Role, now: u64) -> Result<Opti
         KeyCheck::Expired => return Err(KeyFault::Expired),
         KeyCheck::Malformed => return Err(KeyFault::Malformed),
     };
+    judge_claims(&found, iss.as_deref(), exp, role, now)
+}
+
+/// The judgement of the claims of an API key whose signature verified, HS256 or
+/// ES256 alike: the role, `iss`, and how long it has left (none without `exp`).
+pub fn judge_claims(
+    found: &str,
+    iss: Option<&str>,
+    exp: Option<u64>,
+    role: Role,
+    now: u64,
+) -> Result<Option<KeyWarning>, KeyFault> {
     if found != role.claim() {
-        return Err(KeyFault::WrongRole(found));
+        return Err(KeyFault::WrongRole(found.to_string()));
     }
-    if iss.as_deref() != Some(ISSUER) {
-        return Err(KeyFault::WrongIssuer(iss));
+    if iss != Some(ISSUER) {
+        return Err(KeyFault::WrongIssuer(iss.map(str::to_string)));
     }
     match exp {
         None => Ok(Some(KeyWarning::NeverExpires)),

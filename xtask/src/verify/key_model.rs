@@ -5,11 +5,10 @@
 //! `project.no-defaults`; empty ones to `project.required`.
 
 use super::finding::{Check, Finding, Outcome, Where};
-use crate::clock;
 use crate::envfile::EnvFile;
 use crate::secrets::asymmetric::{self, Flaw, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::KeySet;
-use crate::secrets::{CATALOG, Make, Secret, defaults, jwt, opaque};
+use crate::secrets::{CATALOG, Make, Secret, defaults, opaque};
 
 pub static SIGNING_KEYS: Check = Check {
     id: "project.signing-keys",
@@ -42,7 +41,7 @@ pub(super) struct Wording<'a> {
 }
 
 /// The four outcomes, and expiry findings for `project.key-expiry`.
-pub(super) fn run(w: &Wording, env: &EnvFile, expiry: &mut Outcome, warn_within: u64) -> Vec<Outcome> {
+pub(super) fn run(w: &Wording, env: &EnvFile, expiry: &mut Outcome) -> Vec<Outcome> {
     let value = |name: &str| env.get(name).unwrap_or_default();
     let published = |name: &str| defaults::is_known_default(&value(name));
     let secret = Secret::new(value("JWT_SECRET"));
@@ -129,26 +128,15 @@ pub(super) fn run(w: &Wording, env: &EnvFile, expiry: &mut Outcome, warn_within:
             continue;
         };
         match asymmetric::api_key(&token, role, set, keys.as_ref()) {
-            Ok(exp) => {
-                let left = exp.saturating_sub(jwt::now());
-                if left < warn_within {
-                    expiry.push(Finding::warn(
-                        (w.at)(spec.name),
-                        format!(
-                            "{} expires in {} days, on {}",
-                            spec.name,
-                            left / (24 * 3600),
-                            &clock::iso8601(exp)[..10]
-                        ),
-                        format!("cargo xtask rotate {}", spec.name),
-                    ));
-                }
-            }
-            Err(asymmetric::ApiKeyFlaw::Expired) => expiry.push(Finding::fail(
+            Ok(None) => {}
+            Ok(Some(warning)) => expiry.push(Finding::warn(
                 (w.at)(spec.name),
-                format!("{} has expired", spec.name),
-                fix,
+                format!("{} {warning}", spec.name),
+                format!("cargo xtask rotate {}", spec.name),
             )),
+            Err(flaw @ (asymmetric::ApiKeyFlaw::Expired | asymmetric::ApiKeyFlaw::ExpiresWithinTheHour { .. })) => {
+                expiry.push(Finding::fail((w.at)(spec.name), format!("{} {flaw}", spec.name), fix))
+            }
             Err(flaw) => api.push(Finding::fail((w.at)(spec.name), format!("{} {flaw}", spec.name), fix)),
         }
     }

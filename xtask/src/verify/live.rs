@@ -3,8 +3,9 @@
 //! The containers run with the values now in `.env` (no drift); the client
 //! probes (`live::probes`) answer `ANON_KEY` and `SERVICE_ROLE_KEY` and refuse
 //! a key signed with another secret and no key, with the status each real
-//! service gives; every service role logs into the database with
-//! `POSTGRES_PASSWORD`. Names only, never values.
+//! service gives; the `sb_` keys reach the services with their roles and an
+//! unconfigured one is refused (`live::opaque`); every service role logs into
+//! the database with `POSTGRES_PASSWORD`. Names only, never values.
 
 use std::path::Path;
 
@@ -38,6 +39,11 @@ static FUNCTIONS: Check = Check {
     scope: "live",
     title: "an Edge Function answers both keys and refuses a forged one and none",
 };
+static OPAQUE: Check = Check {
+    id: "live.opaque-keys",
+    scope: "live",
+    title: "an sb_publishable_ key reaches auth, rest and functions as anon and an sb_secret_ key as service_role; an unconfigured sb_ key is refused",
+};
 static DATABASE: Check = Check {
     id: "live.database",
     scope: "live",
@@ -45,7 +51,7 @@ static DATABASE: Check = Check {
 };
 
 /// Every check of this scope, in report order.
-pub static CHECKS: &[&Check] = &[&DRIFT, &GATEWAY, &FOREIGN, &FUNCTIONS, &DATABASE];
+pub static CHECKS: &[&Check] = &[&DRIFT, &GATEWAY, &FOREIGN, &FUNCTIONS, &OPAQUE, &DATABASE];
 
 /// Runs the live checks on `target`'s stack. Docker missing or the stack not
 /// running means verify could not look (exit 2), not a finding.
@@ -103,6 +109,8 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
             service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
         },
         stale_keys: None,
+        opaque: live::OpaqueKeys::from_env(&env),
+        stale_opaque: None,
         password: Some(Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())),
         stale_password: None,
         stale_label: "previous",
@@ -122,6 +130,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let mut gateway_outcome = Outcome::new(&GATEWAY);
     let mut foreign = Outcome::new(&FOREIGN);
     let mut functions = Outcome::new(&FUNCTIONS);
+    let mut opaque = Outcome::new(&OPAQUE);
     let mut database = Outcome::new(&DATABASE);
     for problem in report.problems {
         if problem.starts_with("forged key") {
@@ -129,6 +138,12 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
                 place.clone(),
                 problem,
                 format!("a service does not check key signatures: recreate the stack with: {up}"),
+            ));
+        } else if problem.starts_with(live::opaque::SUBJECT) {
+            opaque.push(Finding::fail(
+                place.clone(),
+                problem,
+                format!("Kong does not swap the sb_ keys for the asymmetric keys of their role: recreate the stack with: {up}"),
             ));
         } else if problem.starts_with("Edge Function") {
             functions.push(Finding::fail(
@@ -155,5 +170,5 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
         }
     }
 
-    Ok(vec![drift, gateway_outcome, foreign, functions, database])
+    Ok(vec![drift, gateway_outcome, foreign, functions, opaque, database])
 }

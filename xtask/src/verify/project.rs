@@ -199,7 +199,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
         setup: cx.setup(),
         strict: cx.strict(),
     };
-    let model = key_model::run(&wording, &env, &mut keys[1], jwt::WARN_WITHIN_SECS);
+    let model = key_model::run(&wording, &env, &mut keys[1]);
     outcomes.extend(keys);
     outcomes.extend(model);
     outcomes.push(compose_files(&cx, &project, &env, read.as_ref()));

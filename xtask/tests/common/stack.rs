@@ -395,26 +395,40 @@ fn compose_for(sb: &Sandbox, project: &str) -> Compose {
 
 /// A one-shot HTTP/1.1 request; returns the status code (0 when unreachable).
 pub fn http_status(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    http_exchange(port, method, path, headers, "").0
+}
+
+/// A one-shot HTTP/1.1 request with a body; returns the status code (0 when
+/// unreachable) and the response body.
+pub fn http_exchange(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
+        return (0, String::new());
     };
     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
+    request.push_str(body);
     if stream.write_all(request.as_bytes()).is_err() {
-        return 0;
+        return (0, String::new());
     }
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
-    response
+    let status = response
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// Polls `ready` every 200 ms for up to 30 s; panics when it never holds.

@@ -275,8 +275,12 @@ fn pairs(node: &Yaml, what: &str) -> Result<Vec<(String, Value)>, String> {
         .map(|entry| {
             let (name, value) = entry
                 .split_once(':')
-                .ok_or_else(|| format!("kong.yml: request-transformer {what} entry {entry:?} is not name:value"))?;
-            Ok((name.trim().to_owned(), Value::parse(value)?))
+                .ok_or_else(|| format!("kong.yml: a request-transformer {what} entry is not name:value"))?;
+            let name = name.trim();
+            // The value is not quoted: it may hold keys.
+            let value = Value::parse(value)
+                .map_err(|e| format!("kong.yml: request-transformer {what} template of {name}: {e}"))?;
+            Ok((name.to_owned(), value))
         })
         .collect()
 }
@@ -348,7 +352,15 @@ mod tests {
         assert!(with("rate-limiting").unwrap_err().contains("rate-limiting"));
         assert!(with("cors").is_ok());
         assert!(Config::parse("_format_version: '9'\n").is_err());
-        let lua = "_format_version: '3.0'\nservices:\n  - name: s\n    url: http://s:1/\n    plugins:\n      - name: request-transformer\n        config:\n          add:\n            headers: ['Authorization: $(headers.x)']\n";
-        assert!(Config::parse(lua).unwrap_err().contains("cannot be evaluated"));
+        let lua = "_format_version: '3.0'\nservices:\n  - name: s\n    url: http://s:1/\n    plugins:\n      - name: request-transformer\n        config:\n          add:\n            headers: ['Authorization: $(os.getenv(\"Canary0Secret\"))']\n";
+        let refused = Config::parse(lua).unwrap_err();
+        assert!(
+            refused.contains("cannot be evaluated") && refused.contains("Authorization"),
+            "{refused}"
+        );
+        assert!(
+            !refused.contains("Canary0Secret"),
+            "a template's literals are never echoed: {refused}"
+        );
     }
 }

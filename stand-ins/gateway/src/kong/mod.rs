@@ -1,7 +1,7 @@
 //! The gateway stand-in: Kong in DB-less mode, driven by the project's own `kong.yml`.
 //!
-//! At start it renders the file as the kong service's entrypoint does (see [`render`]),
-//! reads it (see [`config`]), and then for each request: picks the route with the longest
+//! At start it reads the file the project's entrypoint rendered (see [`config`]; the
+//! `$(…)` templates in it are evaluated by [`lua`]), and then for each request: picks the route with the longest
 //! matching path prefix (404 `no Route matched with those values` when none does), runs
 //! that route's plugins (see [`plugins`]), strips the matched prefix when `strip_path` is
 //! set, and forwards what is left to the service's URL. An upstream that does not resolve
@@ -11,8 +11,8 @@
 
 pub mod balancer;
 pub mod config;
+pub mod lua;
 pub mod plugins;
-pub mod render;
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;

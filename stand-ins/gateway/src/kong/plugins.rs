@@ -7,33 +7,24 @@ use base64::Engine;
 
 use super::Dialect;
 use super::config::Consumer;
+use super::lua::{self, Piece, RuntimeError};
 use crate::http::{Request, Response};
-use crate::keys::{Expression, same_bytes};
+use crate::keys::same_bytes;
 
-/// A header or query value of request-transformer: as written, or computed per request.
+/// A header or query value of request-transformer: text and `$(…)` expressions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    Literal(String),
-    Expression(Expression),
-}
+pub struct Value(Vec<Piece>);
 
 impl Value {
     pub fn parse(raw: &str) -> Result<Value, String> {
         let raw = raw.trim();
-        if raw.contains("$(") {
-            return Expression::from_marker(raw).map(Value::Expression).ok_or_else(|| {
-                format!("kong.yml: request-transformer template {raw:?} cannot be evaluated by the stand-in")
-            });
-        }
-        Ok(Value::Literal(raw.to_owned()))
+        lua::template(raw)
+            .map(Value)
+            .map_err(|e| format!("cannot be evaluated by the stand-in: {e}"))
     }
 
-    /// Kong renders a template that yields nil as an empty value.
-    fn render(&self, request: &Request) -> String {
-        match self {
-            Value::Literal(text) => text.clone(),
-            Value::Expression(e) => e.evaluate(request).unwrap_or_default(),
-        }
+    fn render(&self, request: &Request) -> Result<String, RuntimeError> {
+        lua::render(&self.0, request)
     }
 }
 
@@ -170,10 +161,10 @@ pub fn run<'a>(
             }
             None
         }
-        Plugin::RequestTransformer(t) => {
-            transform(t, exchange);
-            None
-        }
+        Plugin::RequestTransformer(t) => match transform(t, exchange) {
+            Ok(()) => None,
+            Err(RuntimeError) => Some(dialect.error(500, "An unexpected error occurred")),
+        },
         Plugin::RequestTermination { status, message, body } => Some(match body {
             Some(body) => Response::text(*status, body),
             None => dialect.error(*status, message.as_deref().unwrap_or("Service unavailable")),
@@ -285,7 +276,7 @@ fn authenticated<'a>(exchange: &mut Exchange<'a>, consumer: &'a Consumer) {
 }
 
 /// Kong's order: remove, rename, replace, add, append; headers, then the query string.
-fn transform(t: &Transform, exchange: &mut Exchange<'_>) {
+fn transform(t: &Transform, exchange: &mut Exchange<'_>) -> Result<(), RuntimeError> {
     let original = exchange.original;
     let request = &mut exchange.upstream;
     for name in &t.remove_headers {
@@ -299,28 +290,29 @@ fn transform(t: &Transform, exchange: &mut Exchange<'_>) {
     }
     for (name, value) in &t.replace_headers {
         if request.header(name).is_some() {
-            request.set_header(name, &value.render(original));
+            request.set_header(name, &value.render(original)?);
         }
     }
     for (name, value) in &t.add_headers {
         if request.header(name).is_none() {
-            request.set_header(name, &value.render(original));
+            request.set_header(name, &value.render(original)?);
         }
     }
     for (name, value) in &t.append_headers {
-        request.headers.push((name.clone(), value.render(original)));
+        request.headers.push((name.clone(), value.render(original)?));
     }
     for name in &t.remove_query {
         request.remove_query_param(name);
     }
     for (name, value) in &t.replace_query {
         if request.query_param(name).is_some() {
-            request.set_query_param(name, &value.render(original));
+            request.set_query_param(name, &value.render(original)?);
         }
     }
     for (name, value) in &t.add_query {
         if request.query_param(name).is_none() {
-            request.set_query_param(name, &value.render(original));
+            request.set_query_param(name, &value.render(original)?);
         }
     }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The edge runtime's main service (`volumes/functions/main`): with `VERIFY_JWT=true`
-//! every request but `OPTIONS` needs `Authorization: Bearer <jwt>` verifying under
-//! `JWT_SECRET` (any role), else 401 `{"msg":"Invalid JWT"}`. Then `/<name>` runs the
+//! every request but `OPTIONS` needs a JWT, any role, checked as `keys::edge` says: the
+//! `Authorization: Bearer` token, or, when that is absent or an `sb_` key, the
+//! `sb-api-key` header Kong sets for an `sb_` key; else 401 `{"msg":"Invalid JWT"}`. Then `/<name>` runs the
 //! function: the names in `STAND_IN_FUNCTIONS` (default `hello`) answer 200, `main` or
 //! a malformed name 400, any other 500 (its worker cannot boot).
 
@@ -23,7 +24,8 @@ pub fn port(env: Env<'_>) -> u16 {
 impl EdgeRuntime {
     pub fn from_env(env: Env<'_>) -> Result<EdgeRuntime, String> {
         Ok(EdgeRuntime {
-            verifier: keys::edge_verifier(env)?,
+            verifier: (env("VERIFY_JWT").as_deref() == Some("true"))
+                .then(|| Box::new(keys::edge::EdgeKeys::from_env(env)) as Box<dyn Verifier>),
             functions: env("STAND_IN_FUNCTIONS")
                 .unwrap_or_else(|| "hello".into())
                 .split(',')
@@ -40,7 +42,11 @@ impl Handler for EdgeRuntime {
             return Response::json(200, &json!({"message": "ok"}));
         }
         if let (Some(verifier), false) = (&self.verifier, request.method == "OPTIONS") {
-            let valid = keys::bearer(request).is_some_and(|token| verifier.verify(token).is_ok());
+            let token = match request.header("authorization") {
+                Some(auth) if auth.starts_with("Bearer ") && !auth.starts_with("Bearer sb_") => Some(&auth[7..]),
+                _ => request.header("sb-api-key"),
+            };
+            let valid = token.is_some_and(|token| !token.is_empty() && verifier.verify(token).is_ok());
             if !valid {
                 return Response::json(401, &json!({"msg": "Invalid JWT"}));
             }

@@ -4,3 +4,4 @@
 pub mod edge;
 pub mod gotrue;
 pub mod postgrest;
+pub mod users;

@@ -1,8 +1,9 @@
 //! PostgREST, as far as a client's JWT decides the answer. It holds no tables.
 //!
-//! - `Authorization: Bearer <jwt>` must verify under `PGRST_JWT_SECRET`: 401 `PGRST301`
-//!   (`JWSError JWSInvalidSignature`, or a malformed token), 401 `PGRST303` (`JWT expired`);
-//!   the token's `role` claim picks the database role
+//! - `Authorization: Bearer <jwt>` must verify under `PGRST_JWT_SECRET` (a secret, a JWK
+//!   or a JWKS, keys picked as `keys::postgrest` says): 401 `PGRST301` (`JWSError
+//!   JWSInvalidSignature`, a malformed token, or a `kid` no key has), 401 `PGRST303`
+//!   (`JWT expired`); the token's `role` claim picks the database role
 //! - without a token the request runs as `PGRST_DB_ANON_ROLE`; 401 `PGRST302` when unset
 //! - `GET /`: the OpenAPI document; 404 `PGRST126` when `PGRST_OPENAPI_MODE=disabled`
 //! - `/rpc/<name>`: 404 `PGRST202`; any other `/<name>`: 404 `PGRST205` (no such table in
@@ -36,7 +37,7 @@ fn error(status: u16, code: &str, message: &str) -> Response {
 impl PostgRest {
     pub fn from_env(env: Env<'_>) -> Result<PostgRest, String> {
         Ok(PostgRest {
-            verifier: keys::postgrest_verifier(env)?,
+            verifier: Box::new(keys::postgrest::PostgrestKeys::from_env(env)?),
             anon_role: env("PGRST_DB_ANON_ROLE").filter(|r| !r.is_empty()),
             schema: env("PGRST_DB_SCHEMAS")
                 .and_then(|s| s.split(',').next().map(|s| s.trim().to_owned()))
@@ -65,6 +66,7 @@ impl PostgRest {
                     JwtError::Expired => ("PGRST303", "JWT expired"),
                     JwtError::Malformed => ("PGRST301", "JWSError (CompactDecodeError Invalid number of parts)"),
                     JwtError::Signature | JwtError::Algorithm => ("PGRST301", "JWSError JWSInvalidSignature"),
+                    JwtError::UnknownKid => ("PGRST301", "No suitable key or wrong key type"),
                 };
                 Err(error(401, code, message).with_header(
                     "WWW-Authenticate",
@@ -155,5 +157,37 @@ mod tests {
         assert_eq!(get(&rest, Some(&expired)).body_json()["code"], "PGRST303");
         assert_eq!(get(&rest, None).status, 404);
         assert_eq!(get(&self::rest(false), None).body_json()["code"], "PGRST302");
+    }
+
+    #[test]
+    fn a_jwks_secret_takes_es256_tokens_by_kid_and_refuses_an_unknown_kid_with_pgrst301() {
+        use crate::keys::tests::{ec_pair, mint_es256, oct};
+        let (signer, public) = ec_pair(3, "kid-1");
+        let jwks = json!({"keys": [public, oct(SECRET)]}).to_string();
+        let rest = PostgRest::from_env(&|name| match name {
+            "PGRST_JWT_SECRET" => Some(jwks.clone()),
+            "PGRST_DB_ANON_ROLE" => Some("anon".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        let root = |token: &str| {
+            rest.handle(&Request::new("GET", "/").with_header("Authorization", &format!("Bearer {token}")))
+        };
+        let user = root(&mint_es256(&signer, json!({"role": "authenticated"})));
+        assert_eq!(
+            (user.status, user.body_json()["x-role"].as_str()),
+            (200, Some("authenticated"))
+        );
+        assert_eq!(
+            root(&mint(SECRET, json!({"role": "anon"}))).body_json()["x-role"],
+            "anon"
+        );
+        let mut moved = signer;
+        moved["kid"] = json!("kid-2");
+        let refused = root(&mint_es256(&moved, json!({"role": "anon"})));
+        assert_eq!(
+            (refused.status, refused.body_json()["code"].as_str()),
+            (401, Some("PGRST301"))
+        );
     }
 }
