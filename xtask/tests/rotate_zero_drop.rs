@@ -56,6 +56,22 @@ fn client_loop(port: u16, anon: String, paths: &'static [&'static str], stop: Ar
     seen
 }
 
+/// The client kept calling, and no request got a 5xx or no answer.
+fn assert_none_failed(seen: &[(String, u16)], when: &str) {
+    assert!(seen.len() > 100, "the client kept calling: {} requests", seen.len());
+    let failed: Vec<&(String, u16)> = seen
+        .iter()
+        .filter(|(_, status)| *status == 0 || *status >= 500)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed {when}, first: {:?}",
+        failed.len(),
+        seen.len(),
+        &failed[..failed.len().min(5)]
+    );
+}
+
 const PATHS: &[&str] = &["/auth/v1/health", "/rest/v1/receptor_live_check", "/functions/v1/hello"];
 
 #[test]
@@ -88,18 +104,7 @@ fn a_client_calling_through_the_gateway_sees_no_failed_request_while_services_ar
     }
     stack.assert_works_with(&stack.env());
 
-    assert!(seen.len() > 100, "the client kept calling: {} requests", seen.len());
-    let failed: Vec<&(String, u16)> = seen
-        .iter()
-        .filter(|(_, status)| *status == 0 || *status >= 500)
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed during the rotation, first: {:?}",
-        failed.len(),
-        seen.len(),
-        &failed[..failed.len().min(5)]
-    );
+    assert_none_failed(&seen, "during the rotation");
     // Each answer is the one a settled stack gives: the keys never stopped working.
     for (path, status) in &seen {
         let expected = if path.starts_with("/rest/") { 404 } else { 200 };
@@ -126,8 +131,7 @@ fn rollback_after_a_start_first_recreate_brings_the_previous_containers_back_wit
     for service in ["auth", "functions", "rest"] {
         assert_ne!(rotated_ids[service], after[service], "{service} was recreated");
     }
-    let failed = seen.iter().filter(|(_, status)| *status == 0 || *status >= 500).count();
-    assert_eq!(failed, 0, "of {} requests", seen.len());
+    assert_none_failed(&seen, "during the rollback");
 }
 
 #[test]
@@ -152,16 +156,5 @@ fn port_8000_keeps_answering_while_kong_itself_is_recreated_behind_its_front() {
     assert_ne!(ids["kong"], after["kong"], "kong was recreated");
     assert_eq!(ids["kong-front"], after["kong-front"], "the front holds no secret");
     stack.assert_works_with(&stack.env());
-    assert!(seen.len() > 100, "the client kept calling: {} requests", seen.len());
-    let failed: Vec<&(String, u16)> = seen
-        .iter()
-        .filter(|(_, status)| *status == 0 || *status >= 500)
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "{} of {} requests failed while kong was recreated, first: {:?}",
-        failed.len(),
-        seen.len(),
-        &failed[..failed.len().min(5)]
-    );
+    assert_none_failed(&seen, "while kong was recreated");
 }

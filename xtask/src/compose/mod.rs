@@ -274,8 +274,8 @@ impl Compose {
             if !method.stop_first.is_empty() {
                 self.recreate_stop_first(&method.stop_first, force, wait_secs)?;
             }
-            for (service, drain) in &method.start_first {
-                self.recreate_start_first(service, force, wait_secs, *drain)?;
+            if !method.start_first.is_empty() {
+                self.recreate_start_first(&method.start_first, force, wait_secs)?;
             }
         }
         Ok(())
@@ -311,30 +311,44 @@ impl Compose {
         self.up_with(&args, wait_secs)
     }
 
-    /// The new container of `service` started next to the old one
+    /// The new container of each of `services` started next to its old one
     /// (`--scale` one more, `--no-recreate`: the old keeps its configuration),
-    /// waited healthy, then after `drain` the old one stopped and removed. A
-    /// new container that does not get healthy is removed and the old one
-    /// keeps serving. Without a running container, or with the configuration
-    /// unchanged (and not `force`), it is Compose's plain `up`.
+    /// all in one `up`, waited healthy; then, after the longest drain, the old
+    /// ones stopped and removed. New containers that do not get healthy are
+    /// removed and the old ones keep serving. A service without a running
+    /// container gets Compose's plain `up`; one whose configuration is
+    /// unchanged (and not `force`) is left alone.
     fn recreate_start_first(
         &self,
-        service: &str,
+        services: &[(String, Duration)],
         force: bool,
         wait_secs: u64,
-        drain: Duration,
     ) -> Result<(), ComposeError> {
-        let old: Vec<ServiceState> = self.ps()?.into_iter().filter(|s| s.service == service).collect();
-        let one = [service.to_string()];
-        if old.is_empty() || old.iter().any(|s| s.state != "running") {
-            return self.recreate_stop_first(&one, force, wait_secs);
+        let states = self.ps()?;
+        let names: Vec<&str> = services.iter().map(|(name, _)| name.as_str()).collect();
+        let hashes = self.config_hashes(&names)?;
+        let (mut plain, mut replaced, mut drain) = (Vec::new(), Vec::new(), Duration::ZERO);
+        for (service, service_drain) in services {
+            let old: Vec<&ServiceState> = states.iter().filter(|s| &s.service == service).collect();
+            if old.is_empty() || old.iter().any(|s| s.state != "running") {
+                plain.push(service.clone());
+            } else if force || old.len() > 1 || hashes.get(service) != Some(&old[0].config_hash) {
+                drain = drain.max(*service_drain);
+                replaced.push((service.as_str(), old));
+            }
         }
-        if !force && old.len() == 1 && old[0].config_hash == self.config_hash(service)? {
+        if !plain.is_empty() {
+            self.recreate_stop_first(&plain, force, wait_secs)?;
+        }
+        if replaced.is_empty() {
             return Ok(());
         }
-        let scale = format!("{service}={}", old.len() + 1);
         let timeout = wait_secs.to_string();
-        let up = [
+        let scales: Vec<String> = replaced
+            .iter()
+            .map(|(service, old)| format!("{service}={}", old.len() + 1))
+            .collect();
+        let mut up = vec![
             "up",
             "--detach",
             "--wait",
@@ -342,38 +356,43 @@ impl Compose {
             timeout.as_str(),
             "--no-deps",
             "--no-recreate",
-            "--scale",
-            scale.as_str(),
-            "--",
-            service,
         ];
+        for scale in &scales {
+            up.extend(["--scale", scale.as_str()]);
+        }
+        up.push("--");
+        up.extend(replaced.iter().map(|(service, _)| *service));
+        let old_ids: Vec<String> = replaced
+            .iter()
+            .flat_map(|(_, old)| old.iter().map(|s| s.container_id.clone()))
+            .collect();
         if let Err(err) = self.up_with(&up, wait_secs) {
-            let new = self
+            let new: Vec<String> = self
                 .ps()
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|s| s.service == service && !old.iter().any(|o| o.container_id == s.container_id));
-            let ids: Vec<String> = new.map(|s| s.container_id).collect();
-            let _ = self.remove_containers(&ids);
+                .filter(|s| replaced.iter().any(|(service, _)| s.service == *service))
+                .map(|s| s.container_id)
+                .filter(|id| !old_ids.contains(id))
+                .collect();
+            let _ = self.remove_containers(&new);
             return Err(err);
         }
         std::thread::sleep(drain);
-        let ids: Vec<String> = old.into_iter().map(|s| s.container_id).collect();
-        self.remove_containers(&ids)
+        self.remove_containers(&old_ids)
     }
 
-    /// Compose's hash of `service`'s configuration, as its containers' label holds it.
-    fn config_hash(&self, service: &str) -> Result<String, ComposeError> {
-        let out = self.run(&["config", "--hash", service])?;
+    /// Compose's hash of each of `services`' configuration, as their
+    /// containers' label holds it.
+    fn config_hashes(&self, services: &[&str]) -> Result<std::collections::BTreeMap<String, String>, ComposeError> {
+        let out = self.run(&["config", "--hash", &services.join(",")])?;
         Ok(out
             .lines()
-            .find_map(|line| {
-                line.strip_prefix(service)?
-                    .split_whitespace()
-                    .next()
-                    .map(str::to_string)
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                Some((words.next()?.to_string(), words.next()?.to_string()))
             })
-            .unwrap_or_default())
+            .collect())
     }
 
     /// Stops (with each container's own stop signal, 10 seconds' grace) and
