@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the .env editor and the setup.conf reader with libFuzzer for a given
-# time per target, against the properties in xtask/tests/faults/properties.rs.
+# time per target, against the properties in xtask/tests/suite/faults/properties.rs.
 #
 #   fuzz/run.sh                 # 600 s per target, one after the other
 #   fuzz/run.sh 60 env_file     # one target, 60 s
@@ -9,7 +9,7 @@
 # Needs a nightly toolchain and cargo-fuzz (cargo +nightly install cargo-fuzz).
 # Runs at nice 10. The corpus grows in fuzz/corpus/ (ignored by git), seeded
 # from the repository's own files and the regression inputs. An input that
-# breaks a property is copied into xtask/tests/faults/regressions/<kind>/,
+# breaks a property is copied into xtask/tests/suite/faults/regressions/<kind>/,
 # where the test suite replays it on every run; the script then exits 1.
 # Prints, per target, the time fuzzed and the number of executions.
 set -euo pipefail
@@ -35,7 +35,7 @@ nice -n 10 cargo +nightly fuzz build "${fuzz_flags[@]}"
 seed() {
   local target="$1" corpus="fuzz/corpus/$1"
   mkdir -p "${corpus}"
-  cp -f "xtask/tests/faults/regressions/$(kind_of "${target}")"/* "${corpus}/" 2>/dev/null || true
+  cp -f "xtask/tests/suite/faults/regressions/$(kind_of "${target}")"/* "${corpus}/" 2>/dev/null || true
   case "${target}" in
     env_file) cp -f docker/.env.example "${corpus}/env-example" ;;
     setup_conf) cp -f setup.conf "${corpus}/setup-conf" ;;
@@ -67,8 +67,8 @@ run_one() {
     kind=$(kind_of "${target}")
     for crash in "${artifacts}"*; do
       [ -f "${crash}" ] || continue
-      cp "${crash}" "xtask/tests/faults/regressions/${kind}/$(basename "${crash}")"
-      echo "  kept $(basename "${crash}") in xtask/tests/faults/regressions/${kind}/"
+      cp "${crash}" "xtask/tests/suite/faults/regressions/${kind}/$(basename "${crash}")"
+      echo "  kept $(basename "${crash}") in xtask/tests/suite/faults/regressions/${kind}/"
     done
     grep -m1 -A3 -E 'panicked at|ERROR: libFuzzer' "${log}" | sed 's/^/  /' || true
     return 1

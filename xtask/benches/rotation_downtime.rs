@@ -25,7 +25,7 @@
 //! (20 s for the naive POSTGRES_PASSWORD, which never recovers: the roles keep
 //! their old password, so logins with the new one fail for good).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 #[allow(unused_imports)]
 mod common;
 

@@ -1,7 +1,7 @@
 //! `cargo xtask verify` on a repository: each finding planted in a scratch git
 //! repository and caught by name and file:line, never by value.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

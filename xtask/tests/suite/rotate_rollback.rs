@@ -2,7 +2,7 @@
 //! in staging: on the real test stack. These tests fail, never skip, without
 //! Docker.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

@@ -1,7 +1,7 @@
 //! Staging at a terminal: a missing Tier 1 secret is asked for, unseen,
 //! typed twice, checked against its rule. Driven through a pseudo-terminal.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use common::inject::{canaries, get, pairs, tier1, tier1_without};

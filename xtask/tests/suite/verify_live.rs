@@ -1,7 +1,7 @@
 //! `verify --live` on the real test stack: a sound stack passes, drift and a
 //! database left on another password are caught, a stopped stack is exit 2.
 
-mod common;
+use crate::common;
 
 use common::stack::Stack;
 

@@ -5,7 +5,7 @@
 //! served from a local bare repository with the real git. The project is
 //! then checked with the real Docker Compose and with `verify`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

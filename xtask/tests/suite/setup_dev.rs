@@ -1,6 +1,6 @@
 //! `cargo xtask setup --env dev`, driven as a contributor would run it.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::symlink;

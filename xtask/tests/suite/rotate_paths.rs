@@ -3,7 +3,7 @@
 //! a Tier 2 value, and what is refused before anything changes. These tests
 //! fail, never skip, without Docker.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

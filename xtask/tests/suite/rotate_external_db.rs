@@ -4,7 +4,7 @@
 //! database step, POSTGRES_PASSWORD rotates through this machine's psql, and
 //! `verify --live` passes. These tests fail, never skip, without Docker.
 
-mod common;
+use crate::common;
 
 use common::stack::{LOGIN_ROLES, Stack};
 

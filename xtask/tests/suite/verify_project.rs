@@ -1,7 +1,7 @@
 //! `cargo xtask verify --env …`: a project's `.env` against the catalog, each
 //! problem planted in a freshly set-up project and caught by variable name.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs;

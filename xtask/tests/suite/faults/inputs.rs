@@ -1,6 +1,6 @@
 //! Hostile input: the `.env` editor and the `setup.conf` reader against
 //! generated files, and every input the fuzzers (fuzz/run.sh) ever broke
-//! them with, kept in tests/faults/regressions/.
+//! them with, kept in tests/suite/faults/regressions/.
 
 use std::path::Path;
 
@@ -168,7 +168,7 @@ fn setup_conf_properties_hold_on_generated_files() {
 
 fn regressions(kind: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/faults/regressions")
+        .join("tests/suite/faults/regressions")
         .join(kind);
     let mut cases: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

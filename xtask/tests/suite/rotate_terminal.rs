@@ -2,7 +2,7 @@
 //! the real test stack: the confirmation before ending user sessions, and a
 //! staging value typed at the prompt. Fails, never skips, without Docker.
 
-mod common;
+use crate::common;
 
 use common::stack::Stack;
 

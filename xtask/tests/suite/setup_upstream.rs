@@ -1,7 +1,7 @@
 //! `setup --upstream`: the stack taken from a git repository (a local bare
 //! repository standing in for Supabase's, built here with the real git).
 
-mod common;
+use crate::common;
 
 use common::{Sandbox, git};
 

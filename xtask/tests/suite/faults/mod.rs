@@ -1,9 +1,6 @@
 //! Receptor's fault and abuse campaign: crashes at every step, concurrent
 //! runs, hostile input, leaks and file permissions (docs/fault-campaign.md).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod concurrency;
 mod crash;
 mod environ;

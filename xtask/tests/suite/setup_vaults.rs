@@ -2,7 +2,7 @@
 //! stand-ins for `bws` and `doppler` (their services cannot be reached from
 //! here) that print the documented JSON and record how they were called.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `cargo xtask verify` output: the JSON schema, the JUnit report, and the
 //! canary: no planted value reaches any byte of output, in any format.
 
-mod common;
+use crate::common;
 
 use common::Sandbox;
 use xtask::secrets::{Role, Secret, jwt};

@@ -1,7 +1,7 @@
 //! Checks on the repository itself: docs in sync with the code, every module
 //! documented, nothing secret tracked.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! real PostgreSQL and the stand-in gateway (Kong and the edge runtime
 //! cannot be pulled here). These tests fail, never skip, without Docker.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::symlink;

@@ -1,7 +1,7 @@
 //! `cargo xtask setup --env staging|prod`: Tier 1 secrets injected through
 //! the environment, never generated; driven as a CI job would run it.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

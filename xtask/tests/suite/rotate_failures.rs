@@ -3,13 +3,13 @@
 //! recreated on them, and the stack working for its clients (exit 1).
 //!
 //! Each failure is real, caused through the `RECEPTOR_TEST_FAIL_AT` fail
-//! points (this target needs the `test-hooks` feature):
+//! points (this module needs the `test-hooks` feature):
 //! the database refuses the last transaction after the first committed,
 //! Compose talks to an engine that does not exist, the recreated services
 //! never get healthy, or the step after the client checks fails. These tests
 //! fail, never skip, without Docker.
 
-mod common;
+use crate::common;
 
 use common::stack::Stack;
 
