@@ -3,7 +3,7 @@
 //! gateway sees every request answered. On the real test stack; fails, never
 //! skips, without Docker.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
