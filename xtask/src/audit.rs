@@ -27,6 +27,12 @@ pub struct Event<'a> {
     /// Variable names, never values.
     pub names: &'a [String],
     pub services: &'a [String],
+    /// The stage of a staged rotation (`standby`, `switch`, `revoke`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage: Option<&'a str>,
+    /// Key ids (`kid`, never secret) the change involves.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub key_ids: &'a [String],
     /// The step that failed, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<&'a str>,
@@ -46,6 +52,8 @@ impl<'a> Event<'a> {
             outcome,
             names: &[],
             services: &[],
+            stage: None,
+            key_ids: &[],
             step: None,
             backup: None,
         }

@@ -104,6 +104,20 @@ pub enum Command {
     /// role logs in). Any failure puts the previous .env and database values
     /// back, recreates and checks again (exit 1). Each run is recorded in the
     /// project's audit.log, without values.
+    ///
+    /// rotate signing-key: a new ES256 signing key without logging anybody
+    /// out, in stages, each applied as above and recorded in the project's
+    /// signing-key-rotation.json. standby: key B joins JWT_KEYS (verify only)
+    /// and JWT_JWKS; the verifiers, then auth, are recreated. switch (600 s
+    /// after standby, for caches of the JWKS; at once with
+    /// --no-external-verifiers): B signs, the old key A only verifies, the
+    /// ES256 API keys are re-minted with B; auth and Kong are recreated.
+    /// revoke (JWT_EXPIRY + --margin after the switch; --now to force): A
+    /// leaves both sets. Tokens signed by each key are checked at every
+    /// verifier behind the gateway. Without --stage the next stage runs when
+    /// it is due. A project still signing with JWT_SECRET moves to an EC key
+    /// the same way, and keeps the HS256 key verify-only. A stage cut short
+    /// is rolled back by the next run before it goes on.
     #[command(
         after_help = after_help(ROTATE_EXAMPLES, ALL_CODES),
         mut_arg("env", |a| a.required(true).help(
@@ -154,7 +168,11 @@ const ROTATE_EXAMPLES: &str = "\
   cargo xtask rotate SMTP_PASS --env staging               # Tier 2: from setup.conf's reference
   cargo xtask rotate --tier 1 --env dev --yes              # every Tier 1 key but the encrypting ones
   cargo xtask rotate --rollback --env dev                  # put the newest backup back
-  cargo xtask rotate --rollback .env.20261128T194705Z --env dev";
+  cargo xtask rotate --rollback .env.20261128T194705Z --env dev
+  cargo xtask rotate signing-key --env prod --dry-run     # the plan of every stage still to run
+  cargo xtask rotate signing-key --env prod               # the next stage, when it is due
+  cargo xtask rotate signing-key --env prod --status      # stage, key ids, when the next is due
+  cargo xtask rotate signing-key --env dev --stage switch --no-external-verifiers";
 
 const VERIFY_EXAMPLES: &str = "\
   cargo xtask verify                                 # the repository, as CI runs it

@@ -11,6 +11,8 @@
 pub mod fail;
 #[cfg(feature = "test-hooks")]
 pub mod pause;
+#[cfg(feature = "test-hooks")]
+pub mod skew;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -23,7 +25,9 @@ use std::path::Path;
 ///   run whose tests asked it to fail, else `false`;
 /// - `hook!(recreate(compose, services))`: the Compose to recreate
 ///   `services` with, which the `recreate` and `health` fail points alter,
-///   and a guard to keep until it is done.
+///   and a guard to keep until it is done;
+/// - `hook!(clock_skew)`: seconds to move the stage clock of
+///   `rotate signing-key` by (`RECEPTOR_TEST_CLOCK_SKEW`).
 ///
 /// Without the `test-hooks` feature: nothing, and `false`.
 macro_rules! hook {
@@ -43,6 +47,13 @@ macro_rules! hook {
         #[cfg(not(feature = "test-hooks"))]
         let fails = false;
         fails
+    }};
+    (clock_skew) => {{
+        #[cfg(feature = "test-hooks")]
+        let skew: i64 = $crate::hooks::skew::seconds();
+        #[cfg(not(feature = "test-hooks"))]
+        let skew: i64 = 0;
+        skew
     }};
     (recreate($compose:expr, $services:expr)) => {{
         #[cfg(feature = "test-hooks")]

@@ -47,6 +47,10 @@ pub const STEPS: &[(&str, &str)] = &[
         "rotate: .env and the database hold the new values, the containers the old",
     ),
     (
+        "signing-stage-started",
+        "rotate signing-key: the state file says a stage started, .env not yet changed",
+    ),
+    (
         "rotate-before-check",
         "rotate: the consumers are recreated and healthy, the client checks not yet run",
     ),

@@ -9,6 +9,7 @@
 pub mod http;
 pub mod opaque;
 pub mod probes;
+pub mod tokens;
 
 use std::time::{Duration, Instant};
 

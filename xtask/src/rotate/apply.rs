@@ -13,6 +13,7 @@ use crate::config::Env;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::hooks::hook;
+use crate::live::tokens::{self, TokenCheck};
 use crate::live::{self, ApiKeys, Expectation, Gateway};
 use crate::private_file;
 use crate::project::Project;
@@ -46,6 +47,9 @@ pub struct Change {
     pub names: Vec<String>,
     /// The services to recreate.
     pub services: Vec<String>,
+    /// Services recreated once `services` are healthy (a signing-key stage:
+    /// the verifiers first, then auth).
+    pub later: Vec<String>,
     /// Recreate even services whose configuration Compose sees unchanged.
     pub force_recreate: bool,
     /// The database values of `after`, to apply going forward.
@@ -55,6 +59,13 @@ pub struct Change {
     /// The client checks before any change (the pre-flight): a check that
     /// failed there too does not make a rollback incomplete.
     pub baseline: Option<live::Report>,
+    /// The backup of `before`, when the caller took it already; else one is taken.
+    pub backup: Option<Backup>,
+    /// Tokens signed by these keys, checked at every verifier after the change.
+    pub tokens: Option<TokenCheck>,
+    /// For the audit log: the stage of a staged rotation, and the key ids it involves.
+    pub stage: Option<&'static str>,
+    pub key_ids: Vec<String>,
 }
 
 impl Change {
@@ -69,6 +80,11 @@ impl Change {
 
     fn password_changes(&self) -> bool {
         self.database.password.is_some()
+    }
+
+    /// Every service the change recreates, in the order it does.
+    pub fn all_services(&self) -> Vec<String> {
+        self.services.iter().chain(&self.later).cloned().collect()
     }
 }
 
@@ -145,7 +161,10 @@ fn shown(ctx: &Context<'_>, path: &Path) -> String {
 
 /// Backs up `before`, applies the change, and rolls it back on any failure.
 pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
-    let backup = backups::save(ctx.project, change.before.text(), change.backup_label)?;
+    let backup = match &change.backup {
+        Some(backup) => backup.clone(),
+        None => backups::save(ctx.project, change.before.text(), change.backup_label)?,
+    };
     let backup_shown = shown(ctx, &backup.path);
     println!("backed up the current .env to {backup_shown}");
     let relative = backup
@@ -154,10 +173,13 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
         .unwrap_or(&backup.path)
         .display()
         .to_string();
+    let all_services = change.all_services();
     let log = |outcome: &str, step: Option<&str>| {
         let mut event = Event::new(&ctx.project.name, ctx.env.name(), change.action, outcome);
         event.names = &change.names;
-        event.services = &change.services;
+        event.services = &all_services;
+        event.stage = change.stage;
+        event.key_ids = &change.key_ids;
         event.step = step;
         event.backup = Some(&relative);
         audit::append(ctx.project, &event)
@@ -181,10 +203,10 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
                 } else {
                     change.names.join(", ")
                 },
-                if change.services.is_empty() {
+                if all_services.is_empty() {
                     String::new()
                 } else {
-                    format!(", {} recreated", change.services.join(", "))
+                    format!(", {} recreated", all_services.join(", "))
                 },
                 backup.name,
                 ctx.env.name(),
@@ -239,27 +261,29 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         hook!(pause "rotate-after-database");
     }
 
-    if !change.services.is_empty() {
+    let all_services = change.all_services();
+    if !all_services.is_empty() {
         touched.services = true;
-        let (compose, _hook) =
-            hook!(recreate(&ctx.compose, &change.services)).map_err(|e| Failure::at("recreate", e))?;
-        println!("recreating {}…", order(&ctx.compose, &change.services));
-        if let Ok(method) = ctx.compose.recreate_method(&change.services)
-            && !method.start_first.is_empty()
-        {
-            println!(
-                "  start-first (the new container up before the old one stops): {}",
-                method.start_first_names().join(", ")
-            );
+        let (compose, _hook) = hook!(recreate(&ctx.compose, &all_services)).map_err(|e| Failure::at("recreate", e))?;
+        for group in [&change.services, &change.later].into_iter().filter(|g| !g.is_empty()) {
+            println!("recreating {}…", order(&ctx.compose, group));
+            if let Ok(method) = ctx.compose.recreate_method(group)
+                && !method.start_first.is_empty()
+            {
+                println!(
+                    "  start-first (the new container up before the old one stops): {}",
+                    method.start_first_names().join(", ")
+                );
+            }
+            compose
+                .recreate(group, change.force_recreate, WAIT_SECS)
+                .map_err(|e| match e {
+                    ComposeError::Unhealthy { .. } => Failure::at("health", e),
+                    other => Failure::at("recreate", other),
+                })?;
+            healthy(&ctx.compose, group).map_err(|e| Failure::at("health", e))?;
+            println!("{} recreated and healthy", group.join(", "));
         }
-        compose
-            .recreate(&change.services, change.force_recreate, WAIT_SECS)
-            .map_err(|e| match e {
-                ComposeError::Unhealthy { .. } => Failure::at("health", e),
-                other => Failure::at("recreate", other),
-            })?;
-        healthy(&ctx.compose, &change.services).map_err(|e| Failure::at("health", e))?;
-        println!("{} recreated and healthy", change.services.join(", "));
         hook!(pause "rotate-before-check");
     }
 
@@ -278,6 +302,15 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     );
     if !report.is_ok() {
         return Err(Failure::at("check", report.problems.join("; ")));
+    }
+    let mut report = report;
+    if let Some(check) = &change.tokens {
+        let anon = Secret::new(change.after.get("ANON_KEY").unwrap_or_default());
+        let tokens = tokens::check(&gateway, &anon, check, live::SETTLE);
+        if !tokens.is_ok() {
+            return Err(Failure::at("check", tokens.problems.join("; ")));
+        }
+        report.passed.extend(tokens.passed);
     }
     if hook!(fail "check") {
         return Err(Failure::at(
@@ -367,12 +400,12 @@ fn restore(
 
     if touched.services {
         println!("recreating what differs from the previous .env…");
-        if let Err(err) = ctx.compose.recreate(&change.services, false, WAIT_SECS) {
+        if let Err(err) = ctx.compose.recreate(&change.all_services(), false, WAIT_SECS) {
             return Err(vec![
                 format!("rollback failed: the services were not recreated on the previous .env: {err}"),
                 format!(
                     "state: .env and the database hold the previous values; {} may run the new ones or be stopped",
-                    change.services.join(", ")
+                    change.all_services().join(", ")
                 ),
                 finish,
             ]);

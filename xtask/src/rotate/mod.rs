@@ -18,6 +18,7 @@ mod confirm;
 mod database;
 mod plan;
 mod rollback;
+pub mod signing;
 mod source;
 
 use std::path::Path;
@@ -38,7 +39,7 @@ pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 // What the command line asked for: `cargo xtask rotate`'s flags.
 #[derive(clap::Args, Debug, Default)]
 pub struct Options {
-    /// The variables to rotate (see docs/key-management.md).
+    /// The variables to rotate (see docs/key-management.md), or signing-key for the staged rotation of the ES256 signing key.
     #[arg(value_name = "NAME", required_unless_present_any = ["tier", "all", "rollback"], conflicts_with_all = ["tier", "all", "rollback"])]
     pub names: Vec<String>,
     /// Every Tier 1 key the tool makes (the encrypting ones only with the override).
@@ -67,6 +68,8 @@ pub struct Options {
     /// Put a backup of .env back (the newest that differs from .env, or the one named), with its database values.
     #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
     pub rollback: Option<Option<String>>,
+    #[command(flatten)]
+    pub signing: signing::Args,
 }
 
 impl Options {
@@ -100,6 +103,23 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             project.name,
             which.name(),
             project.name
+        )));
+    }
+    if options.names.iter().any(|n| n == signing::NAME) {
+        if options.names.len() > 1 {
+            return Err(Error::Usage(format!(
+                "{} is rotated on its own: cargo xtask rotate {} --env {}",
+                signing::NAME,
+                signing::NAME,
+                which.name()
+            )));
+        }
+        return signing::run(root, &project, which, &conf, options);
+    }
+    if options.signing.any() {
+        return Err(Error::Usage(format!(
+            "--stage, --status, --now, --no-external-verifiers and --margin belong to cargo xtask rotate {} only",
+            signing::NAME
         )));
     }
     let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
@@ -224,10 +244,15 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         after: plan.after,
         names,
         services,
+        later: Vec::new(),
         force_recreate: true,
         database: target,
         backup_label: None,
         baseline: preflight,
+        backup: None,
+        tokens: None,
+        stage: None,
+        key_ids: Vec::new(),
     };
     apply::apply(&ctx, &change)
 }

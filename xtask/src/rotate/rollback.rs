@@ -113,10 +113,15 @@ pub fn run(
         after: target,
         names,
         services,
+        later: Vec::new(),
         force_recreate: false,
         database: target_db,
         backup_label: Some(BEFORE_ROLLBACK),
         baseline: None,
+        backup: None,
+        tokens: None,
+        stage: None,
+        key_ids: Vec::new(),
     };
     apply::apply(&ctx, &change)
 }

@@ -16,6 +16,7 @@ mod setup_prompt;
 mod setup_upstream;
 mod setup_upstream_layouts;
 mod setup_vaults;
+mod stack_keys;
 mod tidy;
 mod verify_live;
 mod verify_output;
@@ -27,3 +28,5 @@ mod verify_repo;
 mod faults;
 #[cfg(feature = "test-hooks")]
 mod rotate_failures;
+#[cfg(feature = "test-hooks")]
+mod rotate_signing_key;

@@ -5,7 +5,7 @@
 //! `service_role`; the legacy `ANON_KEY` still works; the user and the refresh token
 //! outlive a recreated auth container, and a used refresh token is refused.
 
-mod common;
+use crate::common;
 
 use common::stack::{Stack, http_exchange};
 
