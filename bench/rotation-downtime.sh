@@ -38,9 +38,9 @@ docker version >/dev/null 2>&1 || {
     exit 1
 }
 
-log "building the release xtask and the test images"
-cargo build --release -q -p xtask --manifest-path "$root/Cargo.toml"
-xtask="$root/target/release/xtask"
+log "building xtask and the test images"
+cargo build -q -p xtask --manifest-path "$root/Cargo.toml"
+xtask="$root/target/debug/xtask"
 images=$("$root/tests/stack/build-images.sh")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rotation-downtime.XXXXXX")
