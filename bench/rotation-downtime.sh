@@ -7,9 +7,10 @@
 #   legacy  `cargo xtask rotate JWT_SECRET`: the legacy HS256 secret, the API keys re-minted
 #   naive   the same change by hand: new JWT_SECRET, ANON_KEY, SERVICE_ROLE_KEY written into
 #           .env, then `docker compose up -d --force-recreate` of the whole stack
-#   staged  `cargo xtask rotate signing-key --stage standby`, `--stage switch`, then
-#           `--stage revoke --now` once the tokens signed before the switch have expired
-#           (JWT_EXPIRY seconds, default 60, shortened for the run)
+#   staged  `cargo xtask rotate signing-key --stage standby`, `--stage switch
+#           --no-external-verifiers`, then `--stage revoke --margin 5s` once the tokens
+#           signed before the switch have expired (JWT_EXPIRY seconds, default 60,
+#           shortened for the run)
 #
 # During each, bench/rotation_clients.py runs users that signed in before the rotation
 # (refreshing as supabase-js does) and API-key clients using the current .env keys; each
@@ -143,10 +144,10 @@ run_staged() {
     fi
     new_stack staged
     rows+=("$(measure staged \
-        "standby:rotate signing-key --stage standby --no-external-verifiers --yes" \
-        "switch:rotate signing-key --stage switch --yes" \
-        "wait for the old tokens to expire:sleep $((expiry + 5))" \
-        "revoke:rotate signing-key --stage revoke --now --yes" \
+        "standby:rotate signing-key --stage standby" \
+        "switch:rotate signing-key --stage switch --no-external-verifiers" \
+        "wait for the old tokens to expire:sleep $((expiry + 10))" \
+        "revoke:rotate signing-key --stage revoke --margin 5s" \
         "after (10 s):sleep 10")")
     compose down --volumes --timeout 5 >/dev/null 2>&1
 }

@@ -108,7 +108,7 @@ fn copy(mut from: TcpStream, mut to: TcpStream) {
 pub fn serve(listener: TcpListener, front: Front) -> ! {
     let front = Arc::new(front);
     let active = Arc::new(AtomicUsize::new(0));
-    crate::stop::drain_on_signal(Arc::clone(&active), "front");
+    crate::stop::drain_on_signal(&listener, Arc::clone(&active), "front");
     loop {
         let Ok((client, _)) = listener.accept() else {
             thread::sleep(Duration::from_millis(50));
