@@ -159,13 +159,13 @@ impl Balancer {
         });
     }
 
-    /// The next address of `host` in round-robin order.
-    fn pick(&self, host: &str, addresses: &[IpAddr]) -> IpAddr {
+    /// Where the round-robin of `host` starts this request.
+    fn turn(&self, host: &str) -> usize {
         let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
         let turn = next.entry(host.to_owned()).or_insert(0);
-        let address = addresses[*turn % addresses.len()];
+        let first = *turn;
         *turn = turn.wrapping_add(1);
-        address
+        first
     }
 }
 
@@ -175,10 +175,13 @@ fn idempotent(method: &str) -> bool {
 }
 
 impl Upstream for Balancer {
+    /// One lookup per request (per Kong's cache), then the attempts go round the
+    /// addresses from the next in turn, as Kong's balancer moves to its next peer.
     fn send(&self, host: &str, port: u16, request: &Request) -> Result<Response, UpstreamError> {
-        for _ in 0..=self.retries {
-            let addresses = self.addresses(host).ok_or(UpstreamError::Resolve)?;
-            let address = self.pick(host, &addresses);
+        let addresses = self.addresses(host).ok_or(UpstreamError::Resolve)?;
+        let first = self.turn(host);
+        for attempt in 0..=self.retries as usize {
+            let address = addresses[(first + attempt) % addresses.len()];
             match (self.attempt)(SocketAddr::new(address, port), host, port, request) {
                 Ok(response) => return Ok(response),
                 Err(AttemptError::Connect) => continue,
@@ -307,8 +310,11 @@ mod tests {
             Arc::new(resolve),
             Box::new(attempt),
         );
-        assert!(kong.send("rest", 3000, &request("GET")).is_ok());
+        // Each request starts at the next address: 10.0.0.1, .2, .1.
         assert_eq!(kong.send("rest", 3000, &request("POST")), Err(UpstreamError::Connect));
+        assert!(kong.send("rest", 3000, &request("GET")).is_ok());
+        assert!(kong.send("rest", 3000, &request("GET")).is_ok(), "retried on 10.0.0.2");
+        assert_eq!(tries.load(Ordering::SeqCst), 4);
         assert!(idempotent("PUT") && !idempotent("patch"));
     }
 
