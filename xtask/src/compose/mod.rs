@@ -38,6 +38,12 @@ fn docker(program: &str, timeout: Duration) -> Program {
     Program::new(program, timeout).pass(process::DOCKER)
 }
 
+/// `up -d --wait --wait-timeout TIMEOUT --no-deps`: the named services only,
+/// their dependencies left running as they are.
+fn up_without_deps(timeout: &str) -> Vec<&str> {
+    vec!["up", "--detach", "--wait", "--wait-timeout", timeout, "--no-deps"]
+}
+
 /// One Compose project: a folder with its compose file and `.env`.
 #[derive(Debug, Clone)]
 pub struct Compose {
@@ -295,14 +301,7 @@ impl Compose {
     /// before it starts the new one.
     fn recreate_stop_first(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
         let timeout = wait_secs.to_string();
-        let mut args = vec![
-            "up",
-            "--detach",
-            "--wait",
-            "--wait-timeout",
-            timeout.as_str(),
-            "--no-deps",
-        ];
+        let mut args = up_without_deps(&timeout);
         if force {
             args.push("--force-recreate");
         }
@@ -348,15 +347,8 @@ impl Compose {
             .iter()
             .map(|(service, old)| format!("{service}={}", old.len() + 1))
             .collect();
-        let mut up = vec![
-            "up",
-            "--detach",
-            "--wait",
-            "--wait-timeout",
-            timeout.as_str(),
-            "--no-deps",
-            "--no-recreate",
-        ];
+        let mut up = up_without_deps(&timeout);
+        up.push("--no-recreate");
         for scale in &scales {
             up.extend(["--scale", scale.as_str()]);
         }
