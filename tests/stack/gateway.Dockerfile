@@ -15,7 +15,7 @@ COPY stand-in-gateway /stand-in-gateway
 COPY entrypoint.sh /entrypoint.sh
 EXPOSE 8000
 USER 65534:65534
-# Without a signal handler (it is PID 1): stop it at once. The auth stand-in writes its
-# state file by rename, so a kill never leaves half a file.
-STOPSIGNAL SIGKILL
+# Each role finishes the requests in flight on SIGTERM (stand-ins/gateway/src/stop.rs);
+# the auth stand-in writes its state file by rename, so even a kill never leaves half a file.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/stand-in-gateway"]

@@ -3,7 +3,7 @@
 //! to reach the services behind its routes.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 /// Request line plus headers.
@@ -321,14 +321,29 @@ pub enum UpstreamError {
     Connect,
 }
 
-/// Sends `request` to `host:port` and reads the whole answer.
+/// Why one attempt at an upstream address failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptError {
+    /// No connection: nothing of the request reached the upstream.
+    Connect,
+    /// The connection failed or timed out after the request was (partly) sent,
+    /// before a whole response header came back.
+    Sent,
+}
+
+/// Sends `request` to `host:port` (its first address) and reads the whole answer.
 pub fn send(host: &str, port: u16, request: &Request) -> Result<Response, UpstreamError> {
     let addr = (host, port)
         .to_socket_addrs()
         .map_err(|_| UpstreamError::Resolve)?
         .next()
         .ok_or(UpstreamError::Resolve)?;
-    let mut stream = TcpStream::connect_timeout(&addr, UPSTREAM_TIMEOUT).map_err(|_| UpstreamError::Connect)?;
+    send_to(addr, host, port, request).map_err(|_| UpstreamError::Connect)
+}
+
+/// Sends `request` to the address `addr` of `host:port` and reads the whole answer.
+pub fn send_to(addr: SocketAddr, host: &str, port: u16, request: &Request) -> Result<Response, AttemptError> {
+    let mut stream = TcpStream::connect_timeout(&addr, UPSTREAM_TIMEOUT).map_err(|_| AttemptError::Connect)?;
     let _ = stream.set_read_timeout(Some(UPSTREAM_TIMEOUT));
     let _ = stream.set_write_timeout(Some(UPSTREAM_TIMEOUT));
     let mut head = format!(
@@ -356,13 +371,13 @@ pub fn send(host: &str, port: u16, request: &Request) -> Result<Response, Upstre
     stream
         .write_all(head.as_bytes())
         .and_then(|()| stream.write_all(&request.body))
-        .map_err(|_| UpstreamError::Connect)?;
+        .map_err(|_| AttemptError::Sent)?;
     let mut raw = Vec::new();
     stream
         .take(MAX_RESPONSE as u64)
         .read_to_end(&mut raw)
-        .map_err(|_| UpstreamError::Connect)?;
-    parse_response(&raw).ok_or(UpstreamError::Connect)
+        .map_err(|_| AttemptError::Sent)?;
+    parse_response(&raw).ok_or(AttemptError::Sent)
 }
 
 fn parse_response(raw: &[u8]) -> Option<Response> {

@@ -4,17 +4,20 @@
 //! its error bodies), never what the tool under test happens to send.
 //!
 //! - [`kong`]: Kong in DB-less mode, driven by the project's own `kong.yml`
+//! - [`front`]: the TCP front (nginx's stream module) that publishes Kong's port
 //! - [`services`]: GoTrue, PostgREST and the edge runtime, each checking JWTs its way
 //! - [`keys`]: every key decision, in one place
 //!
 //! Like the real programs, each reads its configuration once, at start: a changed value
 //! takes effect in a new container only.
 
+pub mod front;
 pub mod http;
 pub mod keys;
 pub mod kong;
 pub mod server;
 pub mod services;
+pub mod stop;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -32,6 +35,8 @@ pub enum Role {
     Auth,
     Rest,
     Functions,
+    /// The TCP front before Kong ([`front`]).
+    Front,
 }
 
 impl Role {
@@ -41,6 +46,7 @@ impl Role {
             "auth" => Role::Auth,
             "rest" => Role::Rest,
             "functions" => Role::Functions,
+            "front" => Role::Front,
             _ => return None,
         })
     }
@@ -51,6 +57,7 @@ impl Role {
             Role::Auth => "auth",
             Role::Rest => "rest",
             Role::Functions => "functions",
+            Role::Front => "front",
         }
     }
 
@@ -70,16 +77,28 @@ impl Role {
             Role::Auth => any(services::gotrue::port(env)),
             Role::Rest => any(services::postgrest::port(env)),
             Role::Functions => any(services::edge::port(env)),
+            Role::Front => {
+                let value = env("FRONT_LISTEN")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "0.0.0.0:8000".into());
+                value
+                    .parse()
+                    .map_err(|_| format!("FRONT_LISTEN is not an address like 0.0.0.0:8000: {value}"))?
+            }
         })
     }
 
     /// The stand-in, configured from `env` (and, for Kong, the template file it names).
     pub fn build(self, env: Env<'_>) -> Result<Arc<dyn Handler>, String> {
         Ok(match self {
-            Role::Kong => Arc::new(gateway_from_env(env, Box::new(kong::Network))?),
+            Role::Kong => Arc::new(gateway_from_env(
+                env,
+                Box::new(kong::balancer::Balancer::from_env(env)?),
+            )?),
             Role::Auth => Arc::new(services::gotrue::GoTrue::from_env(env)?),
             Role::Rest => Arc::new(services::postgrest::PostgRest::from_env(env)?),
             Role::Functions => Arc::new(services::edge::EdgeRuntime::from_env(env)?),
+            Role::Front => return Err("the front passes TCP connections on: see front::serve".into()),
         })
     }
 }

@@ -54,6 +54,9 @@ fn main() -> ExitCode {
     if health {
         return check_health(role, addr);
     }
+    if role == Role::Front {
+        return serve_front(addr);
+    }
     let handler = match role.build(&env) {
         Ok(handler) => handler,
         Err(message) => {
@@ -72,6 +75,25 @@ fn main() -> ExitCode {
     server::serve(listener, handler, role.name())
 }
 
+fn serve_front(addr: SocketAddr) -> ExitCode {
+    let front = match stand_in_gateway::front::Front::from_env(&env) {
+        Ok(front) => front,
+        Err(message) => {
+            eprintln!("error: stand-in front: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let listener = match TcpListener::bind(addr) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("error: stand-in front: cannot listen on {addr}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("stand-in front: listening on {addr}");
+    stand_in_gateway::front::serve(listener, front)
+}
+
 /// The exec-form healthcheck: the server answers its health path below 500.
 fn check_health(role: Role, mut addr: SocketAddr) -> ExitCode {
     if addr.ip().is_unspecified() {
@@ -85,6 +107,8 @@ fn check_health(role: Role, mut addr: SocketAddr) -> ExitCode {
         Role::Auth => "/health",
         Role::Rest => "/",
         Role::Functions => "/_internal/health",
+        // Through to Kong, which answers `/` itself.
+        Role::Front => "/",
     };
     match status(addr, path) {
         Ok(code) if code < 500 => ExitCode::SUCCESS,

@@ -19,12 +19,17 @@ pub trait Handler: Send + Sync {
     fn health_path(&self) -> &str;
 }
 
-/// Serves until the process is killed (the image's stop signal is SIGKILL).
+/// Serves until the process is stopped ([`crate::stop`]).
 pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, name: &'static str) -> ! {
     let active = Arc::new(AtomicUsize::new(0));
+    crate::stop::drain_on_signal(&listener, Arc::clone(&active), name);
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
+            Err(_) if crate::stop::stopping() => {
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
             Err(error) => {
                 eprintln!("stand-in {name}: accept failed: {error}");
                 thread::sleep(Duration::from_millis(50));

@@ -11,6 +11,7 @@ pub mod files;
 mod flavour;
 pub mod interpolation;
 mod redact;
+pub mod start_first;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,12 @@ const TIMEOUT: Duration = Duration::from_secs(600);
 /// nothing of the caller's shell that could override a `.env` value.
 fn docker(program: &str, timeout: Duration) -> Program {
     Program::new(program, timeout).pass(process::DOCKER)
+}
+
+/// `up -d --wait --wait-timeout TIMEOUT --no-deps`: the named services only,
+/// their dependencies left running as they are.
+fn up_without_deps(timeout: &str) -> Vec<&str> {
+    vec!["up", "--detach", "--wait", "--wait-timeout", timeout, "--no-deps"]
 }
 
 /// One Compose project: a folder with its compose file and `.env`.
@@ -77,6 +84,8 @@ pub struct ServiceState {
     pub container_id: String,
     pub state: ContainerState,
     pub health: Health,
+    /// Compose's hash of the service configuration the container was made from.
+    pub config_hash: String,
 }
 
 impl ServiceState {
@@ -269,29 +278,150 @@ impl Compose {
         Ok(layers(&self.uninterpolated_config()?, services))
     }
 
-    /// Recreates `services` a layer at a time, dependents first, each layer
-    /// with `up --no-deps --wait` (and `--force-recreate` when `force`; else
-    /// only containers whose configuration differs are recreated). A service's
-    /// dependencies keep running while it comes back.
+    /// Recreates `services` a layer at a time, dependents first (and
+    /// `--force-recreate` when `force`; else only containers whose
+    /// configuration differs are recreated). A service's dependencies keep
+    /// running while it comes back. The stateless services behind the gateway
+    /// are recreated start-first ([`start_first`]); the others with
+    /// `up --no-deps --wait`, their old container stopped first.
     pub fn recreate(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
-        for layer in self.recreate_layers(services)? {
-            let timeout = wait_secs.to_string();
-            let mut args = vec![
-                "up",
-                "--detach",
-                "--wait",
-                "--wait-timeout",
-                timeout.as_str(),
-                "--no-deps",
-            ];
-            if force {
-                args.push("--force-recreate");
+        let config = self.uninterpolated_config()?;
+        let database = self.database_service()?;
+        for layer in layers(&config, services) {
+            let method = start_first::method(&config, &layer, database.as_deref());
+            if !method.stop_first.is_empty() {
+                self.recreate_stop_first(&method.stop_first, force, wait_secs)?;
             }
-            args.push("--");
-            args.extend(layer.iter().map(String::as_str));
-            self.up_with(&args, wait_secs)?;
+            if !method.start_first.is_empty() {
+                self.recreate_start_first(&method.start_first, force, wait_secs)?;
+            }
         }
         Ok(())
+    }
+
+    /// How `services` would be recreated: start-first or stop-first.
+    pub fn recreate_method(&self, services: &[String]) -> Result<start_first::Method, ComposeError> {
+        let database = self.database_service()?;
+        Ok(start_first::method(
+            &self.uninterpolated_config()?,
+            services,
+            database.as_deref(),
+        ))
+    }
+
+    /// `up --no-deps --wait` of `services`: Compose stops each old container
+    /// before it starts the new one.
+    fn recreate_stop_first(&self, services: &[String], force: bool, wait_secs: u64) -> Result<(), ComposeError> {
+        let timeout = wait_secs.to_string();
+        let mut args = up_without_deps(&timeout);
+        if force {
+            args.push("--force-recreate");
+        }
+        args.push("--");
+        args.extend(services.iter().map(String::as_str));
+        self.up_with(&args, wait_secs)
+    }
+
+    /// The new container of each of `services` started next to its old one
+    /// (`--scale` one more, `--no-recreate`: the old keeps its configuration),
+    /// all in one `up`, waited healthy; then, after the longest drain, the old
+    /// ones stopped and removed. New containers that do not get healthy are
+    /// removed and the old ones keep serving. A service without a running
+    /// container gets Compose's plain `up`; one whose configuration is
+    /// unchanged (and not `force`) is left alone.
+    fn recreate_start_first(
+        &self,
+        services: &[(String, Duration)],
+        force: bool,
+        wait_secs: u64,
+    ) -> Result<(), ComposeError> {
+        let states = self.ps()?;
+        let names: Vec<&str> = services.iter().map(|(name, _)| name.as_str()).collect();
+        let hashes = self.config_hashes(&names)?;
+        let (mut plain, mut replaced, mut drain) = (Vec::new(), Vec::new(), Duration::ZERO);
+        for (service, service_drain) in services {
+            let old: Vec<&ServiceState> = states.iter().filter(|s| &s.service == service).collect();
+            if old.is_empty() || old.iter().any(|s| !s.is_running()) {
+                plain.push(service.clone());
+            } else if force || old.len() > 1 || hashes.get(service) != Some(&old[0].config_hash) {
+                drain = drain.max(*service_drain);
+                replaced.push((service.as_str(), old));
+            }
+        }
+        if !plain.is_empty() {
+            self.recreate_stop_first(&plain, force, wait_secs)?;
+        }
+        if replaced.is_empty() {
+            return Ok(());
+        }
+        let timeout = wait_secs.to_string();
+        let scales: Vec<String> = replaced
+            .iter()
+            .map(|(service, old)| format!("{service}={}", old.len() + 1))
+            .collect();
+        let mut up = up_without_deps(&timeout);
+        up.push("--no-recreate");
+        for scale in &scales {
+            up.extend(["--scale", scale.as_str()]);
+        }
+        up.push("--");
+        up.extend(replaced.iter().map(|(service, _)| *service));
+        let old_ids: Vec<String> = replaced
+            .iter()
+            .flat_map(|(_, old)| old.iter().map(|s| s.container_id.clone()))
+            .collect();
+        if let Err(err) = self.up_with(&up, wait_secs) {
+            let new: Vec<String> = self
+                .ps()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|s| replaced.iter().any(|(service, _)| s.service == *service))
+                .map(|s| s.container_id)
+                .filter(|id| !old_ids.contains(id))
+                .collect();
+            let _ = self.remove_containers(&new);
+            return Err(err);
+        }
+        std::thread::sleep(drain);
+        self.remove_containers(&old_ids)
+    }
+
+    /// Compose's hash of each of `services`' configuration, as their
+    /// containers' label holds it.
+    fn config_hashes(&self, services: &[&str]) -> Result<std::collections::BTreeMap<String, String>, ComposeError> {
+        let out = self.run(&["config", "--hash", &services.join(",")])?;
+        Ok(out
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                Some((words.next()?.to_string(), words.next()?.to_string()))
+            })
+            .collect())
+    }
+
+    /// Stops (with each container's own stop signal, 10 seconds' grace) and
+    /// removes the containers `ids`; their volumes stay.
+    fn remove_containers(&self, ids: &[String]) -> Result<(), ComposeError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.docker_cli(&["stop", "--time", "10", "--"], ids)?;
+        self.docker_cli(&["rm", "--"], ids)
+    }
+
+    /// Runs the docker CLI with `args` then `ids`, in the environment compose
+    /// children get; a failure becomes a typed, redacted error.
+    fn docker_cli(&self, args: &[&str], ids: &[String]) -> Result<(), ComposeError> {
+        let mut cmd = docker("docker", TIMEOUT);
+        for (name, value) in &self.child_env {
+            cmd = cmd.setting(name, value);
+        }
+        let output = cmd.args(args).args(ids).any_status().run()?;
+        if output.success() {
+            return Ok(());
+        }
+        let stderr = self.redactor.redact(&String::from_utf8_lossy(&output.stderr));
+        Err(errors::classify(&stderr, Some(output.code())))
     }
 
     /// The fully resolved configuration. It holds plaintext secrets: never print it.
@@ -319,6 +449,11 @@ impl Compose {
                 container_id: text("ID"),
                 state: ContainerState::parse(&text("State")),
                 health: Health::parse(&text("Health")),
+                config_hash: text("Labels")
+                    .split(',')
+                    .find_map(|label| label.strip_prefix("com.docker.compose.config-hash="))
+                    .unwrap_or_default()
+                    .to_string(),
             });
         }
         states.sort_by(|a, b| a.service.cmp(&b.service));

@@ -268,6 +268,14 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
             hook!(recreate(&ctx.compose, &all_services)).map_err(|e| Failure::at(Step::Recreate, e))?;
         for group in [&change.services, &change.later].into_iter().filter(|g| !g.is_empty()) {
             println!("recreating {}…", order(&ctx.compose, group));
+            if let Ok(method) = ctx.compose.recreate_method(group)
+                && !method.start_first.is_empty()
+            {
+                println!(
+                    "  start-first (the new container up before the old one stops): {}",
+                    method.start_first_names().join(", ")
+                );
+            }
             compose
                 .recreate(group, change.force_recreate, WAIT_SECS)
                 .map_err(|e| match e {

@@ -9,6 +9,7 @@
 //!
 //! The wording of Kong's own refusals follows `STAND_IN_KONG_VERSION` ([`Dialect`]).
 
+pub mod balancer;
 pub mod config;
 pub mod lua;
 pub mod plugins;

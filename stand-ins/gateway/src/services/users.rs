@@ -7,9 +7,10 @@
 //! every user and every live refresh token.
 //!
 //! The file is written whole on every change: a temporary file (mode 0600), synced, then
-//! renamed over the old one, under one lock, so a reader never sees half a file. Refresh
-//! tokens rotate as GoTrue's do (see [`Users::refresh`]). Passwords
-//! are kept as a salted SHA-256, not GoTrue's bcrypt: nothing here is a real account.
+//! renamed over the old one, under one lock, so a reader never sees half a file. Every
+//! operation reads it again under an exclusive lock of `STATE.lock`, as every GoTrue
+//! sees the same tables: two auth containers share it while one replaces the other.
+//! Refresh tokens rotate as GoTrue's do (see [`Users::refresh`]). Passwords are kept as a salted SHA-256, not GoTrue's bcrypt: nothing here is a real account.
 
 use std::fs;
 use std::io::Write;
@@ -72,6 +73,43 @@ struct State {
 pub struct Users {
     path: PathBuf,
     state: Mutex<State>,
+}
+
+/// The state, held: the in-process lock and, while the lock file opens, the file lock.
+struct Locked<'a> {
+    state: std::sync::MutexGuard<'a, State>,
+    _file: Option<fs::File>,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+/// The state file at `path`: empty when it does not exist yet.
+fn read(path: &std::path::Path) -> Result<State, String> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .as_ref()
+            .and_then(State::parse)
+            .ok_or_else(|| {
+                format!(
+                    "{} (STAND_IN_AUTH_STATE) is not a state file of this stand-in",
+                    path.display()
+                )
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) => Err(format!("cannot read {} (STAND_IN_AUTH_STATE): {e}", path.display())),
+    }
 }
 
 /// `n` random bytes from the operating system.
@@ -172,20 +210,7 @@ impl State {
 impl Users {
     /// Opens the state at `path`: empty when the file does not exist yet.
     pub fn open(path: PathBuf) -> Result<Users, String> {
-        let state = match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .as_ref()
-                .and_then(State::parse)
-                .ok_or_else(|| {
-                    format!(
-                        "{} (STAND_IN_AUTH_STATE) is not a state file of this stand-in",
-                        path.display()
-                    )
-                })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
-            Err(e) => return Err(format!("cannot read {} (STAND_IN_AUTH_STATE): {e}", path.display())),
-        };
+        let state = read(&path)?;
         Ok(Users {
             path,
             state: Mutex::new(state),
@@ -208,8 +233,21 @@ impl Users {
         written.map_err(|e| format!("cannot write {}: {e}", self.path.display()))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The state as the file has it now, held against this and other processes.
+    fn lock(&self) -> Locked<'_> {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.path.with_extension("lock"))
+            .ok()
+            .filter(|file| file.lock().is_ok());
+        if let Ok(fresh) = read(&self.path) {
+            *state = fresh;
+        }
+        Locked { state, _file: file }
     }
 
     /// A new user; `None` when one already has this email.

@@ -362,7 +362,7 @@ impl Stack {
 }
 
 /// The services of the test stack.
-pub const SERVICES: &[&str] = &["auth", "db", "functions", "kong", "rest"];
+pub const SERVICES: &[&str] = &["auth", "db", "functions", "kong", "kong-front", "rest"];
 
 /// The host's PostgreSQL client (the test image is built from the same install).
 pub const HOST_PSQL: &str = "/usr/lib/postgresql/15/bin/psql";
