@@ -18,8 +18,10 @@ mod confirm;
 mod database;
 mod plan;
 mod rollback;
+pub mod overlap;
 pub mod signing;
 mod source;
+mod state_file;
 
 use std::path::Path;
 use std::time::Duration;
@@ -70,6 +72,9 @@ pub struct Options {
     pub rollback: Option<Option<String>>,
     #[command(flatten)]
     pub signing: signing::Args,
+    /// Keep the old key accepted next to the new one for this long (SUPABASE_SECRET_KEY, SUPABASE_PUBLISHABLE_KEY, ANON_KEY, SERVICE_ROLE_KEY); end it with --stage revoke.
+    #[arg(long, value_name = "DURATION", value_parser = signing::parse_duration, conflicts_with_all = ["tier", "all", "rollback"])]
+    pub overlap: Option<u64>,
 }
 
 impl Options {
@@ -115,6 +120,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             )));
         }
         return signing::run(root, &project, which, &conf, options);
+    }
+    if overlap::wanted(options) {
+        return overlap::run(root, &project, which, &conf, options);
     }
     if options.signing.any() {
         return Err(Error::Usage(format!(
