@@ -12,6 +12,50 @@ use crate::clock;
 use crate::no_follow;
 use crate::private_file::FileError;
 use crate::project::Project;
+use crate::step::Step;
+
+/// What changed the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Rotate,
+    Rollback,
+    /// A stage of the staged signing-key rotation.
+    #[serde(rename = "rotate signing-key")]
+    RotateSigningKey,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Rotate => "rotate",
+            Action::Rollback => "rollback",
+            Action::RotateSigningKey => "rotate signing-key",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How far a change got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    #[serde(rename = "started")]
+    Started,
+    #[serde(rename = "succeeded")]
+    Succeeded,
+    #[serde(rename = "rolled back")]
+    RolledBack,
+    #[serde(rename = "rollback failed")]
+    RollbackFailed,
+    /// A stage a killed run left unfinished, undone by the next run.
+    #[serde(rename = "rolled back the interrupted stage")]
+    InterruptedRolledBack,
+}
 
 /// One line of the log.
 #[derive(Debug, Clone, Serialize)]
@@ -20,10 +64,10 @@ pub struct Event<'a> {
     pub user: String,
     pub project: &'a str,
     pub environment: &'a str,
-    /// `rotate` or `rollback`.
-    pub action: &'a str,
-    /// `started`, `succeeded`, `rolled back` or `rollback failed`.
-    pub outcome: &'a str,
+    /// `rotate`, `rollback` or `rotate signing-key`.
+    pub action: Action,
+    /// `started`, `succeeded`, `rolled back`, `rollback failed` or `rolled back the interrupted stage`.
+    pub outcome: Outcome,
     /// Variable names, never values.
     pub names: &'a [String],
     pub services: &'a [String],
@@ -35,14 +79,14 @@ pub struct Event<'a> {
     pub key_ids: &'a [String],
     /// The step that failed, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<&'a str>,
+    pub step: Option<Step>,
     /// The backup of the `.env` that was replaced, relative to the project folder.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<&'a str>,
 }
 
 impl<'a> Event<'a> {
-    pub fn new(project: &'a str, environment: &'a str, action: &'a str, outcome: &'a str) -> Event<'a> {
+    pub fn new(project: &'a str, environment: &'a str, action: Action, outcome: Outcome) -> Event<'a> {
         Event {
             time: clock::now_iso8601(),
             user: user(),
@@ -107,15 +151,19 @@ mod tests {
         std::fs::create_dir_all(root.join("p")).unwrap();
         let project = Project::new(&root, "p").unwrap();
         let names = vec!["JWT_SECRET".to_string()];
-        let mut event = Event::new("p", "dev", "rotate", "started");
+        let mut event = Event::new("p", "dev", Action::Rotate, Outcome::Started);
         event.names = &names;
         append(&project, &event).unwrap();
-        event.outcome = "succeeded";
+        event.step = Some(Step::Check);
+        event.outcome = Outcome::Succeeded;
         append(&project, &event).unwrap();
         let text = std::fs::read_to_string(root.join("p/audit.log")).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1]["outcome"], "succeeded");
+        assert_eq!(lines[0]["action"], "rotate");
+        assert_eq!(lines[0]["outcome"], "started");
+        assert_eq!(lines[1]["step"], "check");
         assert_eq!(lines[0]["names"][0], "JWT_SECRET");
         assert!(!crate::private_file::is_shared(&root.join("p/audit.log")).unwrap());
         std::fs::remove_dir_all(root).unwrap();

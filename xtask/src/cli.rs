@@ -192,7 +192,9 @@ const VERIFY_EXAMPLES: &str = "\
   cargo xtask verify --format junit > verify.xml     # a GitLab test report";
 
 fn after_help(examples: &str, codes: &[i32]) -> String {
-    format!("Examples:\n{examples}\n\n{}", exit_codes_text(codes))
+    // The examples start with a string continuation, which eats the first
+    // line's indent: it is put back here.
+    format!("Examples:\n  {examples}\n\n{}", exit_codes_text(codes))
 }
 
 /// Runs the command and returns its exit code; errors are printed as

@@ -10,7 +10,9 @@ use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use adotenv::{AssignmentState, Dialect, Quote, Severity};
+use adotenv::{AssignmentState, DiagnosticCode, Dialect, Quote, Severity};
+
+use crate::secrets::Secret;
 
 /// The largest `.env` read: settings and secrets, never data.
 pub const MAX_BYTES: usize = 1 << 20;
@@ -161,9 +163,16 @@ impl EnvFile {
         }
     }
 
-    /// The value of `key` as Compose reads it, if the key is declared.
+    /// The value of `key` as Compose reads it, if the key is declared. For a
+    /// secret's value, [`EnvFile::secret`].
     pub fn get(&self, key: &str) -> Option<String> {
         self.index.get(key).map(|at| self.declared[*at].value.clone())
+    }
+
+    /// The value of secret `key`, redacted in `Debug`; `None` when the key is
+    /// not declared, which the caller decides about (never an empty value unasked).
+    pub fn secret(&self, key: &str) -> Option<Secret> {
+        self.get(key).map(Secret::new)
     }
 
     /// The 1-based line that declares `key`.
@@ -289,8 +298,7 @@ fn read_declarations(
     }
     let (doc, diagnostics) = adotenv::parse_with(part, DIALECT);
     if let Some(d) = diagnostics.iter().find(|d| d.severity() == Severity::Error) {
-        let problem = format!("{:?}", d.code()).to_lowercase();
-        return Err(syntax(d.line(), describe_code(&problem)));
+        return Err(syntax(d.line(), describe_code(d.code())));
     }
     let mut declared = Vec::new();
     for entry in doc.entries() {
@@ -413,13 +421,17 @@ fn has_unescaped_dollar(raw: &str) -> bool {
     false
 }
 
-fn describe_code(code: &str) -> String {
-    if code.contains("unterminated") || code.contains("unclosed") {
-        "has a quote that is never closed".into()
-    } else if code.contains("key") {
-        "has an invalid variable name; names are letters, digits and `_`".into()
-    } else {
-        format!("cannot be parsed ({code})")
+/// What an error of the parser means for the user, by its code (the parser's
+/// own words may change between releases; its codes do not).
+fn describe_code(code: DiagnosticCode) -> String {
+    match code {
+        DiagnosticCode::UnterminatedQuote => "has a quote that is never closed".into(),
+        DiagnosticCode::InvalidKey
+        | DiagnosticCode::BareKey
+        | DiagnosticCode::NonPosixKey
+        | DiagnosticCode::ForbiddenBareKey
+        | DiagnosticCode::DuplicateKey => "has an invalid variable name; names are letters, digits and `_`".into(),
+        other => format!("cannot be parsed ({})", other.as_str()),
     }
 }
 

@@ -21,7 +21,7 @@ use std::path::Path;
 ///
 /// - `hook!(pause "step")` and `hook!(pause "step", path)`: the process
 ///   stops itself here when the tests ask for this step (for this file);
-/// - `hook!(fail "step")`: `true` the first time this step is reached in a
+/// - `hook!(fail Step::…)`: `true` the first time this step is reached in a
 ///   run whose tests asked it to fail, else `false`;
 /// - `hook!(recreate(compose, services))`: the Compose to recreate
 ///   `services` with, which the `recreate` and `health` fail points alter,
@@ -41,11 +41,14 @@ macro_rules! hook {
         #[cfg(not(feature = "test-hooks"))]
         let _ = $path;
     }};
-    (fail $step:literal) => {{
+    (fail $step:expr) => {{
         #[cfg(feature = "test-hooks")]
         let fails = $crate::hooks::fail::fires($step);
         #[cfg(not(feature = "test-hooks"))]
-        let fails = false;
+        let fails = {
+            let _: $crate::step::Step = $step;
+            false
+        };
         fails
     }};
     (clock_skew) => {{

@@ -27,5 +27,6 @@ pub mod rotate;
 pub mod secrets;
 pub mod setup;
 pub mod sources;
+pub mod step;
 pub mod summary;
 pub mod verify;

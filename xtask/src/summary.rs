@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::printable::escaped;
+use crate::secrets::Tier;
 
 pub use crate::sources::Source;
 
@@ -69,7 +70,7 @@ impl Action {
 pub struct Row {
     pub name: String,
     /// `None` for a setting that is not a secret.
-    pub tier: Option<u8>,
+    pub tier: Option<Tier>,
     pub action: Action,
     pub source: Source,
     pub note: String,
@@ -86,7 +87,7 @@ pub fn render(rows: &[Row]) -> String {
         "VARIABLE", "ACTION", "SOURCE"
     );
     for row in rows {
-        let tier = row.tier.map_or("-".to_string(), |t| t.to_string());
+        let tier = row.tier.map_or("-".to_string(), |t| t.number().to_string());
         let line = format!(
             "{:<name_width$}  {tier:<4}  {:<action_width$}  {:<source_width$}  {}",
             escaped(&row.name),
@@ -117,7 +118,7 @@ mod tests {
         let rows = [
             Row {
                 name: "JWT_SECRET".into(),
-                tier: Some(1),
+                tier: Some(Tier::One),
                 action: Action::Set,
                 source: Source::Environment,
                 note: String::new(),

@@ -5,12 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::secrets::name;
+
 /// What the database image does with its environment, a catalog note: the
 /// PostgreSQL entrypoint applies `POSTGRES_PASSWORD` only when it initialises
 /// an empty data directory, and Supabase's init scripts copy `JWT_SECRET` into
 /// the database then; afterwards both live inside the database, where rotate
 /// changes them with SQL.
-pub const DATABASE_READS_AT_INIT: &[&str] = &["POSTGRES_PASSWORD", "JWT_SECRET"];
+pub const DATABASE_READS_AT_INIT: &[&str] = &[name::POSTGRES_PASSWORD, name::JWT_SECRET];
 
 /// Variable name → the services whose configuration references it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -11,6 +11,7 @@ pub mod files;
 mod flavour;
 pub mod interpolation;
 mod redact;
+mod state;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use drift::{Drift, ServiceDrift};
 pub use errors::ComposeError;
 pub use flavour::Flavour;
 pub use redact::Redactor;
+pub use state::{ContainerState, Health};
 
 use crate::process::{self, Finished, Program};
 use crate::secrets::Secret;
@@ -73,9 +75,19 @@ impl ExecOutput {
 pub struct ServiceState {
     pub service: String,
     pub container_id: String,
-    pub state: String,
-    /// `healthy`, `unhealthy`, `starting`, or empty without a healthcheck.
-    pub health: String,
+    pub state: ContainerState,
+    pub health: Health,
+}
+
+impl ServiceState {
+    pub fn is_running(&self) -> bool {
+        self.state == ContainerState::Running
+    }
+
+    /// Running, and healthy or without a healthcheck.
+    pub fn is_serving(&self) -> bool {
+        self.is_running() && matches!(self.health, Health::Healthy | Health::Unchecked)
+    }
 }
 
 /// Whether the engine has any container of Compose project `project_name`,
@@ -305,8 +317,8 @@ impl Compose {
             states.push(ServiceState {
                 service: text("Service"),
                 container_id: text("ID"),
-                state: text("State"),
-                health: text("Health"),
+                state: ContainerState::parse(&text("State")),
+                health: Health::parse(&text("Health")),
             });
         }
         states.sort_by(|a, b| a.service.cmp(&b.service));
@@ -335,7 +347,7 @@ impl Compose {
                     .ps()
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|s| s.health == "unhealthy" || s.state != "running")
+                    .filter(|s| s.health == Health::Unhealthy || !s.is_running())
                     .map(|s| s.service)
                     .collect();
                 Err(ComposeError::Unhealthy { services: unhealthy })
@@ -411,7 +423,7 @@ impl Compose {
         };
         let consumers = consumers_from_config(&uninterpolated, database.as_deref());
         let mut report = Drift::default();
-        for state in self.ps()?.into_iter().filter(|s| s.state == "running") {
+        for state in self.ps()?.into_iter().filter(ServiceState::is_running) {
             let env = drift::container_env(&state.container_id)?;
             let init_only = consumers.init_only_of(&state.service);
             let (drift, expected) =

@@ -58,7 +58,18 @@ pub enum ConfigError {
         line: usize,
         column: usize,
         message: String,
+        /// What is wrong, for a caller that suggests a fix.
+        problem: Problem,
     },
+}
+
+/// What made `setup.conf` invalid, where a caller can do more than show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// `[secrets]` gives `name` a literal value instead of a reference.
+    LiteralSecret { name: VarName },
+    /// Anything else: the message says what.
+    Other,
 }
 
 /// Where the stack template comes from.
@@ -208,7 +219,7 @@ impl SetupConf {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<SetupConf, ConfigError> {
-        let at = |offset: usize, message: String| {
+        let at = |offset: usize, message: String, problem: Problem| {
             let before = &text[..offset.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -217,13 +228,23 @@ impl SetupConf {
                 line,
                 column,
                 message,
+                problem,
             }
         };
         let conf: SetupConf = toml::from_str(text).map_err(|err| {
             let offset = err.span().map_or(0, |s| s.start);
-            at(offset, without_values(err.message().trim()).replace('\n', "; "))
+            let problem = match tables::literal_secret_at(text, offset) {
+                Some(name) => Problem::LiteralSecret { name },
+                None => Problem::Other,
+            };
+            at(
+                offset,
+                without_values(err.message().trim()).replace('\n', "; "),
+                problem,
+            )
         })?;
-        conf.validate().map_err(|(span, message)| at(span.start, message))?;
+        conf.validate()
+            .map_err(|(span, message)| at(span.start, message, Problem::Other))?;
         Ok(conf)
     }
 
@@ -369,6 +390,22 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("canary"));
+    }
+
+    #[test]
+    fn a_literal_secret_is_a_problem_naming_its_variable() {
+        let problem = |text: &str| match parse(text).unwrap_err() {
+            ConfigError::Invalid { problem, .. } => problem,
+            other => panic!("{other}"),
+        };
+        assert_eq!(
+            problem("[secrets]\nA = \"${A}\"\nSMTP_PASS = \"hunter2\"\n"),
+            Problem::LiteralSecret {
+                name: VarName::try_from("SMTP_PASS".to_string()).unwrap()
+            }
+        );
+        assert_eq!(problem("[secrets]\nSMTP_PASS = \"${A}\"\n[nope]\n"), Problem::Other);
+        assert_eq!(problem("[secrets]\nJWT_SECRET = \"${A}\"\n"), Problem::Other);
     }
 
     #[test]

@@ -63,6 +63,22 @@ impl EntryValue for Reference {
     }
 }
 
+/// The `[secrets]` name whose value, at `offset` of `text`, is not a
+/// reference: read again leniently, from the file's text (not from an
+/// error's), when the strict reading failed there.
+pub fn literal_secret_at(text: &str, offset: usize) -> Option<VarName> {
+    #[derive(Deserialize)]
+    struct Lenient {
+        #[serde(default)]
+        secrets: BTreeMap<VarName, Spanned<String>>,
+    }
+    let lenient: Lenient = toml::from_str(text).ok()?;
+    lenient.secrets.into_iter().find_map(|(name, value)| {
+        let span = value.span();
+        (span.contains(&offset) && Reference::parse(value.get_ref()).is_none()).then_some(name)
+    })
+}
+
 /// A `[settings]` value: one line of text.
 impl EntryValue for String {
     fn from_entry(name: &VarName, text: String) -> Result<String, String> {

@@ -15,38 +15,36 @@ use std::sync::OnceLock;
 
 use crate::compose::Compose;
 use crate::error::{Error, Result};
+use crate::step::Step;
 
 /// The variable that names the step to fail.
 pub const VAR: &str = "RECEPTOR_TEST_FAIL_AT";
-
-/// The steps that can fail.
-pub const STEPS: &[&str] = &["database", "recreate", "health", "check"];
 
 /// A statement the database refuses, for the `database` step.
 pub const REFUSED_SQL: &str = "SELECT receptor_test_hook_the_database_refuses();\n";
 
 /// The step still to fail in this run, if any.
-fn pending() -> &'static Mutex<Option<String>> {
-    static PENDING: OnceLock<Mutex<Option<String>>> = OnceLock::new();
+fn pending() -> &'static Mutex<Option<Step>> {
+    static PENDING: OnceLock<Mutex<Option<Step>>> = OnceLock::new();
     PENDING.get_or_init(|| {
         let wanted = std::env::var(VAR).ok().filter(|v| !v.is_empty());
-        if let Some(value) = &wanted
-            && !STEPS.contains(&value.as_str())
-        {
+        let step = wanted.as_deref().and_then(Step::failable);
+        if let (Some(value), None) = (&wanted, step) {
+            let steps: Vec<&str> = Step::FAILABLE.iter().map(|s| s.as_str()).collect();
             eprintln!(
                 "warning: {VAR}={value} names no step ({}); nothing fails",
-                STEPS.join(", ")
+                steps.join(", ")
             );
         }
-        Mutex::new(wanted)
+        Mutex::new(step)
     })
 }
 
 /// Whether `step` fails now: the first time it is reached, when the variable names it.
-pub fn fires(step: &str) -> bool {
-    debug_assert!(STEPS.contains(&step), "{step} is not in STEPS");
+pub fn fires(step: Step) -> bool {
+    debug_assert!(Step::FAILABLE.contains(&step), "{step} cannot fail");
     let mut pending = pending().lock().unwrap_or_else(|e| e.into_inner());
-    if pending.as_deref() == Some(step) {
+    if *pending == Some(step) {
         *pending = None;
         true
     } else {
@@ -58,13 +56,13 @@ pub fn fires(step: &str) -> bool {
 /// not exist; for `health`, a compose file layered on top that gives
 /// `services` a healthcheck that never passes. The guard removes that file.
 pub fn recreate_compose(compose: &Compose, services: &[String]) -> Result<(Compose, Cleanup)> {
-    if fires("recreate") {
+    if fires(Step::Recreate) {
         return Ok((
             compose.with_child_env("DOCKER_HOST", "unix:///nonexistent/receptor-test-hook.sock"),
             Cleanup(None),
         ));
     }
-    if !fires("health") {
+    if !fires(Step::Health) {
         return Ok((compose.clone(), Cleanup(None)));
     }
     let path = compose.dir.join(".receptor-test-hook-never-healthy.yml");

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::compose::Compose;
 use crate::envfile::EnvFile;
 use crate::psql::{Login, Place, Psql};
-use crate::secrets::{Role, Secret, generate, jwt};
+use crate::secrets::{Role, Secret, generate, jwt, name};
 
 pub use http::Gateway;
 pub use opaque::OpaqueKeys;
@@ -86,12 +86,61 @@ pub const SETTLE: Duration = Duration::from_secs(30);
 #[derive(Debug, Default, Clone)]
 pub struct Report {
     pub passed: Vec<String>,
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 impl Report {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Every problem, on one line.
+    pub fn problems_line(&self) -> String {
+        let lines: Vec<&str> = self.problems.iter().map(|p| p.message.as_str()).collect();
+        lines.join("; ")
+    }
+
+    fn fail(&mut self, check: LiveCheck, message: String) {
+        self.problems.push(Problem { check, message });
+    }
+}
+
+/// Which part of the stack a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveCheck {
+    /// A probe through the gateway answered otherwise than expected.
+    Gateway,
+    /// A key signed with a random secret was accepted.
+    ForgedKey,
+    /// The Edge Function probe answered otherwise than expected.
+    EdgeFunction,
+    /// A service role's login, or listing the roles.
+    Database,
+    /// An `sb_` key answered otherwise than its role should (see [`opaque`]).
+    OpaqueKey,
+    /// A token signed by a key of the signing set answered otherwise than expected.
+    Tokens,
+}
+
+/// One check that did not hold: which, and a line saying how (never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub check: LiveCheck,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(check: LiveCheck, message: impl Into<String>) -> Problem {
+        Problem {
+            check,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -137,12 +186,12 @@ fn answers(deadline: Instant, get: impl FnMut() -> std::io::Result<u16>, want: u
     }
 }
 
-/// How a problem line of a probe starts, which tells `verify` which check it belongs to.
-fn subject(probe: &Probe, column: Column) -> &'static str {
+/// Which check a probe's problem belongs to, and how its line starts.
+fn subject(probe: &Probe, column: Column) -> (LiveCheck, &'static str) {
     match (column, probe.is_function()) {
-        (Column::Forged, _) => "forged key",
-        (_, true) => "Edge Function",
-        (_, false) => "gateway",
+        (Column::Forged, _) => (LiveCheck::ForgedKey, "forged key"),
+        (_, true) => (LiveCheck::EdgeFunction, "Edge Function"),
+        (_, false) => (LiveCheck::Gateway, "gateway"),
     }
 }
 
@@ -157,17 +206,17 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
         jwt::now(),
     );
     let mut keys: Vec<(Column, String, Option<&Secret>)> = vec![
-        (Column::Anon, "ANON_KEY".into(), Some(&expect.keys.anon)),
+        (Column::Anon, name::ANON_KEY.into(), Some(&expect.keys.anon)),
         (
             Column::ServiceRole,
-            "SERVICE_ROLE_KEY".into(),
+            name::SERVICE_ROLE_KEY.into(),
             Some(&expect.keys.service_role),
         ),
     ];
     if let Some(stale) = &expect.stale_keys {
         for (name, old, new) in [
-            ("ANON_KEY", &stale.anon, &expect.keys.anon),
-            ("SERVICE_ROLE_KEY", &stale.service_role, &expect.keys.service_role),
+            (name::ANON_KEY, &stale.anon, &expect.keys.anon),
+            (name::SERVICE_ROLE_KEY, &stale.service_role, &expect.keys.service_role),
         ] {
             if old != new && !old.is_empty() {
                 keys.push((Column::Stale, format!("the {} {name}", expect.stale_label), Some(old)));
@@ -197,14 +246,20 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
                 let borrowed: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
                 gateway.request(probe.method, probe.path, &borrowed)
             };
-            match answers(deadline, send, want) {
-                Ok(()) => held.push(format!("{name} {want}")),
-                Err(answered) => report.problems.push(format!(
-                    "{}: {url}: {} ({}) with {name} answered {answered} ({want} expected)",
-                    subject(probe, *column),
-                    probe.id,
-                    probe.request(),
-                )),
+            let status = settle(deadline, send, want);
+            if matches!(status, Ok(code) if code == want) {
+                held.push(format!("{name} {want}"));
+            } else {
+                let (check, subject) = subject(probe, *column);
+                report.fail(
+                    check,
+                    format!(
+                        "{subject}: {url}: {} ({}) with {name} answered {} ({want} expected)",
+                        probe.id,
+                        probe.request(),
+                        describe(status)
+                    ),
+                );
             }
         }
         if !held.is_empty() {
@@ -222,9 +277,10 @@ fn check_logins(psql: &Psql<'_>, password: &Secret, expect: &Expectation, report
     let roles = match psql.login_roles(&expect.database) {
         Ok(roles) => roles,
         Err(err) => {
-            report
-                .problems
-                .push(format!("database: cannot list the service roles: {err}"));
+            report.fail(
+                LiveCheck::Database,
+                format!("database: cannot list the service roles: {err}"),
+            );
             return;
         }
     };
@@ -237,19 +293,23 @@ fn check_logins(psql: &Psql<'_>, password: &Secret, expect: &Expectation, report
     for role in &roles {
         match psql.login(role, password, &expect.database) {
             Ok(Login::Accepted) => accepted.push(role.as_str()),
-            Ok(Login::Refused) => report.problems.push(format!(
-                "database: role {role} cannot log in over TCP with POSTGRES_PASSWORD"
-            )),
-            Err(err) => report.problems.push(format!("database: role {role}: {err}")),
+            Ok(Login::Refused) => report.fail(
+                LiveCheck::Database,
+                format!("database: role {role} cannot log in over TCP with POSTGRES_PASSWORD"),
+            ),
+            Err(err) => report.fail(LiveCheck::Database, format!("database: role {role}: {err}")),
         }
         if let Some(old) = stale {
             match psql.login(role, old, &expect.database) {
                 Ok(Login::Refused) => refused_old.push(role.as_str()),
-                Ok(Login::Accepted) => report.problems.push(format!(
-                    "database: role {role} still logs in with the {} POSTGRES_PASSWORD",
-                    expect.stale_label
-                )),
-                Err(err) => report.problems.push(format!("database: role {role}: {err}")),
+                Ok(Login::Accepted) => report.fail(
+                    LiveCheck::Database,
+                    format!(
+                        "database: role {role} still logs in with the {} POSTGRES_PASSWORD",
+                        expect.stale_label
+                    ),
+                ),
+                Err(err) => report.fail(LiveCheck::Database, format!("database: role {role}: {err}")),
             }
         }
     }

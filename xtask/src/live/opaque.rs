@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use super::{Gateway, Report, answers};
+use super::{Gateway, LiveCheck, Report, answers};
 use crate::envfile::EnvFile;
 use crate::secrets::Secret;
 use crate::secrets::opaque::{self, Opaque};
@@ -98,9 +98,12 @@ pub fn check(gateway: &Gateway, keys: &OpaqueKeys, stale: Option<&OpaqueKeys>, d
             let send = || gateway.request(method, path, &[("apikey", key.expose())]);
             match answers(deadline, send, want) {
                 Ok(()) => held.push(format!("{name} {want}")),
-                Err(answered) => report.problems.push(format!(
-                    "{SUBJECT}: {url}: {id} ({method} {path}) with {name} answered {answered} ({want} expected)"
-                )),
+                Err(answered) => report.fail(
+                    LiveCheck::OpaqueKey,
+                    format!(
+                        "{SUBJECT}: {url}: {id} ({method} {path}) with {name} answered {answered} ({want} expected)"
+                    ),
+                ),
             }
         }
         if !held.is_empty() {

@@ -4,6 +4,8 @@
 //! same table with the source of every cell; a test keeps the two equal, and the
 //! stand-ins' own test asserts that table against their behaviour.
 
+use crate::secrets::name;
+
 /// The kinds of key a probe is sent with: the table's columns, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -33,8 +35,8 @@ impl Column {
     /// How the docs' table heads the column.
     pub fn heading(self) -> &'static str {
         match self {
-            Column::Anon => "ANON_KEY",
-            Column::ServiceRole => "SERVICE_ROLE_KEY",
+            Column::Anon => name::ANON_KEY,
+            Column::ServiceRole => name::SERVICE_ROLE_KEY,
             Column::Stale => "stale key",
             Column::Forged => "random-secret key",
             Column::NoKey => "no key",
@@ -126,7 +128,7 @@ pub fn markdown() -> String {
     out.push_str(&" ---: |".repeat(Column::ALL.len()));
     out.push('\n');
     for probe in PROBES {
-        let apikey = if probe.apikey_is_anon { "ANON_KEY" } else { "KEY" };
+        let apikey = if probe.apikey_is_anon { name::ANON_KEY } else { "KEY" };
         out.push_str(&format!(
             "| `{}` | `{}` | `apikey: {apikey}`, `Authorization: Bearer KEY` | {} |",
             probe.id,

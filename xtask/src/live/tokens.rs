@@ -13,7 +13,7 @@ use crate::secrets::jwk::Jwk;
 use crate::secrets::jwt::{ISSUER, now};
 use crate::secrets::{Role, Secret};
 
-use super::{Column, Gateway, PROBES, Probe, Report};
+use super::{Column, Gateway, LiveCheck, PROBES, Probe, Report};
 
 /// How long a test token lives: long enough for the checks, no longer.
 pub const TOKEN_LIFETIME_SECS: u64 = 300;
@@ -94,9 +94,10 @@ pub fn check(gateway: &Gateway, anon: &Secret, check: &TokenCheck, settle: Durat
         .chain(check.refused.iter().map(|n| (n, Column::Stale, "refuses")));
     for (named, column, verb) in cases {
         let Some(token) = mint(&named.signer) else {
-            report
-                .problems
-                .push(format!("tokens: {} cannot sign a token", named.label));
+            report.fail(
+                LiveCheck::Tokens,
+                format!("tokens: {} cannot sign a token", named.label),
+            );
             continue;
         };
         let mut held = Vec::new();
@@ -111,14 +112,17 @@ pub fn check(gateway: &Gateway, anon: &Secret, check: &TokenCheck, settle: Durat
             if matches!(status, Ok(code) if code == want) {
                 held.push(probe.id);
             } else {
-                report.problems.push(format!(
-                    "tokens: {}: {} ({}) with a token signed by {} answered {} ({want} expected: it {verb} such tokens)",
-                    gateway.url(),
-                    probe.id,
-                    probe.request(),
-                    named.label,
-                    super::describe(status),
-                ));
+                report.fail(
+                    LiveCheck::Tokens,
+                    format!(
+                        "tokens: {}: {} ({}) with a token signed by {} answered {} ({want} expected: it {verb} such tokens)",
+                        gateway.url(),
+                        probe.id,
+                        probe.request(),
+                        named.label,
+                        super::describe(status),
+                    ),
+                );
             }
         }
         if !held.is_empty() {

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::audit::{self, Event};
+use crate::audit::{self, Action, Event, Outcome};
 use crate::backups::{self, Backup};
 use crate::compose::{Compose, ComposeError};
 use crate::config::Env;
@@ -18,7 +18,8 @@ use crate::live::{self, ApiKeys, Expectation, Gateway};
 use crate::private_file;
 use crate::project::Project;
 use crate::psql::{Place, Psql};
-use crate::secrets::{Make, Secret, catalog, jwt};
+use crate::secrets::{Make, Secret, catalog, jwt, name};
+use crate::step::Step;
 
 use super::database::{self, Target};
 
@@ -39,8 +40,7 @@ pub struct Context<'a> {
 
 /// One change of `.env`, from `before` to `after`.
 pub struct Change {
-    /// `rotate` or `rollback`.
-    pub action: &'static str,
+    pub action: Action,
     pub before: EnvFile,
     pub after: EnvFile,
     /// The variables whose values change.
@@ -71,10 +71,10 @@ pub struct Change {
 impl Change {
     /// The database values of `before`, for the parts going forward changes.
     fn database_before(&self) -> Target {
-        let value = |name: &str| Secret::new(self.before.get(name).unwrap_or_default());
+        let value = |name: &str| self.before.secret(name).unwrap_or_else(Secret::empty);
         Target {
-            password: self.database.password.as_ref().map(|_| value("POSTGRES_PASSWORD")),
-            jwt_secret: self.database.jwt_secret.as_ref().map(|_| value("JWT_SECRET")),
+            password: self.database.password.as_ref().map(|_| value(name::POSTGRES_PASSWORD)),
+            jwt_secret: self.database.jwt_secret.as_ref().map(|_| value(name::JWT_SECRET)),
         }
     }
 
@@ -90,12 +90,12 @@ impl Change {
 
 /// The step that failed, and why (one line, never a value).
 struct Failure {
-    step: &'static str,
+    step: Step,
     message: String,
 }
 
 impl Failure {
-    fn at(step: &'static str, message: impl ToString) -> Failure {
+    fn at(step: Step, message: impl ToString) -> Failure {
         Failure {
             step,
             message: message.to_string(),
@@ -137,10 +137,10 @@ fn expectation(
     with_database: bool,
 ) -> Expectation {
     let keys = |env: &EnvFile| ApiKeys {
-        anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
-        service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
+        anon: env.secret(name::ANON_KEY).unwrap_or_else(Secret::empty),
+        service_role: env.secret(name::SERVICE_ROLE_KEY).unwrap_or_else(Secret::empty),
     };
-    let password = |env: &EnvFile| Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default());
+    let password = |env: &EnvFile| env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty);
     let stale = still_accepted_as_current(now, stale);
     Expectation {
         keys: keys(now),
@@ -163,7 +163,7 @@ fn expectation(
 /// wherever signatures are checked).
 fn still_accepted_as_current(now: &EnvFile, stale: &EnvFile) -> EnvFile {
     let mut out = stale.clone();
-    let secret = now.get("JWT_SECRET").unwrap_or_default();
+    let secret = now.get(name::JWT_SECRET).unwrap_or_default();
     for (name, previous) in super::overlap::pairs() {
         let old = stale.get(name).unwrap_or_default();
         let current = now.get(name).unwrap_or_default();
@@ -203,7 +203,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
         .display()
         .to_string();
     let all_services = change.all_services();
-    let log = |outcome: &str, step: Option<&str>| {
+    let log = |outcome: Outcome, step: Option<Step>| {
         let mut event = Event::new(&ctx.project.name, ctx.env.name(), change.action, outcome);
         event.names = &change.names;
         event.services = &all_services;
@@ -213,7 +213,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
         event.backup = Some(&relative);
         audit::append(ctx.project, &event)
     };
-    log("started", None)?;
+    log(Outcome::Started, None)?;
 
     let mut touched = Touched::default();
     let failure = match forward(ctx, change, &mut touched) {
@@ -221,7 +221,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             for line in &report.passed {
                 println!("  ok: {line}");
             }
-            if let Err(err) = log("succeeded", None) {
+            if let Err(err) = log(Outcome::Succeeded, None) {
                 eprintln!("warning: the rotation succeeded but {err}");
             }
             println!(
@@ -253,7 +253,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             for line in &report.passed {
                 println!("  ok: {line}");
             }
-            if let Err(err) = log("rolled back", Some(failure.step)) {
+            if let Err(err) = log(Outcome::RolledBack, Some(failure.step)) {
                 eprintln!("warning: {err}");
             }
             Err(Error::RolledBack(format!(
@@ -262,7 +262,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             )))
         }
         Err(lines) => {
-            let _ = log("rollback failed", Some(failure.step));
+            let _ = log(Outcome::RollbackFailed, Some(failure.step));
             let mut all = vec![format!(
                 "{} failed at step {}: {}",
                 change.action, failure.step, failure.message
@@ -276,14 +276,14 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
 /// Write, database, recreate, health, check.
 fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::result::Result<live::Report, Failure> {
     let env_path = ctx.project.env_file();
-    private_file::write_atomic(&env_path, change.after.text().as_bytes()).map_err(|e| Failure::at("write", e))?;
+    private_file::write_atomic(&env_path, change.after.text().as_bytes()).map_err(|e| Failure::at(Step::Write, e))?;
     println!("wrote {} (mode 0600)", shown(ctx, &env_path));
 
     if let (false, Some(place)) = (change.database.is_empty(), &ctx.place) {
         touched.database = true;
         let psql = Psql::at(&ctx.compose, place.clone());
         let done = database::apply(&psql, &change.database, &live::main_db(&change.after))
-            .map_err(|e| Failure::at("database", e))?;
+            .map_err(|e| Failure::at(Step::Database, e))?;
         for line in done {
             println!("database: {line}");
         }
@@ -293,22 +293,23 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
     let all_services = change.all_services();
     if !all_services.is_empty() {
         touched.services = true;
-        let (compose, _hook) = hook!(recreate(&ctx.compose, &all_services)).map_err(|e| Failure::at("recreate", e))?;
+        let (compose, _hook) =
+            hook!(recreate(&ctx.compose, &all_services)).map_err(|e| Failure::at(Step::Recreate, e))?;
         for group in [&change.services, &change.later].into_iter().filter(|g| !g.is_empty()) {
             println!("recreating {}…", order(&ctx.compose, group));
             compose
                 .recreate(group, change.force_recreate, WAIT_SECS)
                 .map_err(|e| match e {
-                    ComposeError::Unhealthy { .. } => Failure::at("health", e),
-                    other => Failure::at("recreate", other),
+                    ComposeError::Unhealthy { .. } => Failure::at(Step::Health, e),
+                    other => Failure::at(Step::Recreate, other),
                 })?;
-            healthy(&ctx.compose, group).map_err(|e| Failure::at("health", e))?;
+            healthy(&ctx.compose, group).map_err(|e| Failure::at(Step::Health, e))?;
             println!("{} recreated and healthy", group.join(", "));
         }
         hook!(pause "rotate-before-check");
     }
 
-    let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at("check", e))?;
+    let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at(Step::Check, e))?;
     println!("checking as a client at {}…", gateway.url());
     let report = live::check(
         &ctx.compose,
@@ -322,20 +323,20 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         ),
     );
     if !report.is_ok() {
-        return Err(Failure::at("check", report.problems.join("; ")));
+        return Err(Failure::at(Step::Check, report.problems_line()));
     }
     let mut report = report;
     if let Some(check) = &change.tokens {
-        let anon = Secret::new(change.after.get("ANON_KEY").unwrap_or_default());
+        let anon = change.after.secret(name::ANON_KEY).unwrap_or_else(Secret::empty);
         let tokens = tokens::check(&gateway, &anon, check, live::SETTLE);
         if !tokens.is_ok() {
-            return Err(Failure::at("check", tokens.problems.join("; ")));
+            return Err(Failure::at(Step::Check, tokens.problems_line()));
         }
         report.passed.extend(tokens.passed);
     }
-    if hook!(fail "check") {
+    if hook!(fail Step::Check) {
         return Err(Failure::at(
-            "check",
+            Step::Check,
             "the check fail point failed this step (a test hook)",
         ));
     }
@@ -359,11 +360,7 @@ fn healthy(compose: &Compose, services: &[String]) -> std::result::Result<(), St
     let states = compose.ps().map_err(|e| e.to_string())?;
     let sick: Vec<String> = services
         .iter()
-        .filter(|service| {
-            !states.iter().any(|s| {
-                &&s.service == service && s.state == "running" && (s.health.is_empty() || s.health == "healthy")
-            })
-        })
+        .filter(|service| !states.iter().any(|s| &&s.service == service && s.is_serving()))
         .cloned()
         .collect();
     if sick.is_empty() {
@@ -447,13 +444,14 @@ fn restore(
         ),
         Err(err) => live::Report {
             passed: Vec::new(),
-            problems: vec![err.to_string()],
+            problems: vec![live::Problem::new(live::LiveCheck::Gateway, err.to_string())],
         },
     };
     // Judged against the pre-flight: what already failed before the change is
     // not something the rollback left undone.
-    let before: &[String] = change.baseline.as_ref().map(|b| b.problems.as_slice()).unwrap_or(&[]);
-    let (old, new): (Vec<&String>, Vec<&String>) = report.problems.iter().partition(|p| before.contains(p));
+    let before: &[live::Problem] = change.baseline.as_ref().map(|b| b.problems.as_slice()).unwrap_or(&[]);
+    let (old, new): (Vec<&live::Problem>, Vec<&live::Problem>) =
+        report.problems.iter().partition(|p| before.contains(p));
     for problem in &old {
         println!("  as before the change: {problem}");
     }

@@ -133,7 +133,7 @@ pub fn apply(psql: &Psql<'_>, target: &Target, main_db: &str) -> Result<Vec<Stri
     if let Some(secret) = &target.jwt_secret {
         main = main.secret("jwt_secret", secret).sql(JWT_SETTING);
     }
-    let refuse = hook!(fail "database");
+    let refuse = hook!(fail crate::step::Step::Database);
     if refuse && !internal {
         main = main.sql(REFUSED_SQL);
     }

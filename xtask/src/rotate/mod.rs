@@ -26,15 +26,16 @@ mod state_file;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::audit::Action;
 use crate::cli::ProjectArgs;
-use crate::compose::{Compose, Redactor};
+use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live;
 use crate::project::Project;
 use crate::psql;
-use crate::secrets::Secret;
+use crate::secrets::{Secret, name};
 
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 
@@ -157,12 +158,14 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let map = compose.consumers()?;
     let consumers = map.services_reading(names.iter().map(String::as_str));
     let init_only = map.init_only_reading(names.iter().map(String::as_str));
-    let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
+    let value = |env: &EnvFile, name: &str| env.secret(name).unwrap_or_else(Secret::empty);
     let mut target = database::Target {
         password: plan
-            .changes("POSTGRES_PASSWORD")
-            .then(|| value(&plan.after, "POSTGRES_PASSWORD")),
-        jwt_secret: plan.changes("JWT_SECRET").then(|| value(&plan.after, "JWT_SECRET")),
+            .changes(name::POSTGRES_PASSWORD)
+            .then(|| value(&plan.after, name::POSTGRES_PASSWORD)),
+        jwt_secret: plan
+            .changes(name::JWT_SECRET)
+            .then(|| value(&plan.after, name::JWT_SECRET)),
     };
     println!("rotate on project {} ({}):", project.name, which.name());
     print!("{}", plan::render(&plan));
@@ -177,8 +180,8 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             &compose,
             &before,
             &[
-                value(&before, "POSTGRES_PASSWORD"),
-                value(&plan.after, "POSTGRES_PASSWORD"),
+                value(&before, name::POSTGRES_PASSWORD),
+                value(&plan.after, name::POSTGRES_PASSWORD),
             ],
         )?),
         (None, false) => None,
@@ -211,7 +214,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         if !report.is_ok() && !options.dry_run {
             return Err(Error::Usage(format!(
                 "pre-flight: the stack fails a client check before any change, so a rotation could not be judged; nothing changed. Failing: {}. See cargo xtask verify --live --env {} --project-name {}",
-                report.problems.join("; "),
+                report.problems_line(),
                 which.name(),
                 project.name
             )));
@@ -222,7 +225,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
                 live::PROBES.len()
             );
         } else {
-            println!("note: pre-flight fails: {}", report.problems.join("; "));
+            println!("note: pre-flight fails: {}", report.problems_line());
         }
         Some(report)
     } else {
@@ -241,13 +244,13 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let services = stack.services;
 
     // 3. Ask before ending every user session.
-    if plan.changes("JWT_SECRET") {
+    if plan.changes(name::JWT_SECRET) {
         confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
     }
 
     // 4. Back up, write, database, recreate, health, check; undo on failure.
     let change = apply::Change {
-        action: "rotate",
+        action: Action::Rotate,
         before,
         after: plan.after,
         names,
@@ -277,7 +280,7 @@ struct Running {
 /// not running, is refused.
 fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) -> Result<Running> {
     let states = compose.ps()?;
-    let is_running = |service: &str| states.iter().any(|s| s.service == service && s.state == "running");
+    let is_running = |service: &str| states.iter().any(|s| s.service == service && s.is_running());
     let (services, stopped): (Vec<String>, Vec<String>) = consumers.into_iter().partition(|s| is_running(s));
     if !stopped.is_empty() {
         println!(
@@ -289,7 +292,7 @@ fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) ->
         "start it (cd {} && docker compose up -d --wait), then run again; nothing changed",
         compose.dir.display()
     );
-    let refusal = if !states.iter().any(|s| s.state == "running") {
+    let refusal = if !states.iter().any(ServiceState::is_running) {
         Some(format!(
             "the stack of project {} is not running, and a rotation changes a running stack: {start}",
             compose.project_name

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::printable::escaped;
 use crate::secrets::asymmetric::{JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
+use crate::secrets::name;
 use crate::secrets::{CATALOG, Make, Role, Secret, SecretSpec, Tier, catalog, es256, generate, jwt, opaque, rules};
 
 use super::source::{self, Found, Sources};
@@ -154,7 +155,7 @@ pub fn plan(
         }
     }
 
-    if rows.iter().any(|r| r.name == "JWT_SECRET") {
+    if rows.iter().any(|r| r.name == name::JWT_SECRET) {
         let injected = env != Env::Dev;
         derive_from_jwt_secret(before, &mut after, &mut rows, &mut refused, injected.then_some(sources))?;
     }
@@ -205,7 +206,7 @@ fn select(
                     notes.push(format!(
                         "{name} is signed with JWT_SECRET and stays valid until the secret changes: JWT_SECRET is rotated and both API keys are re-minted"
                     ));
-                    wanted.push("JWT_SECRET");
+                    wanted.push(name::JWT_SECRET);
                 } else if matches!(spec.make, Make::SigningKeys | Make::PublicKeys) {
                     refused.push(format!(
                         "{name} holds the ES256 signing key: a new one signs every user out, so rotate keeps it; rotating JWT_SECRET rebuilds its HS256 oct key"
@@ -266,9 +267,13 @@ fn derive_from_jwt_secret(
     refused: &mut Vec<String>,
     mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
-    let new = Secret::new(after.get("JWT_SECRET").unwrap_or_default());
+    let new = after.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     let now = jwt::now();
-    for (name, role) in [("ANON_KEY", Role::Anon), ("SERVICE_ROLE_KEY", Role::ServiceRole)] {
+    let minted = [
+        (name::ANON_KEY, Role::Anon),
+        (name::SERVICE_ROLE_KEY, Role::ServiceRole),
+    ];
+    for (name, role) in minted {
         let spec = catalog::find(name).expect("in the catalog");
         let given = match injected.as_deref_mut() {
             Some(sources) => match sources.new_value_from_source(spec)? {

@@ -9,12 +9,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::audit::Action;
 use crate::backups::{self, BEFORE_ROLLBACK};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::project::Project;
 use crate::psql::{Login, Psql};
-use crate::secrets::Secret;
+use crate::secrets::{Secret, name};
 
 use super::source::Sources;
 use super::{Options, SESSIONS_END, apply, compose_for, confirm, database, running, show_steps};
@@ -51,23 +52,23 @@ pub fn run(
     let services = stack.services;
 
     // 3. The database: the backup's password where the roles do not take it yet.
-    let value = |env: &EnvFile, name: &str| Secret::new(env.get(name).unwrap_or_default());
-    let password = value(&target, "POSTGRES_PASSWORD");
+    let value = |env: &EnvFile, name: &str| env.secret(name).unwrap_or_else(Secret::empty);
+    let password = value(&target, name::POSTGRES_PASSWORD);
     let place = crate::psql::locate(
         &compose,
         &current,
-        &[value(&current, "POSTGRES_PASSWORD"), password.clone()],
+        &[value(&current, name::POSTGRES_PASSWORD), password.clone()],
     )?;
     let psql = Psql::at(&compose, place.clone());
     let main_db = crate::live::main_db(&target);
-    let password_needed = names.iter().any(|n| n == "POSTGRES_PASSWORD") || {
+    let password_needed = names.iter().any(|n| n == name::POSTGRES_PASSWORD) || {
         let mut refused = false;
         for role in psql.login_roles(&main_db)? {
             refused |= psql.login(&role, &password, &main_db)? == Login::Refused;
         }
         refused
     };
-    let jwt_secret = value(&target, "JWT_SECRET");
+    let jwt_secret = value(&target, name::JWT_SECRET);
     let target_db = database::Target {
         password: password_needed.then_some(password),
         jwt_secret: (!jwt_secret.is_empty() && map_database.is_some()).then_some(jwt_secret),
@@ -104,11 +105,11 @@ pub fn run(
         println!("dry run: nothing changed");
         return Ok(());
     }
-    if names.iter().any(|n| n == "JWT_SECRET") {
+    if names.iter().any(|n| n == name::JWT_SECRET) {
         confirm::ask(SESSIONS_END, options.yes, sources.can_prompt())?;
     }
     let change = apply::Change {
-        action: "rollback",
+        action: Action::Rollback,
         before: current,
         after: target,
         names,

@@ -13,8 +13,7 @@ use super::jwk::{KeySet, SetError, Shape};
 use super::jwt::{ISSUER, KeyFault, KeyWarning, judge_claims};
 use super::{Secret, opaque};
 
-pub const JWT_KEYS: &str = "JWT_KEYS";
-pub const JWT_JWKS: &str = "JWT_JWKS";
+pub use super::catalog::name::{JWT_JWKS, JWT_KEYS};
 
 /// One thing wrong with a value of the model.
 #[derive(Clone, Debug, PartialEq, Eq)]

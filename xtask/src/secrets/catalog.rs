@@ -297,155 +297,198 @@ use Charset::{Alphanumeric, Base64, Hex, Printable};
 pub use super::opaque::Opaque;
 
 /// Every secret of the stack, in the order `.env.example` lists them.
+/// Each secret's name, for code that must name one (`name::JWT_SECRET`): the
+/// catalog below is built from these, so no other string spells a secret.
+pub mod name {
+    macro_rules! names {
+        ($($name:ident),* $(,)?) => {
+            $(pub const $name: &str = stringify!($name);)*
+            /// Every name above, in the catalog's order.
+            pub const ALL: &[&str] = &[$($name),*];
+        };
+    }
+
+    names!(
+        POSTGRES_PASSWORD,
+        JWT_SECRET,
+        ANON_KEY,
+        SERVICE_ROLE_KEY,
+        DASHBOARD_PASSWORD,
+        SECRET_KEY_BASE,
+        VAULT_ENC_KEY,
+        REALTIME_DB_ENC_KEY,
+        PG_META_CRYPTO_KEY,
+        LOGFLARE_PUBLIC_ACCESS_TOKEN,
+        LOGFLARE_PRIVATE_ACCESS_TOKEN,
+        S3_PROTOCOL_ACCESS_KEY_ID,
+        S3_PROTOCOL_ACCESS_KEY_SECRET,
+        MINIO_ROOT_PASSWORD,
+        SUPABASE_PUBLISHABLE_KEY,
+        SUPABASE_SECRET_KEY,
+        JWT_KEYS,
+        JWT_JWKS,
+        ANON_KEY_ASYMMETRIC,
+        SERVICE_ROLE_KEY_ASYMMETRIC,
+        ANON_KEY_PREVIOUS,
+        SERVICE_ROLE_KEY_PREVIOUS,
+        SUPABASE_PUBLISHABLE_KEY_PREVIOUS,
+        SUPABASE_SECRET_KEY_PREVIOUS,
+        OPENAI_API_KEY,
+        SMTP_PASS,
+        CLOUDFLARED_TOKEN,
+        SMS_TWILIO_AUTH_TOKEN,
+    );
+}
+
 pub const CATALOG: &[SecretSpec] = &[
     generated(
-        "POSTGRES_PASSWORD",
+        name::POSTGRES_PASSWORD,
         Rule::min(16, Alphanumeric),
         Hex,
         32,
         "password of postgres, supabase_admin and the service roles; applied only when the database is first created",
     ),
     generated(
-        "JWT_SECRET",
+        name::JWT_SECRET,
         Rule::min(32, Base64),
         Alphanumeric,
         40,
         "HMAC key that signs every API key and user session (raw ASCII bytes)",
     ),
     minted(
-        "ANON_KEY",
+        name::ANON_KEY,
         Role::Anon,
         "public API key: HS256 JWT with role anon, signed with JWT_SECRET",
     ),
     minted(
-        "SERVICE_ROLE_KEY",
+        name::SERVICE_ROLE_KEY,
         Role::ServiceRole,
         "privileged API key: HS256 JWT with role service_role, signed with JWT_SECRET",
     ),
     generated(
-        "DASHBOARD_PASSWORD",
+        name::DASHBOARD_PASSWORD,
         Rule::min(16, Alphanumeric).with_letter(),
         Alphanumeric,
         32,
         "Studio dashboard password (Kong basic auth)",
     ),
     generated(
-        "SECRET_KEY_BASE",
+        name::SECRET_KEY_BASE,
         Rule::min(64, Base64),
         Alphanumeric,
         64,
         "Realtime and Supavisor session signing key",
     ),
     encrypting(generated(
-        "VAULT_ENC_KEY",
+        name::VAULT_ENC_KEY,
         Rule::exact(32, Alphanumeric),
         Hex,
         32,
         "Supavisor encryption key for stored tenant credentials",
     )),
     encrypting(generated(
-        "REALTIME_DB_ENC_KEY",
+        name::REALTIME_DB_ENC_KEY,
         Rule::exact(16, Alphanumeric),
         Hex,
         16,
         "Realtime AES-128 key for stored tenant credentials",
     )),
     generated(
-        "PG_META_CRYPTO_KEY",
+        name::PG_META_CRYPTO_KEY,
         Rule::min(32, Base64),
         Alphanumeric,
         32,
         "Studio and postgres-meta connection encryption key",
     ),
     generated(
-        "LOGFLARE_PUBLIC_ACCESS_TOKEN",
-        Rule::min(32, Base64).differs_from("LOGFLARE_PRIVATE_ACCESS_TOKEN"),
+        name::LOGFLARE_PUBLIC_ACCESS_TOKEN,
+        Rule::min(32, Base64).differs_from(name::LOGFLARE_PRIVATE_ACCESS_TOKEN),
         Alphanumeric,
         32,
         "Logflare ingest token (analytics, vector, studio)",
     ),
     generated(
-        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
-        Rule::min(32, Base64).differs_from("LOGFLARE_PUBLIC_ACCESS_TOKEN"),
+        name::LOGFLARE_PRIVATE_ACCESS_TOKEN,
+        Rule::min(32, Base64).differs_from(name::LOGFLARE_PUBLIC_ACCESS_TOKEN),
         Alphanumeric,
         32,
         "Logflare management token (analytics, studio)",
     ),
     generated(
-        "S3_PROTOCOL_ACCESS_KEY_ID",
+        name::S3_PROTOCOL_ACCESS_KEY_ID,
         Rule::min(16, Alphanumeric),
         Hex,
         32,
         "Storage S3-protocol access key id",
     ),
     generated(
-        "S3_PROTOCOL_ACCESS_KEY_SECRET",
+        name::S3_PROTOCOL_ACCESS_KEY_SECRET,
         Rule::min(32, Alphanumeric),
         Hex,
         64,
         "Storage S3-protocol access key secret",
     ),
     if_declared(generated(
-        "MINIO_ROOT_PASSWORD",
+        name::MINIO_ROOT_PASSWORD,
         Rule::min(8, Printable),
         Hex,
         32,
         "MinIO root password; Storage's AWS_SECRET_ACCESS_KEY with the s3 overlay",
     )),
     asymmetric(
-        "SUPABASE_PUBLISHABLE_KEY",
+        name::SUPABASE_PUBLISHABLE_KEY,
         Make::Opaque(Opaque::Publishable),
         "public opaque API key for browsers and apps; Kong swaps it for ANON_KEY_ASYMMETRIC",
     ),
     asymmetric(
-        "SUPABASE_SECRET_KEY",
+        name::SUPABASE_SECRET_KEY,
         Make::Opaque(Opaque::Secret),
         "privileged opaque API key for servers; Kong swaps it for SERVICE_ROLE_KEY_ASYMMETRIC",
     ),
     asymmetric(
-        "JWT_KEYS",
+        name::JWT_KEYS,
         Make::SigningKeys,
         "GoTrue's key set (JSON array): the private ES256 signing key and the HS256 oct key of JWT_SECRET",
     ),
     asymmetric(
-        "JWT_JWKS",
+        name::JWT_JWKS,
         Make::PublicKeys,
         "verifiers' key set {\"keys\":[...]}: the public ES256 key and the HS256 oct key of JWT_SECRET, so secret too",
     ),
     asymmetric(
-        "ANON_KEY_ASYMMETRIC",
+        name::ANON_KEY_ASYMMETRIC,
         Make::MintedAsymmetric(Role::Anon),
         "ES256 JWT with role anon that Kong sends for SUPABASE_PUBLISHABLE_KEY; gateway-internal",
     ),
     asymmetric(
-        "SERVICE_ROLE_KEY_ASYMMETRIC",
+        name::SERVICE_ROLE_KEY_ASYMMETRIC,
         Make::MintedAsymmetric(Role::ServiceRole),
         "ES256 JWT with role service_role that Kong sends for SUPABASE_SECRET_KEY; gateway-internal",
     ),
     previous(
-        "ANON_KEY_PREVIOUS",
-        "ANON_KEY",
+        name::ANON_KEY_PREVIOUS,
+        name::ANON_KEY,
         "the ANON_KEY before `rotate ANON_KEY --overlap`: Kong accepts it too until the overlap is revoked",
     ),
     previous(
-        "SERVICE_ROLE_KEY_PREVIOUS",
-        "SERVICE_ROLE_KEY",
+        name::SERVICE_ROLE_KEY_PREVIOUS,
+        name::SERVICE_ROLE_KEY,
         "the SERVICE_ROLE_KEY before `rotate SERVICE_ROLE_KEY --overlap`: Kong accepts it too until the overlap is revoked",
     ),
     previous(
-        "SUPABASE_PUBLISHABLE_KEY_PREVIOUS",
-        "SUPABASE_PUBLISHABLE_KEY",
+        name::SUPABASE_PUBLISHABLE_KEY_PREVIOUS,
+        name::SUPABASE_PUBLISHABLE_KEY,
         "the publishable key before `rotate SUPABASE_PUBLISHABLE_KEY --overlap`: Kong swaps it for ANON_KEY_ASYMMETRIC too until the overlap is revoked",
     ),
     previous(
-        "SUPABASE_SECRET_KEY_PREVIOUS",
-        "SUPABASE_SECRET_KEY",
+        name::SUPABASE_SECRET_KEY_PREVIOUS,
+        name::SUPABASE_SECRET_KEY,
         "the secret key before `rotate SUPABASE_SECRET_KEY --overlap`: Kong swaps it for SERVICE_ROLE_KEY_ASYMMETRIC too until the overlap is revoked",
     ),
-    third_party("OPENAI_API_KEY", "Studio's SQL assistant"),
-    third_party("SMTP_PASS", "password of the SMTP relay that sends auth mail"),
-    third_party("CLOUDFLARED_TOKEN", "Cloudflare tunnel token"),
-    third_party("SMS_TWILIO_AUTH_TOKEN", "Twilio token for phone sign-in"),
+    third_party(name::OPENAI_API_KEY, "Studio's SQL assistant"),
+    third_party(name::SMTP_PASS, "password of the SMTP relay that sends auth mail"),
+    third_party(name::CLOUDFLARED_TOKEN, "Cloudflare tunnel token"),
+    third_party(name::SMS_TWILIO_AUTH_TOKEN, "Twilio token for phone sign-in"),
 ];
 
 /// The catalog entry for `name`, if it is a secret.
@@ -502,6 +545,12 @@ pub fn markdown_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_name_constant_is_one_catalog_entry_in_its_order() {
+        let catalog: Vec<&str> = CATALOG.iter().map(|s| s.name).collect();
+        assert_eq!(name::ALL, catalog.as_slice());
+    }
 
     #[test]
     fn every_generator_satisfies_its_own_rule() {

@@ -1,46 +1,51 @@
 //! Well-known insecure values: public placeholders that must never protect a stack.
 
+use crate::secrets::name;
+
 /// Placeholder values shipped in upstream `.env.example` files (current and older).
 pub const KNOWN_DEFAULT_VALUES: &[(&str, &str)] = &[
-    ("POSTGRES_PASSWORD", "your-super-secret-and-long-postgres-password"),
+    (name::POSTGRES_PASSWORD, "your-super-secret-and-long-postgres-password"),
     (
-        "JWT_SECRET",
+        name::JWT_SECRET,
         "your-super-secret-jwt-token-with-at-least-32-characters-long",
     ),
-    ("DASHBOARD_PASSWORD", "this_password_is_insecure_and_should_be_updated"),
     (
-        "SECRET_KEY_BASE",
+        name::DASHBOARD_PASSWORD,
+        "this_password_is_insecure_and_should_be_updated",
+    ),
+    (
+        name::SECRET_KEY_BASE,
         "UpNVntn3cDxHJpq99YMc1T1AQgQpc8kfYTuRgBiYa15BLrx8etQoXz3gZv1/u2oq",
     ),
-    ("VAULT_ENC_KEY", "your-32-character-encryption-key"),
-    ("VAULT_ENC_KEY", "your-encryption-key-32-chars-min"),
-    ("REALTIME_DB_ENC_KEY", "your16charkey123"),
-    ("REALTIME_DB_ENC_KEY", "supabaserealtime"),
-    ("PG_META_CRYPTO_KEY", "your-encryption-key-32-chars-min"),
+    (name::VAULT_ENC_KEY, "your-32-character-encryption-key"),
+    (name::VAULT_ENC_KEY, "your-encryption-key-32-chars-min"),
+    (name::REALTIME_DB_ENC_KEY, "your16charkey123"),
+    (name::REALTIME_DB_ENC_KEY, "supabaserealtime"),
+    (name::PG_META_CRYPTO_KEY, "your-encryption-key-32-chars-min"),
     (
-        "LOGFLARE_PUBLIC_ACCESS_TOKEN",
+        name::LOGFLARE_PUBLIC_ACCESS_TOKEN,
         "your-super-secret-and-long-logflare-key-public",
     ),
     (
-        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        name::LOGFLARE_PRIVATE_ACCESS_TOKEN,
         "your-super-secret-and-long-logflare-key-private",
     ),
     (
-        "LOGFLARE_PUBLIC_ACCESS_TOKEN",
+        name::LOGFLARE_PUBLIC_ACCESS_TOKEN,
         "your-super-secret-and-long-logflare-key",
     ),
     (
-        "LOGFLARE_PRIVATE_ACCESS_TOKEN",
+        name::LOGFLARE_PRIVATE_ACCESS_TOKEN,
         "your-super-secret-and-long-logflare-key",
     ),
-    ("S3_PROTOCOL_ACCESS_KEY_ID", "625729a08b95bf1b7ff351a663f3a23c"),
+    (name::S3_PROTOCOL_ACCESS_KEY_ID, "625729a08b95bf1b7ff351a663f3a23c"),
     (
-        "S3_PROTOCOL_ACCESS_KEY_SECRET",
+        name::S3_PROTOCOL_ACCESS_KEY_SECRET,
         "850181e4652dd023b7a98c58ae0d2d34bd487ee0cc3254aed6eda37307425907",
     ),
-    ("MINIO_ROOT_PASSWORD", "secret1234"),
-    ("SMTP_PASS", "fake_mail_password"),
-    ("OPENAI_API_KEY", "sk-proj-xxxxxxxx"),
+    (name::MINIO_ROOT_PASSWORD, "secret1234"),
+    (name::SMTP_PASS, "fake_mail_password"),
+    (name::OPENAI_API_KEY, "sk-proj-xxxxxxxx"),
 ];
 
 /// JWT secrets that are public: a key that verifies under one of them is forgeable.

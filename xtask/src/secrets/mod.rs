@@ -13,5 +13,5 @@ pub mod opaque;
 pub mod rules;
 mod value;
 
-pub use catalog::{CATALOG, Make, Role, SecretSpec, Tier};
+pub use catalog::{CATALOG, Make, Role, SecretSpec, Tier, name};
 pub use value::Secret;

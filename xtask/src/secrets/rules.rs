@@ -6,6 +6,7 @@ use super::asymmetric;
 use super::catalog::{Make, SecretSpec};
 use super::defaults::is_known_default;
 use super::jwt::{self, KeyFault};
+use crate::secrets::name;
 
 /// Why a value is not acceptable. Never holds the value itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
         return asymmetric::check(spec, value, others).map_err(|flaw| Violation::KeyMismatch(flaw.to_string()));
     }
     if let Make::Minted(role) = spec.make {
-        let secret = others("JWT_SECRET").unwrap_or_default();
+        let secret = others(name::JWT_SECRET).unwrap_or_default();
         return match jwt::judge(value, &secret, role, jwt::now()) {
             Ok(_) => Ok(()),
             Err(KeyFault::PublishedSigner) => Err(Violation::KnownDefault),

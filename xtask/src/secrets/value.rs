@@ -12,6 +12,12 @@ impl Secret {
         Secret(value.into())
     }
 
+    /// The empty value, for a caller that checks an unset variable as empty
+    /// (a probe that must then be refused): a choice made where it is called.
+    pub fn empty() -> Self {
+        Secret(String::new())
+    }
+
     /// The value itself. Every use of this is a place a secret could leak.
     pub fn expose(&self) -> &str {
         &self.0

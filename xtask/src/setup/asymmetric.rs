@@ -11,10 +11,9 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::asymmetric::{self, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
-use crate::secrets::{CATALOG, Make, Secret, defaults, es256, jwt};
+use crate::secrets::name::JWT_SECRET;
+use crate::secrets::{CATALOG, Make, Secret, Tier, defaults, es256, jwt};
 use crate::summary::{Action, Row, Source};
-
-const JWT_SECRET: &str = "JWT_SECRET";
 
 /// Settles `JWT_KEYS`, `JWT_JWKS` and the ES256 API keys in `env`, updating
 /// or adding their rows. `generate`: dev, where a missing `JWT_KEYS` is made;
@@ -26,7 +25,7 @@ pub(super) fn settle(
     injected: &BTreeMap<&'static str, Secret>,
 ) -> Result<()> {
     let mut refused = Vec::new();
-    let secret = Secret::new(env.get(JWT_SECRET).unwrap_or_default());
+    let secret = env.secret(JWT_SECRET).unwrap_or_else(Secret::empty);
     let at = |env: &EnvFile, name: &str| format!("{}:{}: {name}", env.path().display(), env.line_of(name).unwrap_or(0));
 
     // 1. The signing set: kept when sound, its oct key rebuilt when JWT_SECRET moved.
@@ -211,7 +210,7 @@ pub(super) fn settle(
 fn put(rows: &mut Vec<Row>, name: &str, action: Action, source: Source, note: &str) {
     let row = Row {
         name: name.to_string(),
-        tier: Some(1),
+        tier: Some(Tier::One),
         action,
         source,
         note: note.to_string(),

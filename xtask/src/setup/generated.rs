@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::asymmetric;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, rules};
+use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, name, rules};
 use crate::summary::{Action, Row, Source};
 
 /// Every Tier 1 secret, in catalog order: kept when sound, made when missing.
@@ -28,7 +28,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
         if current.is_empty() && read.is_some_and(|read| !read.contains(spec.name)) {
             rows.push(Row {
                 name: spec.name.to_string(),
-                tier: Some(1),
+                tier: Some(Tier::One),
                 action: Action::Unused,
                 source: Source::Nothing,
                 note: "no service of the compose files reads it".into(),
@@ -47,7 +47,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
                 }
                 rows.push(Row {
                     name: spec.name.to_string(),
-                    tier: Some(spec.tier.number()),
+                    tier: Some(spec.tier),
                     action,
                     source,
                     note,
@@ -63,7 +63,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
         return Err(Error::Refused(refused));
     }
     // The asymmetric key model, when the stack's compose files use it.
-    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+    if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
         asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
     }
     Ok(rows)
@@ -126,7 +126,7 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
             }
         }
         Make::Minted(role) => {
-            let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
+            let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
             Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
         }
         Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_) => {

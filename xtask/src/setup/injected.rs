@@ -13,7 +13,7 @@ use super::generated::mint_unless_valid;
 use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, rules};
+use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, name, rules};
 use crate::sources::env::Lookup;
 use crate::sources::prompt::{self, Terminal};
 use crate::sources::{Environment, Source};
@@ -116,7 +116,7 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool, rea
 
 /// The injected keys that do not verify under `jwt_secret` with their role.
 fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec<String> {
-    let secret = |name: &str| (name == "JWT_SECRET").then(|| jwt_secret.expose().to_string());
+    let secret = |name: &str| (name == name::JWT_SECRET).then(|| jwt_secret.expose().to_string());
     keys.iter()
         .filter_map(|(name, key)| {
             let spec = catalog::find(name).expect("a catalog name");
@@ -154,7 +154,7 @@ pub(super) fn preflight(
         return prompt::availability(options.non_interactive, environment)
             .map_err(|why| missing_error(&plan.missing, why));
     }
-    match plan.values.get("JWT_SECRET") {
+    match plan.values.get(name::JWT_SECRET) {
         Some((secret, _)) => {
             refused(check_keys(&plan.keys, secret))?;
             // The asymmetric model as it will be, settled on a copy held in memory.
@@ -162,7 +162,7 @@ pub(super) fn preflight(
             for (name, (value, _)) in &plan.values {
                 copy.set(name, value.expose())?;
             }
-            if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+            if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
                 asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
             } else {
                 Ok(())
@@ -212,7 +212,7 @@ pub(super) fn fill(
     }
     let jwt_secret = plan
         .values
-        .get("JWT_SECRET")
+        .get(name::JWT_SECRET)
         .map(|(secret, _)| secret.clone())
         .expect("JWT_SECRET is injected, kept or typed by now");
     refused(check_keys(&plan.keys, &jwt_secret))?;
@@ -269,14 +269,14 @@ pub(super) fn fill(
         }
         rows.push(Row {
             name: spec.name.to_string(),
-            tier: Some(spec.tier.number()),
+            tier: Some(spec.tier),
             action,
             source,
             note,
         });
     }
     // The asymmetric key model, when the stack's compose files use it.
-    if read.is_none_or(|r| r.contains("JWT_KEYS")) {
+    if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
         asymmetric::settle(env, &mut rows, false, &plan.keys)?;
     }
     Ok(rows)

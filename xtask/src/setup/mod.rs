@@ -13,7 +13,7 @@ mod uncatalogued;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ProjectArgs;
-use crate::compose::{Compose, Redactor};
+use crate::compose::{Compose, Health, Redactor, ServiceState};
 use crate::config::{Env, SetupConf, StackSource, UpstreamRef};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -229,7 +229,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     } else {
         println!("no changes: {} is up to date", display(root, &env_path));
     }
-    if rows.iter().any(|r| r.action == Action::LeftEmpty && r.tier == Some(2)) {
+    if rows
+        .iter()
+        .any(|r| r.action == Action::LeftEmpty && r.tier == Some(secrets::Tier::Two))
+    {
         println!(
             "Tier 2 secrets left empty: export the variables setup.conf [secrets] references, or set them in {}",
             display(root, &env_path)
@@ -320,7 +323,7 @@ fn report_drift(project: &Project, env: &EnvFile, conf: &SetupConf, which: Env) 
         return;
     };
     let Ok(states) = compose.ps() else { return };
-    if !states.iter().any(|s| s.state == "running") {
+    if !states.iter().any(ServiceState::is_running) {
         return;
     }
     let drift = compose.drift();
@@ -371,11 +374,11 @@ fn bring_up(project: &Project, env: &EnvFile, conf: &SetupConf) -> Result<()> {
         println!(
             "{:<width$}  {:<10}  {}",
             escaped(&s.service),
-            escaped(&s.state),
-            if s.health.is_empty() {
+            escaped(s.state.as_str()),
+            if s.health == Health::Unchecked {
                 "-".into()
             } else {
-                escaped(&s.health)
+                escaped(s.health.as_str())
             }
         );
     }

@@ -44,7 +44,7 @@ pub(super) fn fill(
         let mut row = |action, source, note: String| {
             rows.push(Row {
                 name: name.clone(),
-                tier: Some(2),
+                tier: Some(Tier::Two),
                 action,
                 source,
                 note,

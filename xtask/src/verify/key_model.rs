@@ -8,7 +8,7 @@ use super::finding::{Check, Finding, Outcome, Where};
 use crate::envfile::EnvFile;
 use crate::secrets::asymmetric::{self, Flaw, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::KeySet;
-use crate::secrets::{CATALOG, Make, Secret, defaults, opaque};
+use crate::secrets::{CATALOG, Make, Secret, defaults, name, opaque};
 
 pub static SIGNING_KEYS: Check = Check {
     id: "project.signing-keys",
@@ -44,7 +44,7 @@ pub(super) struct Wording<'a> {
 pub(super) fn run(w: &Wording, env: &EnvFile, expiry: &mut Outcome) -> Vec<Outcome> {
     let value = |name: &str| env.get(name).unwrap_or_default();
     let published = |name: &str| defaults::is_known_default(&value(name));
-    let secret = Secret::new(value("JWT_SECRET"));
+    let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     let mut signing = Outcome::new(&SIGNING_KEYS);
     let mut public = Outcome::new(&PUBLIC_KEYS);
     let mut api = Outcome::new(&ASYMMETRIC_API_KEYS);

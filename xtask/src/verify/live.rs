@@ -11,13 +11,13 @@ use std::path::Path;
 
 use super::finding::{Check, Finding, Outcome, Where};
 use super::project::Target;
-use crate::compose::{Compose, Redactor};
+use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::live::{self, ApiKeys, Expectation};
+use crate::live::{self, ApiKeys, Expectation, LiveCheck};
 use crate::project::Project;
-use crate::secrets::Secret;
+use crate::secrets::{Secret, name};
 
 static DRIFT: Check = Check {
     id: "live.drift",
@@ -66,7 +66,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let states = compose
         .ps()
         .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
-    if !states.iter().any(|s| s.state == "running") {
+    if !states.iter().any(ServiceState::is_running) {
         return Err(Error::CouldNotRun(format!(
             "the stack of {} is not running; start it with: cargo xtask setup --env {} --project-name {} --up",
             project.name,
@@ -105,13 +105,13 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let gateway = live::gateway_for(&env, gateway_url).map_err(Error::CouldNotRun)?;
     let expect = Expectation {
         keys: ApiKeys {
-            anon: Secret::new(env.get("ANON_KEY").unwrap_or_default()),
-            service_role: Secret::new(env.get("SERVICE_ROLE_KEY").unwrap_or_default()),
+            anon: env.secret(name::ANON_KEY).unwrap_or_else(Secret::empty),
+            service_role: env.secret(name::SERVICE_ROLE_KEY).unwrap_or_else(Secret::empty),
         },
         stale_keys: None,
         opaque: live::OpaqueKeys::from_env(&env),
         stale_opaque: None,
-        password: Some(Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())),
+        password: Some(env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty)),
         stale_password: None,
         stale_label: "previous",
         database: live::main_db(&env),
@@ -119,7 +119,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
             crate::psql::locate(
                 &compose,
                 &env,
-                &[Secret::new(env.get("POSTGRES_PASSWORD").unwrap_or_default())],
+                &[env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty)],
             )
             .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?,
         ),
@@ -133,40 +133,37 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
     let mut opaque = Outcome::new(&OPAQUE);
     let mut database = Outcome::new(&DATABASE);
     for problem in report.problems {
-        if problem.starts_with("forged key") {
-            foreign.push(Finding::fail(
+        let message = problem.message;
+        match problem.check {
+            LiveCheck::ForgedKey => foreign.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("a service does not check key signatures: recreate the stack with: {up}"),
-            ));
-        } else if problem.starts_with(live::opaque::SUBJECT) {
-            opaque.push(Finding::fail(
+            )),
+            LiveCheck::OpaqueKey => opaque.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("Kong does not swap the sb_ keys for the asymmetric keys of their role: recreate the stack with: {up}"),
-            ));
-        } else if problem.starts_with("Edge Function") {
-            functions.push(Finding::fail(
+            )),
+            LiveCheck::EdgeFunction => functions.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("recreate the stack: {up}"),
-            ));
-        } else if problem.starts_with("database") {
-            database.push(Finding::fail(
-                Where::variable("POSTGRES_PASSWORD"),
-                problem,
+            )),
+            LiveCheck::Database => database.push(Finding::fail(
+                Where::variable(name::POSTGRES_PASSWORD),
+                message,
                 format!(
                     "set the roles' passwords to the one in .env: cargo xtask rotate --rollback --env {} --project-name {}",
                     target.env.name(),
                     project.name
                 ),
-            ));
-        } else {
-            gateway_outcome.push(Finding::fail(
+            )),
+            LiveCheck::Gateway | LiveCheck::Tokens => gateway_outcome.push(Finding::fail(
                 place.clone(),
-                problem,
+                message,
                 format!("recreate the stack: {up}"),
-            ));
+            )),
         }
     }
 

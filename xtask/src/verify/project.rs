@@ -22,7 +22,7 @@ use crate::project::Project;
 use crate::secrets::jwt::{self, KeyCheck, KeyFault};
 use crate::secrets::rules::{self, Violation};
 use crate::rotate::overlap;
-use crate::secrets::{CATALOG, Make, Role, Tier, catalog, defaults};
+use crate::secrets::{CATALOG, Make, Role, Tier, catalog, defaults, name};
 
 static ENV_FILE: Check = Check {
     id: "project.env-file",
@@ -460,7 +460,7 @@ fn role_phrase(role: &str) -> String {
 fn api_keys(cx: &Context, env: &EnvFile) -> Vec<Outcome> {
     let mut keys = Outcome::new(&API_KEYS);
     let mut expiry = Outcome::new(&EXPIRY);
-    let secret = env.get("JWT_SECRET").unwrap_or_default();
+    let secret = env.get(name::JWT_SECRET).unwrap_or_default();
     let now = jwt::now();
     let minted: Vec<(&str, Role)> = CATALOG
         .iter()

@@ -14,7 +14,7 @@ use super::assign;
 use super::finding::{Check, Finding, Outcome, Where};
 use super::scan::{ALLOW_MARKER, Kind, KnownValue, Scanner};
 use crate::compose::interpolation;
-use crate::config::{ConfigError, SetupConf};
+use crate::config::{ConfigError, Problem, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::git::{self, Tracked};
@@ -304,15 +304,19 @@ fn setup_conf(root: &Path, error: Option<ConfigError>) -> Outcome {
     match error {
         None => {}
         Some(ConfigError::Invalid {
-            line, column, message, ..
+            line,
+            column,
+            message,
+            problem,
+            ..
         }) => {
             let text = std::fs::read_to_string(root.join("setup.conf")).unwrap_or_default();
             let message = super::redact_values(&message, &text);
-            let fix = match message.split_once(" must be a reference") {
-                Some((name, _)) => format!(
+            let fix = match problem {
+                Problem::LiteralSecret { name } => format!(
                     "replace the value on line {line} with a reference: {name} = \"${{{name}}}\", then rotate the exposed secret"
                 ),
-                None => format!("fix setup.conf at line {line}, column {column}"),
+                Problem::Other => format!("fix setup.conf at line {line}, column {column}"),
             };
             outcome.push(Finding::fail(Where::file("setup.conf").line(Some(line)), message, fix));
         }

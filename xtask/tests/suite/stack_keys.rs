@@ -5,9 +5,7 @@
 //! `service_role`; the legacy `ANON_KEY` still works; the user and the refresh token
 //! outlive a recreated auth container, and a used refresh token rotates as GoTrue's do.
 
-use crate::common;
-
-use common::stack::{Stack, http_exchange};
+use crate::common::stack::{Stack, http_exchange};
 
 /// `(status, JSON body)` of a request to the gateway.
 fn call(stack: &Stack, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, serde_json::Value) {

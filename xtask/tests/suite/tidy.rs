@@ -35,6 +35,49 @@ fn every_module_starts_with_a_doc_line() {
     }
 }
 
+/// A file in the one test binary's folder that `main.rs` does not declare
+/// would never be compiled, its tests silently gone.
+#[test]
+fn every_test_file_is_a_module_of_the_suite() {
+    let suite = repo().join("xtask/tests/suite");
+    let main = fs::read_to_string(suite.join("main.rs")).unwrap();
+    for entry in fs::read_dir(&suite).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let module = path.is_dir() || path.extension().is_some_and(|e| e == "rs");
+        if module && name != "main" {
+            assert!(
+                main.lines().any(|l| l.trim() == format!("mod {name};")),
+                "xtask/tests/suite/{name} is not declared in xtask/tests/suite/main.rs: add `mod {name};`"
+            );
+        }
+    }
+}
+
+/// The catalog is the one place that spells a secret's name: production code
+/// elsewhere uses its constants (`secrets::name::JWT_SECRET`), never a literal.
+#[test]
+fn no_secret_name_is_a_string_literal_outside_the_catalog() {
+    let mut files = Vec::new();
+    rust_files(&repo().join("xtask/src"), &mut files);
+    let mut found = Vec::new();
+    for file in files.iter().filter(|f| !f.ends_with("secrets/catalog.rs")) {
+        let text = fs::read_to_string(file).unwrap();
+        let production = text.split("#[cfg(test)]").next().unwrap();
+        for (n, line) in production.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for name in xtask::secrets::name::ALL {
+                if line.contains(&format!("\"{name}\"")) {
+                    found.push(format!("{}:{}: \"{name}\"", file.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "use secrets::name:: instead:\n{}", found.join("\n"));
+}
+
 /// Like rust-analyzer's tidy: when the docs table is stale, the test writes
 /// the fresh one into the file and fails, so the fix is to commit the file.
 #[test]

@@ -7,7 +7,7 @@ use common::Sandbox;
 use xtask::secrets::{Role, Secret, jwt};
 
 /// A repository and a dev project with problems in both scopes.
-fn repo_with_findings() -> Sandbox {
+pub(crate) fn repo_with_findings() -> Sandbox {
     let sb = Sandbox::git_repo();
     sb.xtask(["setup", "--env", "dev"]).succeeds();
     let key = sb.env_values("receptor-dev")["SERVICE_ROLE_KEY"].clone();

@@ -116,6 +116,13 @@ fn a_literal_secret_in_setup_conf_is_caught_by_line() {
     assert_eq!(found.len(), 1, "{}", out.stdout);
     assert!(found[0].contains(&format!("setup.conf:{line}")), "{}", found[0]);
     assert!(found[0].contains("SMTP_PASS must be a reference"), "{}", found[0]);
+    assert!(
+        found[0].contains(&format!(
+            "replace the value on line {line} with a reference: SMTP_PASS = \"${{SMTP_PASS}}\""
+        )),
+        "{}",
+        found[0]
+    );
     out.never_shows(&[canary]);
 }
 

@@ -15,11 +15,12 @@ mod state;
 
 use std::path::Path;
 
+use crate::audit::Action;
 use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::secrets::{CATALOG, Make, Role, Secret, catalog, jwt};
+use crate::secrets::{CATALOG, Make, Role, Secret, catalog, jwt, name};
 
 use super::plan::{self, Row, Selection};
 use super::signing::timing;
@@ -160,7 +161,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     if !preflight.is_ok() {
         return Err(Error::Usage(format!(
             "pre-flight: the stack fails a client check before any change, so the keys could not be judged; nothing changed. Failing: {}",
-            preflight.problems.join("; ")
+            preflight.problems_line()
         )));
     }
     // The overlap's end is recorded before the change: `.env` says whether
@@ -170,7 +171,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         state.save(project)?;
     }
     let change = apply::Change {
-        action: "rotate",
+        action: Action::Rotate,
         before: env,
         after,
         names: changed,
@@ -245,7 +246,7 @@ fn start(
         let plan = plan::plan(env, &selection, which, false, &mut sources)?;
         (plan.after, plan.rows)
     };
-    let secret = Secret::new(env.get("JWT_SECRET").unwrap_or_default());
+    let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     for name in minted {
         let spec = catalog::find(name).expect("in the catalog");
         let Make::Minted(role) = spec.make else {

@@ -26,7 +26,7 @@ pub(in crate::rotate) mod timing;
 
 use std::path::Path;
 
-use crate::audit::{self, Event};
+use crate::audit::{self, Action, Event, Outcome};
 use crate::backups;
 use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
@@ -110,13 +110,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
                 back.new_kid = None;
             }
             back.save(project)?;
-            log(
-                project,
-                which,
-                "rolled back the interrupted stage",
-                running.stage,
-                &back,
-            )?;
+            log(project, which, Outcome::InterruptedRolledBack, running.stage, &back)?;
             state = Some(back);
             env = load_env(project)?;
         }
@@ -212,9 +206,9 @@ fn pick_stage(args: &Args, state: Option<&State>, next: Next, now: u64) -> Resul
 }
 
 /// Appends one audit line for the rotation (outside a change: a rollback of an interrupted stage).
-fn log(project: &Project, which: Env, outcome: &str, stage: Stage, state: &State) -> Result<()> {
+fn log(project: &Project, which: Env, outcome: Outcome, stage: Stage, state: &State) -> Result<()> {
     let kids = plan::kids(state);
-    let mut event = Event::new(&project.name, which.name(), "rotate signing-key", outcome);
+    let mut event = Event::new(&project.name, which.name(), Action::RotateSigningKey, outcome);
     event.stage = Some(stage.name());
     event.key_ids = &kids;
     audit::append(project, &event)?;
@@ -320,7 +314,7 @@ fn execute(
     if !preflight.is_ok() {
         return Err(Error::Usage(format!(
             "pre-flight: the stack fails a client check before any change, so the stage could not be judged; nothing changed. Failing: {}",
-            preflight.problems.join("; ")
+            preflight.problems_line()
         )));
     }
 
@@ -332,7 +326,7 @@ fn execute(
     hook!(pause "signing-stage-started");
 
     let change = apply::Change {
-        action: "rotate signing-key",
+        action: Action::RotateSigningKey,
         before: env,
         after: plan.after.clone(),
         names: plan.names.clone(),

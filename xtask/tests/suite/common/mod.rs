@@ -7,6 +7,7 @@ pub mod faults;
 pub mod independent;
 pub mod inject;
 pub mod pty;
+pub mod snapshot;
 pub mod stack;
 pub mod stand_in;
 
