@@ -178,7 +178,8 @@ fn still_accepted_as_current(now: &EnvFile, stale: &EnvFile) -> EnvFile {
             })
             .is_some_and(|role| !secret.is_empty() && jwt::is_valid_for(&old, &secret, role));
         if in_overlap || same_signer {
-            out.set(name, &current).expect("a value read from .env fits on one line");
+            out.set(name, &current)
+                .expect("a value read from .env fits on one line");
         }
     }
     out

@@ -16,9 +16,9 @@
 mod apply;
 mod confirm;
 mod database;
+pub mod overlap;
 mod plan;
 mod rollback;
-pub mod overlap;
 pub mod signing;
 mod source;
 mod state_file;
@@ -71,11 +71,11 @@ pub struct Options {
     /// Put a backup of .env back (the newest that differs from .env, or the one named), with its database values.
     #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
     pub rollback: Option<Option<String>>,
-    #[command(flatten)]
-    pub signing: signing::Args,
     /// Keep the old key accepted next to the new one for this long (SUPABASE_SECRET_KEY, SUPABASE_PUBLISHABLE_KEY, ANON_KEY, SERVICE_ROLE_KEY); end it with --stage revoke.
     #[arg(long, value_name = "DURATION", value_parser = signing::parse_duration, conflicts_with_all = ["tier", "all", "rollback"])]
     pub overlap: Option<u64>,
+    #[command(flatten)]
+    pub signing: signing::Args,
 }
 
 impl Options {

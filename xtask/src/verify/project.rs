@@ -19,9 +19,9 @@ use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::{EnvError, EnvFile};
 use crate::error::{Error, Result};
 use crate::project::Project;
+use crate::rotate::overlap;
 use crate::secrets::jwt::{self, KeyCheck, KeyFault};
 use crate::secrets::rules::{self, Violation};
-use crate::rotate::overlap;
 use crate::secrets::{CATALOG, Make, Role, Tier, catalog, defaults, name};
 
 static ENV_FILE: Check = Check {

@@ -81,7 +81,9 @@ fn overlap_flags_are_checked_and_dry_run_and_status_change_nothing() {
         .stdout_has("ANON_KEY: re-minted: HS256 JWT, role anon, signed with the same JWT_SECRET (no session ends)")
         .stdout_has("dry run: nothing changed");
     no_secret(&out, &[&env]);
-    sb.xtask(["rotate", "--help"]).succeeds().stdout_has("--overlap <DURATION>");
+    sb.xtask(["rotate", "--help"])
+        .succeeds()
+        .stdout_has("--overlap <DURATION>");
     assert_eq!(faults::files(&sb.path(&p)), before, "no file of the project changed");
     assert!(!sb.path(&format!("{p}/{STATE}")).exists());
 }
@@ -124,11 +126,25 @@ fn during_an_overlap_old_and_new_keys_work_and_after_revoke_only_the_new() {
     assert_eq!(env1["SUPABASE_PUBLISHABLE_KEY_PREVIOUS"], p0);
     assert_eq!(env1["ANON_KEY_PREVIOUS"], a0);
     assert_eq!(env1["JWT_SECRET"], env0["JWT_SECRET"], "no session ends");
-    for (key, role) in [(&s0, "service_role"), (&s1, "service_role"), (&p0, "anon"), (&p1, "anon"), (&a0, "anon"), (&a1, "anon")] {
-        assert_eq!(role_at_rest(&stack, key), (200, Some(role.into())), "during the overlap, as {role}");
+    for (key, role) in [
+        (&s0, "service_role"),
+        (&s1, "service_role"),
+        (&p0, "anon"),
+        (&p1, "anon"),
+        (&a0, "anon"),
+        (&a1, "anon"),
+    ] {
+        assert_eq!(
+            role_at_rest(&stack, key),
+            (200, Some(role.into())),
+            "during the overlap, as {role}"
+        );
     }
     let mode = std::fs::metadata(stack.project_path(STATE)).unwrap();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
 
     // Status and verify say until when.
     let out = stack.rotate(&["SUPABASE_SECRET_KEY", "--status"]).succeeds();
@@ -157,7 +173,14 @@ fn during_an_overlap_old_and_new_keys_work_and_after_revoke_only_the_new() {
     // A dry run of the revoke, once due, changes nothing either.
     let before = faults::files(&stack.project_path(""));
     let out = stack
-        .rotate(&["SUPABASE_SECRET_KEY", "SUPABASE_PUBLISHABLE_KEY", "ANON_KEY", "--stage", "revoke", "--dry-run"])
+        .rotate(&[
+            "SUPABASE_SECRET_KEY",
+            "SUPABASE_PUBLISHABLE_KEY",
+            "ANON_KEY",
+            "--stage",
+            "revoke",
+            "--dry-run",
+        ])
         .env(SKEW, "3601")
         .succeeds();
     out.stdout_has("SUPABASE_SECRET_KEY_PREVIOUS: emptied")
@@ -167,7 +190,13 @@ fn during_an_overlap_old_and_new_keys_work_and_after_revoke_only_the_new() {
 
     // Revoke, once the overlap has ended: the old keys get 401, the new ones work.
     let out = stack
-        .rotate(&["SUPABASE_SECRET_KEY", "SUPABASE_PUBLISHABLE_KEY", "ANON_KEY", "--stage", "revoke"])
+        .rotate(&[
+            "SUPABASE_SECRET_KEY",
+            "SUPABASE_PUBLISHABLE_KEY",
+            "ANON_KEY",
+            "--stage",
+            "revoke",
+        ])
         .env(SKEW, "3601")
         .succeeds();
     out.stdout_has("revoke done: the old SUPABASE_SECRET_KEY is refused");
@@ -186,9 +215,16 @@ fn during_an_overlap_old_and_new_keys_work_and_after_revoke_only_the_new() {
 
     // The audit log names both changes, and holds no value.
     let audit = std::fs::read_to_string(stack.project_path("audit.log")).unwrap();
-    assert!(audit.contains("\"stage\":\"overlap\"") && audit.contains("\"stage\":\"revoke\""), "{audit}");
+    assert!(
+        audit.contains("\"stage\":\"overlap\"") && audit.contains("\"stage\":\"revoke\""),
+        "{audit}"
+    );
     for secret in secrets(&[&env0, &env1]) {
         assert!(!audit.contains(&secret), "a value reached audit.log");
     }
-    assert!(!std::fs::read_to_string(stack.project_path(STATE)).unwrap().contains(&s0));
+    assert!(
+        !std::fs::read_to_string(stack.project_path(STATE))
+            .unwrap()
+            .contains(&s0)
+    );
 }

@@ -23,8 +23,8 @@ use crate::project::Project;
 use crate::secrets::{CATALOG, Make, Role, Secret, catalog, jwt, name};
 
 use super::plan::{self, Row, Selection};
-use super::signing::timing;
 use super::signing::Stage;
+use super::signing::timing;
 use super::source::Sources;
 use super::{Options, apply, compose_for, running};
 
@@ -60,7 +60,9 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         )));
     }
     if options.names.is_empty() {
-        return Err(Error::Usage("name the keys: cargo xtask rotate SUPABASE_SECRET_KEY --overlap 1h".into()));
+        return Err(Error::Usage(
+            "name the keys: cargo xtask rotate SUPABASE_SECRET_KEY --overlap 1h".into(),
+        ));
     }
     if args.no_external_verifiers || args.margin.is_some() {
         return Err(Error::Usage(
@@ -118,7 +120,9 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         changed.retain(|n| env.get(n) != after.get(n));
     }
     let compose = compose_for(project, [&env, &after], conf)?;
-    let consumers = compose.consumers()?.services_reading(changed.iter().map(String::as_str));
+    let consumers = compose
+        .consumers()?
+        .services_reading(changed.iter().map(String::as_str));
     println!(
         "rotate on project {} ({}): {}",
         project.name,
@@ -225,7 +229,9 @@ fn start(
     for name in names {
         let previous = previous_of(name).expect("checked by the caller");
         if env.get(name).unwrap_or_default().is_empty() {
-            refused.push(format!("{name} is not set: there is no old key to keep; rotate it without --overlap"));
+            refused.push(format!(
+                "{name} is not set: there is no old key to keep; rotate it without --overlap"
+            ));
         } else if !env.get(previous).unwrap_or_default().is_empty() {
             refused.push(format!(
                 "{name} is in an overlap already ({previous} is set): end it first with cargo xtask rotate {name} --stage revoke"
@@ -252,7 +258,10 @@ fn start(
         let Make::Minted(role) = spec.make else {
             unreachable!("the keys that overlap are sb_ keys or HS256 API keys")
         };
-        after.set(name, re_mint(role, &secret, &env.get(name).unwrap_or_default()).expose())?;
+        after.set(
+            name,
+            re_mint(role, &secret, &env.get(name).unwrap_or_default()).expose(),
+        )?;
         rows.push(Row {
             name: spec.name,
             how: format!(

@@ -70,7 +70,10 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         std::fs::write(State::path(&project), "{\"overlaps\": 3}").unwrap();
         let err = State::load(&project).unwrap_err().to_string();
-        assert!(err.contains(FILE) && err.contains("line 1") && !err.contains('\n'), "{err}");
+        assert!(
+            err.contains(FILE) && err.contains("line 1") && !err.contains('\n'),
+            "{err}"
+        );
         std::fs::remove_file(State::path(&project)).unwrap();
         std::os::unix::fs::symlink(root.join("elsewhere"), State::path(&project)).unwrap();
         assert!(State::load(&project).is_err());
