@@ -88,6 +88,23 @@ fn overlap_flags_are_checked_and_dry_run_and_status_change_nothing() {
     assert!(!sb.path(&format!("{p}/{STATE}")).exists());
 }
 
+#[test]
+fn an_overlap_the_compose_file_cannot_carry_is_refused() {
+    let (sb, p) = dev_project();
+    // A compose file from before the overlap: Kong is not given the previous keys.
+    let compose = sb.read(&format!("{p}/docker-compose.yml"));
+    let old: String = compose
+        .lines()
+        .filter(|l| !l.contains("_PREVIOUS"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sb.write(&format!("{p}/docker-compose.yml"), &old);
+    let before = faults::files(&sb.path(&p));
+    let out = rotate(&sb, &p, &["SUPABASE_SECRET_KEY", "--overlap", "1h", "--dry-run"]).fails_with(2);
+    out.stderr_has("reads SUPABASE_SECRET_KEY_PREVIOUS, so the gateway would refuse the old key at once");
+    assert_eq!(faults::files(&sb.path(&p)), before, "nothing changed");
+}
+
 // ---- On the real stack ------------------------------------------------------
 
 #[test]

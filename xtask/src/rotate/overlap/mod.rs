@@ -120,9 +120,24 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         changed.retain(|n| env.get(n) != after.get(n));
     }
     let compose = compose_for(project, [&env, &after], conf)?;
-    let consumers = compose
-        .consumers()?
-        .services_reading(changed.iter().map(String::as_str));
+    let map = compose.consumers()?;
+    // A compose file that gives no service the previous key would make the
+    // overlap a hard cut-over in disguise.
+    if stage == "overlap" {
+        let unread: Vec<String> = names
+            .iter()
+            .map(|n| previous_of(n).expect("checked above"))
+            .filter(|previous| map.services_reading([*previous]).is_empty())
+            .map(|previous| format!(
+                "no service of {}'s compose files reads {previous}, so the gateway would refuse the old key at once: pass {previous} to the kong service as docker/docker-compose.yml does, then run again; nothing changed",
+                project.name
+            ))
+            .collect();
+        if !unread.is_empty() {
+            return Err(Error::Refused(unread));
+        }
+    }
+    let consumers = map.services_reading(changed.iter().map(String::as_str));
     println!(
         "rotate on project {} ({}): {}",
         project.name,
