@@ -205,15 +205,34 @@ fn during_an_overlap_old_and_new_keys_work_and_after_revoke_only_the_new() {
         .stdout_has("dry run: nothing changed");
     assert_eq!(faults::files(&stack.project_path("")), before);
 
+    // Past the overlap's end, verify warns that the old keys are still accepted.
+    let out = stack
+        .sb
+        .xtask(["verify", "--env", "dev", "--project-name", &stack.project])
+        .env(SKEW, "3601")
+        .output();
+    let found = out.findings_of("project.overlap");
+    assert_eq!(found.len(), 3, "{}", out.stdout);
+    assert!(
+        found.iter().all(|l| l.starts_with("warn") && l.contains("has ended")),
+        "{found:?}"
+    );
+
+    // ANON_KEY revoked early with --now: a warning, and the old key gets 401 at once.
+    let out = stack.rotate(&["ANON_KEY", "--stage", "revoke", "--now"]).succeeds();
+    out.stdout_has("warning: revoking the old ANON_KEY before ")
+        .stdout_has("get 401 from now on");
+    no_secret(&out, &[&env0, &env1]);
+    assert_eq!(role_at_rest(&stack, &a0).0, 401, "the old ANON_KEY after --now");
+    assert_eq!(
+        role_at_rest(&stack, &s0),
+        (200, Some("service_role".into())),
+        "the others still overlap"
+    );
+
     // Revoke, once the overlap has ended: the old keys get 401, the new ones work.
     let out = stack
-        .rotate(&[
-            "SUPABASE_SECRET_KEY",
-            "SUPABASE_PUBLISHABLE_KEY",
-            "ANON_KEY",
-            "--stage",
-            "revoke",
-        ])
+        .rotate(&["SUPABASE_SECRET_KEY", "SUPABASE_PUBLISHABLE_KEY", "--stage", "revoke"])
         .env(SKEW, "3601")
         .succeeds();
     out.stdout_has("revoke done: the old SUPABASE_SECRET_KEY is refused");
