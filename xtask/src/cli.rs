@@ -163,6 +163,7 @@ const SETUP_EXAMPLES: &str = "\
   cargo xtask setup --env dev --upstream v1.3.0 --upgrade       # move the project to a new ref
   cargo xtask setup --env dev --upstream --adopt ~/supabase/docker  # take over an install
   cargo xtask setup --env dev --up                   # then docker compose up -d --wait
+  cargo xtask setup --env staging --dry-run          # the plan and the files it would change; writes nothing
   cargo xtask setup --env staging                    # injected values; asks for the missing ones
   cargo xtask setup --env staging --non-interactive  # CI: fails at once if any is missing
   doppler run -- cargo xtask setup --env prod        # Tier 1 injected from Doppler

@@ -44,6 +44,60 @@ pub fn lay_out(template: &Path, dir: &Path) -> Result<Laid, FileError> {
     Ok(laid)
 }
 
+/// What [`lay_out`] would do to `dir`, found without writing anything: the
+/// template files it would copy (relative to `dir`, in order) and how many
+/// it would keep. The same links, FIFOs and devices are refused.
+pub fn preview(template: &Path, dir: &Path) -> Result<(Vec<PathBuf>, Laid), FileError> {
+    check_tree(template, dir, Path::new(""))?;
+    let mut new = Vec::new();
+    let mut laid = Laid::default();
+    preview_tree(template, dir, Path::new(""), &mut new, &mut laid)?;
+    laid.copied = new.len();
+    Ok((new, laid))
+}
+
+fn preview_tree(
+    from_root: &Path,
+    to_root: &Path,
+    relative: &Path,
+    new: &mut Vec<PathBuf>,
+    laid: &mut Laid,
+) -> Result<(), FileError> {
+    let from = from_root.join(relative);
+    let mut entries: Vec<_> = fs::read_dir(&from)
+        .and_then(|e| e.collect::<Result<_, _>>())
+        .map_err(|source| FileError::Write { path: from, source })?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let rel: PathBuf = relative.join(entry.file_name());
+        let Ok(kind) = entry.file_type() else { continue };
+        if skipped(&rel) {
+            continue;
+        }
+        let target = to_root.join(&rel);
+        if kind.is_dir() {
+            preview_tree(from_root, to_root, &rel, new, laid)?;
+        } else if kind.is_file() {
+            match no_follow::file_at(&target)? {
+                Some(meta) => {
+                    laid.kept += 1;
+                    if !same_content(&entry.path(), &target, &meta) {
+                        laid.differing.push(rel);
+                    }
+                }
+                None => new.push(rel),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether [`lay_out`] would write the folder's `.gitignore` (missing, or without its `*` line).
+pub fn would_ignore(dir: &Path) -> Result<bool, FileError> {
+    let current = no_follow::read_if_exists(&dir.join(".gitignore"))?.unwrap_or_default();
+    Ok(!String::from_utf8_lossy(&current).lines().any(|line| line.trim() == "*"))
+}
+
 /// Refuses a link, a FIFO or a device in `to_root` where the template has
 /// a file or a folder, before anything is copied.
 fn check_tree(from_root: &Path, to_root: &Path, relative: &Path) -> Result<(), FileError> {

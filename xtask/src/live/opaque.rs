@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use super::{Gateway, LiveCheck, Report, answers};
 use crate::envfile::EnvFile;
-use crate::secrets::Secret;
 use crate::secrets::opaque::{self, Opaque};
+use crate::secrets::{Secret, name};
 
 /// The two opaque keys of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +24,8 @@ impl OpaqueKeys {
     pub fn from_env(env: &EnvFile) -> Option<OpaqueKeys> {
         let get = |name| env.get(name).filter(|v| !v.is_empty()).map(Secret::new);
         Some(OpaqueKeys {
-            publishable: get("SUPABASE_PUBLISHABLE_KEY")?,
-            secret: get("SUPABASE_SECRET_KEY")?,
+            publishable: get(name::SUPABASE_PUBLISHABLE_KEY)?,
+            secret: get(name::SUPABASE_SECRET_KEY)?,
         })
     }
 }
@@ -82,8 +82,8 @@ pub fn check(gateway: &Gateway, keys: &OpaqueKeys, stale: Option<&OpaqueKeys>, d
     ];
     if let Some(stale) = stale {
         for (name, old, new) in [
-            ("SUPABASE_PUBLISHABLE_KEY", &stale.publishable, &keys.publishable),
-            ("SUPABASE_SECRET_KEY", &stale.secret, &keys.secret),
+            (name::SUPABASE_PUBLISHABLE_KEY, &stale.publishable, &keys.publishable),
+            (name::SUPABASE_SECRET_KEY, &stale.secret, &keys.secret),
         ] {
             if old != new && !old.is_empty() {
                 holders.push((Holder::Unknown, format!("the previous {name}"), old));

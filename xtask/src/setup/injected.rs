@@ -14,9 +14,9 @@ use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, name, rules};
-use crate::sources::env::Lookup;
-use crate::sources::prompt::{self, Terminal};
-use crate::sources::{Environment, Source};
+use crate::sources::Source;
+use crate::sources::lookup::{Found, Sources};
+use crate::sources::prompt::Terminal;
 use crate::summary::{Action, Row};
 
 /// What can be decided without a terminal.
@@ -41,7 +41,7 @@ fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
 
 /// `read` holds the variables the project's compose files read, when known:
 /// a secret none of them reads is not asked for.
-fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool, read: Option<&Read>) -> Plan {
+fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: Option<&Read>) -> Plan {
     let mut plan = Plan {
         values: BTreeMap::new(),
         keys: BTreeMap::new(),
@@ -51,15 +51,22 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool, rea
     };
     for spec in tier_one() {
         let current = env.get(spec.name).unwrap_or_default();
-        let lookup = environment.lookup(spec.name);
-        if spec.when_declared && env.line_of(spec.name).is_none() && matches!(lookup, Lookup::Unset) {
+        let found = match sources.own_name(spec.name) {
+            Ok(found) => found,
+            Err(Error::Refused(mut lines)) => {
+                plan.refused.append(&mut lines);
+                continue;
+            }
+            Err(other) => {
+                plan.refused.push(other.to_string());
+                continue;
+            }
+        };
+        if spec.when_declared && env.line_of(spec.name).is_none() && matches!(found, Found::Nothing(_)) {
             continue; // not part of this stack
         }
-        match lookup {
-            Lookup::NotUnicode => plan
-                .refused
-                .push(format!("environment variable {} is not valid UTF-8", spec.name)),
-            Lookup::Value(value) => {
+        match found {
+            Found::Value(value, source) => {
                 // A key set whose oct key follows JWT_SECRET is compared without it.
                 if in_use && !current.is_empty() && !asymmetric_same(spec, &current, value.expose()) {
                     plan.changed.push(spec.name);
@@ -67,10 +74,10 @@ fn plan(env: &EnvFile, in_use: bool, environment: &Environment, force: bool, rea
                 if spec.is_derived() {
                     plan.keys.insert(spec.name, value);
                 } else {
-                    plan.values.insert(spec.name, (value, Source::Environment));
+                    plan.values.insert(spec.name, (value, source));
                 }
             }
-            Lookup::Unset => match spec.make {
+            Found::Nothing(_) => match spec.make {
                 _ if spec.is_derived() => {}
                 _ if spec.is_primary() && current.is_empty() && read.is_some_and(|r| !r.contains(spec.name)) => {}
                 _ if spec.is_primary() && current.is_empty() => plan.missing.push(spec),
@@ -144,15 +151,14 @@ fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
 pub(super) fn preflight(
     env: &EnvFile,
     in_use: bool,
-    environment: &Environment,
+    sources: &Sources<'_>,
     options: &Options,
     read: Option<&Read>,
 ) -> Result<()> {
-    let plan = plan(env, in_use, environment, options.force, read);
+    let plan = plan(env, in_use, sources, options.force, read);
     settled_checks(&plan, env, options)?;
     if !plan.missing.is_empty() {
-        return prompt::availability(options.non_interactive, environment)
-            .map_err(|why| missing_error(&plan.missing, why));
+        return sources.can_prompt().map_err(|why| missing_error(&plan.missing, why));
     }
     match plan.values.get(name::JWT_SECRET) {
         Some((secret, _)) => {
@@ -189,14 +195,14 @@ fn refused(lines: Vec<String>) -> Result<()> {
 pub(super) fn fill(
     env: &mut EnvFile,
     in_use: bool,
-    environment: &Environment,
+    sources: &Sources<'_>,
     options: &Options,
     read: Option<&Read>,
 ) -> Result<Vec<Row>> {
-    let mut plan = plan(env, in_use, environment, options.force, read);
+    let mut plan = plan(env, in_use, sources, options.force, read);
     settled_checks(&plan, env, options)?;
     if !plan.missing.is_empty() {
-        prompt::availability(options.non_interactive, environment).map_err(|why| missing_error(&plan.missing, why))?;
+        sources.can_prompt().map_err(|why| missing_error(&plan.missing, why))?;
         let mut terminal = Terminal::open().map_err(|_| missing_error(&plan.missing, "no controlling terminal"))?;
         for spec in plan.missing.clone() {
             let settled: BTreeMap<&str, String> = plan

@@ -4,9 +4,11 @@
 //! environment, a prompt, the vaults `setup.conf` names) and never generate.
 
 mod asymmetric;
+mod dry_run;
 mod generated;
 mod guard;
 mod injected;
+mod plan;
 mod third_party;
 mod uncatalogued;
 
@@ -22,10 +24,8 @@ use crate::printable::escaped;
 use crate::private_file::{self, LOCK_WAIT};
 use crate::project::Project;
 use crate::provenance::{self, Origin};
-use crate::secrets;
-use crate::sources::{Environment, refs};
-use crate::summary::{self, Action};
-use crate::{backups, git, layout};
+use crate::sources::lookup::Sources;
+use crate::{git, layout};
 
 // What the command line asked for: `cargo xtask setup`'s flags.
 #[derive(clap::Args, Debug, Default)]
@@ -60,12 +60,21 @@ pub struct Options {
     /// published placeholders are replaced; DIR itself is left as it is.
     #[arg(long, value_name = "DIR")]
     pub adopt: Option<PathBuf>,
+    /// Show what setup would do and change nothing: the summary table (no
+    /// value), the files it would create or change. No file is written or
+    /// created and nobody is prompted: a missing Tier 1 secret fails at once
+    /// (exit 3), as with --non-interactive. Exit codes as for a real run.
+    #[arg(long, conflicts_with_all = ["up", "adopt"])]
+    pub dry_run: bool,
 }
 
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     let conf = SetupConf::load(&root.join("setup.conf"))?;
-    let environment = Environment::from_process();
     let (which, project) = options.project.resolve(root, &conf)?;
+    let mut sources = Sources::new(&conf, which, options.non_interactive);
+    if options.dry_run {
+        sources = sources.never_asking("--dry-run");
+    }
     refuse_tracked(root, &project)?;
     project.check_folder()?;
 
@@ -126,7 +135,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         injected::preflight(
             &env,
             in_use,
-            &environment,
+            &sources,
             options,
             read_by_stack(&template, &project).as_ref(),
         )?;
@@ -135,7 +144,24 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 
     // 3. Tier 2 references, resolved with one call to each vault they name,
     //    before anything is written: a vault that fails leaves no trace.
-    let resolved = refs::resolve(&conf, which, &environment).map_err(Error::Vault)?;
+    let resolved = sources.references()?.clone();
+    let read = read_by_stack(&template, &project);
+    let inputs = plan::Inputs {
+        conf: &conf,
+        which,
+        options,
+        example: &example,
+        read: read.as_ref(),
+        resolved: &resolved,
+    };
+    if options.dry_run {
+        let stack = match &before {
+            Some(old) if *old != origin => dry_run::Template::Upgrade(old, &origin),
+            Some(_) => dry_run::Template::Same,
+            None => dry_run::Template::Record,
+        };
+        return dry_run::show(root, &project, &sources, &inputs, &template, stack);
+    }
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
     private_file::create_private_dir(&project.dir)?;
@@ -154,44 +180,23 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
 
-    // 5. The .env: the existing one, edited; else a new one from .env.example.
-    let existing = load_existing(&project)?;
-    let in_use = guard::in_use(&project, existing.as_ref());
-    let mut env = base(&project, existing.clone(), &example)?;
-    add_missing_settings(&mut env, &example)?;
-    let mut tenant = own_tenant(&mut env, &project)?;
-
-    // 6. Tier 1: generated in dev; injected, typed or kept in staging and prod.
+    // 5. The plan: every variable of the .env decided, in memory: the
+    //    existing file edited, else a new one from .env.example.
     let read = read_by_stack(&template, &project);
-    let mut rows = if which.generates_secrets() {
-        generated::fill(&mut env, read.as_ref())?
-    } else {
-        injected::fill(&mut env, in_use, &environment, options, read.as_ref())?
+    let inputs = plan::Inputs {
+        read: read.as_ref(),
+        ..inputs
     };
+    let plan = plan::make(&project, &sources, &inputs)?;
 
-    // 7. Tier 2 from setup.conf's references, then its [settings].
-    rows.append(&mut tenant);
-    let fresh = existing.is_none();
-    rows.extend(third_party::fill(&mut env, &conf, which, &resolved, fresh)?);
-    if which.generates_secrets() {
-        uncatalogued::check(&env, false)?;
-    }
-
-    // 8. Write only when something changed, after a backup of what was there.
+    // 6. Written only when something changed, after a backup of what was there.
     let env_path = project.env_file();
-    let changed = existing.as_ref().is_none_or(|old| old.text() != env.text());
-    let was_shared = existing.is_some() && private_file::is_shared(&env_path).unwrap_or(false);
-    if changed {
-        if let Some(old) = &existing {
-            hook!(pause "before-backup");
-            let backup = backups::save(&project, old.text(), None)?.path;
-            println!("backed up the previous .env to {}", display(root, &backup));
-            hook!(pause "after-backup");
-        }
-        private_file::write_atomic(&env_path, env.text().as_bytes())?;
-    }
+    let changed = plan.changes_env();
+    let was_shared = plan.existing.is_some() && private_file::is_shared(&env_path).unwrap_or(false);
+    plan.apply(root, &project)?;
+    let env = plan.env();
 
-    println!("{}", summary::render(&rows));
+    println!("{}", plan.summary());
     println!(
         "project {} ({}): {} template files copied, {} already present",
         project.name,
@@ -229,10 +234,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     } else {
         println!("no changes: {} is up to date", display(root, &env_path));
     }
-    if rows
-        .iter()
-        .any(|r| r.action == Action::LeftEmpty && r.tier == Some(secrets::Tier::Two))
-    {
+    if plan.leaves_tier_two_empty() {
         println!(
             "Tier 2 secrets left empty: export the variables setup.conf [secrets] references, or set them in {}",
             display(root, &env_path)
@@ -241,9 +243,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     report_permissions(root, &project, was_shared);
     if options.up {
         hook!(pause "before-up");
-        bring_up(&project, &env, &conf)?;
+        bring_up(&project, env, &conf)?;
     } else {
-        report_drift(&project, &env, &conf, which);
+        report_drift(&project, env, &conf, which);
     }
     Ok(())
 }
@@ -395,7 +397,7 @@ fn load_existing(project: &Project) -> Result<Option<EnvFile>> {
 }
 
 /// What the run edits: the existing `.env`, else the template's `.env.example`.
-fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Result<EnvFile> {
+pub(super) fn base(project: &Project, existing: Option<EnvFile>, example: &EnvFile) -> Result<EnvFile> {
     match existing {
         Some(file) => Ok(file),
         None => Ok(example.clone().renamed(&project.env_file())),
@@ -440,39 +442,6 @@ fn read_by_stack(template: &Path, project: &Project) -> Option<std::collections:
     }
 }
 
-/// The pooler's tenant id is an identifier, not a secret, but upstream's
-/// placeholder is the same on every install: the project's name replaces it.
-fn own_tenant(env: &mut EnvFile, project: &Project) -> Result<Vec<summary::Row>> {
-    const TENANT: &str = "POOLER_TENANT_ID";
-    if env.get(TENANT).is_none_or(|v| v != "your-tenant-id") {
-        return Ok(Vec::new());
-    }
-    env.set(TENANT, &project.name)?;
-    Ok(vec![summary::Row {
-        name: TENANT.to_string(),
-        tier: None,
-        action: Action::ReplacedDefault,
-        source: crate::summary::Source::Nothing,
-        note: "the project's name, in place of the published placeholder".into(),
-    }])
-}
-
-/// Variables present in `.env.example` but missing from `.env` are appended,
-/// so an older project keeps up with the template: a setting with its
-/// example value, a secret empty (made or supplied like any other).
-fn add_missing_settings(env: &mut EnvFile, example: &EnvFile) -> Result<()> {
-    for key in example.keys() {
-        if env.get(&key).is_none() {
-            let value = match secrets::catalog::find(&key) {
-                Some(_) => String::new(),
-                None => example.get(&key).unwrap_or_default(),
-            };
-            env.set(&key, &value)?;
-        }
-    }
-    Ok(())
-}
-
-fn display(root: &Path, path: &Path) -> String {
+pub(super) fn display(root: &Path, path: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
 }

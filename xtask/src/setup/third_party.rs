@@ -10,6 +10,7 @@ use crate::secrets::{CATALOG, Tier, catalog, defaults, rules};
 use std::collections::BTreeMap;
 
 use crate::sources::Source;
+use crate::sources::lookup::describe;
 use crate::sources::refs::Resolved;
 use crate::summary::{Action, Row};
 
@@ -52,11 +53,7 @@ pub(super) fn fill(
         };
         match resolved.get(&name) {
             Some(Resolved::Value(value, source)) => {
-                let from = match source {
-                    Source::Bitwarden => "from bws",
-                    Source::Doppler => "from doppler",
-                    _ => "from the environment",
-                };
+                let from = describe(*source);
                 let value = value.expose();
                 if value.contains(['\n', '\r']) {
                     refused.push(format!(

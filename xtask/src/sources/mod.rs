@@ -4,11 +4,13 @@
 //! Each vault command-line tool has its own module; [`vault::run`] runs them
 //! all through [`crate::process`] (a controlled environment that carries the
 //! token, a time limit), and [`refs`] resolves `setup.conf`'s references with
-//! one call per vault.
+//! one call per vault. [`lookup`] is the one way setup and rotate look a
+//! value up, through them.
 
 pub mod bws;
 pub mod doppler;
 pub mod env;
+pub mod lookup;
 pub mod prompt;
 pub mod refs;
 pub mod vault;

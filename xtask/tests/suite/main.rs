@@ -11,6 +11,7 @@ mod rotate_paths;
 mod rotate_rollback;
 mod rotate_terminal;
 mod setup_dev;
+mod setup_dry_run;
 mod setup_injected;
 mod setup_prompt;
 mod setup_upstream;

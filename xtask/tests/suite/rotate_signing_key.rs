@@ -515,7 +515,7 @@ fn a_failing_check_rolls_the_stage_back_and_the_state_says_so() {
 #[test]
 fn a_legacy_project_moves_off_jwt_secret_signing_and_keeps_its_hs256_keys() {
     let stack = Stack::up();
-    // A project from before the asymmetric keys: no key sets, no ES256 API keys.
+    // A project from before the asymmetric keys: no key sets, no ES256 API keys, no sb_ keys.
     let text: String = stack
         .env_text()
         .lines()
@@ -525,6 +525,8 @@ fn a_legacy_project_moves_off_jwt_secret_signing_and_keeps_its_hs256_keys() {
                 "JWT_JWKS",
                 "ANON_KEY_ASYMMETRIC",
                 "SERVICE_ROLE_KEY_ASYMMETRIC",
+                "SUPABASE_PUBLISHABLE_KEY",
+                "SUPABASE_SECRET_KEY",
             ] {
                 if line.starts_with(&format!("{name}=")) {
                     return format!("{name}=");

@@ -7,7 +7,7 @@ use common::{Sandbox, git};
 
 /// A bare repository shaped like Supabase's: `docker/` with upstream's
 /// placeholder values, plus other folders the sparse checkout must skip.
-fn upstream(sb: &Sandbox) -> (String, String) {
+pub(crate) fn upstream(sb: &Sandbox) -> (String, String) {
     let work = sb.path("upstream-work");
     std::fs::create_dir_all(work.join("docker")).unwrap();
     std::fs::create_dir_all(work.join("apps/www")).unwrap();

@@ -33,6 +33,7 @@ use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::hooks::hook;
 use crate::project::Project;
+use crate::secrets::name;
 
 use super::source::Sources;
 use super::{Options, apply, compose_for, rollback, running};
@@ -413,8 +414,8 @@ fn status(project: &Project, which: Env, env: &EnvFile, state: Option<&State>, r
     let now = timing::now();
     let mut out = format!("signing-key rotation of project {} ({}):\n", project.name, which.name());
     let signing = match sets::Sets::parse(
-        &env.get("JWT_KEYS").unwrap_or_default(),
-        &env.get("JWT_JWKS").unwrap_or_default(),
+        &env.get(name::JWT_KEYS).unwrap_or_default(),
+        &env.get(name::JWT_JWKS).unwrap_or_default(),
     )
     .and_then(|s| s.old_key())
     {

@@ -15,10 +15,10 @@ use super::sets::{OldKey, Sets};
 use super::state::{Running, State};
 use super::timing::Stage;
 
-const JWT_KEYS: &str = "JWT_KEYS";
-const JWT_JWKS: &str = "JWT_JWKS";
-const ANON_ASYMMETRIC: &str = "ANON_KEY_ASYMMETRIC";
-const SERVICE_ASYMMETRIC: &str = "SERVICE_ROLE_KEY_ASYMMETRIC";
+use crate::secrets::name::{
+    ANON_KEY_ASYMMETRIC as ANON_ASYMMETRIC, JWT_JWKS, JWT_KEYS, JWT_SECRET,
+    SERVICE_ROLE_KEY_ASYMMETRIC as SERVICE_ASYMMETRIC,
+};
 
 /// What remains once a legacy project's switch is done, and how to retire it.
 pub const LEGACY_RETIRE: &[&str] = &[
@@ -64,7 +64,7 @@ impl StagePlan {
     pub fn make(stage: Stage, env: &EnvFile, state: Option<&State>) -> Result<StagePlan> {
         let value = |name: &str| env.get(name).unwrap_or_default();
         let before = Sets::parse(&value(JWT_KEYS), &value(JWT_JWKS)).map_err(|e| refused(e, env))?;
-        let jwt_secret = Secret::new(value("JWT_SECRET"));
+        let jwt_secret = Secret::new(value(JWT_SECRET));
         let mut sets = before.clone();
         let mut after = env.clone();
         let mut notes = Vec::new();

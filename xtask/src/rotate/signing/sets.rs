@@ -8,9 +8,9 @@
 //! key: that one is never revoked here, since the legacy `ANON_KEY` and
 //! `SERVICE_ROLE_KEY` verify under it.
 
-use crate::secrets::Secret;
 use crate::secrets::asymmetric::{self, Flaw};
 use crate::secrets::jwk::{Jwk, KeySet, SIGN, Shape, VERIFY};
+use crate::secrets::{Secret, name};
 
 /// The key that signs before the rotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,8 +56,8 @@ impl Sets {
             }
         };
         Ok(Sets {
-            keys: read(keys, Shape::Array, "JWT_KEYS")?,
-            jwks: read(jwks, Shape::Jwks, "JWT_JWKS")?,
+            keys: read(keys, Shape::Array, name::JWT_KEYS)?,
+            jwks: read(jwks, Shape::Jwks, name::JWT_JWKS)?,
         })
     }
 

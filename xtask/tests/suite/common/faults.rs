@@ -40,7 +40,7 @@ pub fn start_paused(run: Run, spec: &str) -> Started {
             return Started::Stopped(child);
         }
         assert!(
-            start.elapsed() < Duration::from_secs(30),
+            start.elapsed() < Duration::from_secs(120),
             "the run neither stopped at {spec} nor exited"
         );
         std::thread::sleep(Duration::from_micros(500));

@@ -147,7 +147,9 @@ impl Pty {
     }
 
     fn wait(&mut self) -> (i32, String) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: a rotation recreates services, and a loaded machine is slow; a
+        // prompt that waits for input still never gets there.
+        let deadline = Instant::now() + Duration::from_secs(180);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
