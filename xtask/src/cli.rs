@@ -118,6 +118,13 @@ pub enum Command {
     /// it is due. A project still signing with JWT_SECRET moves to an EC key
     /// the same way, and keeps the HS256 key verify-only. A stage cut short
     /// is rolled back by the next run before it goes on.
+    ///
+    /// rotate NAME --overlap DURATION (SUPABASE_SECRET_KEY,
+    /// SUPABASE_PUBLISHABLE_KEY, ANON_KEY, SERVICE_ROLE_KEY): the new key goes
+    /// to NAME, the old one to NAME_PREVIOUS, and the gateway accepts both as
+    /// the same role; rotate NAME --stage revoke (once DURATION has passed;
+    /// --now to force) empties NAME_PREVIOUS and the old key gets 401. The
+    /// end of each overlap is kept in api-key-overlap.json; --status shows it.
     #[command(
         after_help = after_help(ROTATE_EXAMPLES, ALL_CODES),
         mut_arg("env", |a| a.required(true).help(
@@ -173,7 +180,9 @@ const ROTATE_EXAMPLES: &str = "\
   cargo xtask rotate signing-key --env prod --dry-run     # the plan of every stage still to run
   cargo xtask rotate signing-key --env prod               # the next stage, when it is due
   cargo xtask rotate signing-key --env prod --status      # stage, key ids, when the next is due
-  cargo xtask rotate signing-key --env dev --stage switch --no-external-verifiers";
+  cargo xtask rotate signing-key --env dev --stage switch --no-external-verifiers
+  cargo xtask rotate SUPABASE_SECRET_KEY --env prod --overlap 24h   # the old key works too until revoke
+  cargo xtask rotate SUPABASE_SECRET_KEY --env prod --stage revoke  # once the overlap has ended";
 
 const VERIFY_EXAMPLES: &str = "\
   cargo xtask verify                                 # the repository, as CI runs it

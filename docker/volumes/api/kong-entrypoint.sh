@@ -13,6 +13,9 @@
 # Realtime's WebSocket reads the key from the query string and gets the JWT in
 # x-api-key; Edge Functions get it in sb-api-key, with Authorization untouched.
 # Without sb_ keys the expressions keep the legacy behaviour.
+# During an overlap (`cargo xtask rotate … --overlap`) the previous sb_ key,
+# SUPABASE_SECRET_KEY_PREVIOUS / SUPABASE_PUBLISHABLE_KEY_PREVIOUS, is swapped
+# for the same JWT as the current one; empty, it matches nothing.
 #
 # Secrets reach this script only through the container environment; awk reads
 # them from ENVIRON, so no value is ever parsed by a shell.
@@ -23,17 +26,35 @@ out=${KONG_DECLARATIVE_CONFIG:?KONG_DECLARATIVE_CONFIG names the rendered config
 
 secret=${SUPABASE_SECRET_KEY:-}
 publishable=${SUPABASE_PUBLISHABLE_KEY:-}
+secret_previous=${SUPABASE_SECRET_KEY_PREVIOUS:-}
+publishable_previous=${SUPABASE_PUBLISHABLE_KEY_PREVIOUS:-}
 service_jwt=${SERVICE_ROLE_KEY_ASYMMETRIC:-}
 anon_jwt=${ANON_KEY_ASYMMETRIC:-}
 
 # Lua of the request-transformer's $(...) templates. The values are base64url
 # and dots only, so they sit safely inside single-quoted Lua strings.
 session="(headers.authorization ~= nil and headers.authorization:sub(1, 10) ~= 'Bearer sb_' and headers.authorization)"
+
+# is SUBJECT PREFIX KEY PREVIOUS: the Lua test that SUBJECT is PREFIX followed
+# by KEY, or by PREVIOUS when one is set.
+is() {
+  if [ -n "$4" ]; then
+    printf "(%s == '%s%s' or %s == '%s%s')" "$1" "$2" "$3" "$1" "$2" "$4"
+  else
+    printf "%s == '%s%s'" "$1" "$2" "$3"
+  fi
+}
 if [ -n "$secret" ] && [ -n "$publishable" ]; then
-  by_apikey="(headers.apikey == '$secret' and 'Bearer $service_jwt') or (headers.apikey == '$publishable' and 'Bearer $anon_jwt')"
-  by_query="(query_params.apikey == '$secret' and '$service_jwt') or (query_params.apikey == '$publishable' and '$anon_jwt')"
-  raw_by_apikey="(headers.apikey == '$secret' and '$service_jwt') or (headers.apikey == '$publishable' and '$anon_jwt')"
-  raw_by_bearer="(headers.authorization == 'Bearer $secret' and '$service_jwt') or (headers.authorization == 'Bearer $publishable' and '$anon_jwt')"
+  h_secret=$(is headers.apikey '' "$secret" "$secret_previous")
+  h_publishable=$(is headers.apikey '' "$publishable" "$publishable_previous")
+  q_secret=$(is query_params.apikey '' "$secret" "$secret_previous")
+  q_publishable=$(is query_params.apikey '' "$publishable" "$publishable_previous")
+  b_secret=$(is headers.authorization 'Bearer ' "$secret" "$secret_previous")
+  b_publishable=$(is headers.authorization 'Bearer ' "$publishable" "$publishable_previous")
+  by_apikey="($h_secret and 'Bearer $service_jwt') or ($h_publishable and 'Bearer $anon_jwt')"
+  by_query="($q_secret and '$service_jwt') or ($q_publishable and '$anon_jwt')"
+  raw_by_apikey="($h_secret and '$service_jwt') or ($h_publishable and '$anon_jwt')"
+  raw_by_bearer="($b_secret and '$service_jwt') or ($b_publishable and '$anon_jwt')"
   LUA_AUTH_EXPR="\$($session or $by_apikey or headers.apikey)"
   LUA_RT_WS_EXPR="\$($by_query or query_params.apikey)"
   LUA_FUNCTIONS_EXPR="\$($raw_by_apikey or $raw_by_bearer or nil)"

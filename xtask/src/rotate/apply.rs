@@ -18,7 +18,7 @@ use crate::live::{self, ApiKeys, Expectation, Gateway};
 use crate::private_file;
 use crate::project::Project;
 use crate::psql::{Place, Psql};
-use crate::secrets::{Secret, name};
+use crate::secrets::{Make, Secret, catalog, jwt, name};
 use crate::step::Step;
 
 use super::database::{self, Target};
@@ -141,18 +141,48 @@ fn expectation(
         service_role: env.secret(name::SERVICE_ROLE_KEY).unwrap_or_else(Secret::empty),
     };
     let password = |env: &EnvFile| env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty);
+    let stale = still_accepted_as_current(now, stale);
     Expectation {
         keys: keys(now),
-        stale_keys: Some(keys(stale)),
+        stale_keys: Some(keys(&stale)),
         opaque: live::OpaqueKeys::from_env(now),
-        stale_opaque: live::OpaqueKeys::from_env(stale),
+        stale_opaque: live::OpaqueKeys::from_env(&stale),
         password: with_database.then(|| password(now)),
-        stale_password: with_database.then(|| password(stale)),
+        stale_password: with_database.then(|| password(&stale)),
         stale_label,
         database: live::main_db(now),
         place: ctx.place.clone(),
         settle: live::SETTLE,
     }
+}
+
+/// `stale`, with each API key that `now` still accepts replaced by the
+/// current one (a stale key equal to the current one is not checked): the
+/// old key of an overlap (`NAME_PREVIOUS`), and a legacy key that verifies
+/// under `now`'s `JWT_SECRET` (re-minted with the same secret, it stays valid
+/// wherever signatures are checked).
+fn still_accepted_as_current(now: &EnvFile, stale: &EnvFile) -> EnvFile {
+    let mut out = stale.clone();
+    let secret = now.get(name::JWT_SECRET).unwrap_or_default();
+    for (name, previous) in super::overlap::pairs() {
+        let old = stale.get(name).unwrap_or_default();
+        let current = now.get(name).unwrap_or_default();
+        if old.is_empty() || old == current {
+            continue;
+        }
+        let in_overlap = now.get(previous).is_some_and(|p| p == old);
+        let same_signer = catalog::find(name)
+            .and_then(|spec| match spec.make {
+                Make::Minted(role) => Some(role),
+                _ => None,
+            })
+            .is_some_and(|role| !secret.is_empty() && jwt::is_valid_for(&old, &secret, role));
+        if in_overlap || same_signer {
+            out.set(name, &current)
+                .expect("a value read from .env fits on one line");
+        }
+    }
+    out
 }
 
 fn shown(ctx: &Context<'_>, path: &Path) -> String {

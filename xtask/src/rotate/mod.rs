@@ -16,10 +16,12 @@
 mod apply;
 mod confirm;
 mod database;
+pub mod overlap;
 mod plan;
 mod rollback;
 pub mod signing;
 mod source;
+mod state_file;
 
 use std::path::Path;
 use std::time::Duration;
@@ -69,6 +71,9 @@ pub struct Options {
     /// Put a backup of .env back (the newest that differs from .env, or the one named), with its database values.
     #[arg(long, value_name = "BACKUP", num_args = 0..=1)]
     pub rollback: Option<Option<String>>,
+    /// Keep the old key accepted next to the new one for this long (SUPABASE_SECRET_KEY, SUPABASE_PUBLISHABLE_KEY, ANON_KEY, SERVICE_ROLE_KEY); end it with --stage revoke.
+    #[arg(long, value_name = "DURATION", value_parser = signing::parse_duration, conflicts_with_all = ["tier", "all", "rollback"])]
+    pub overlap: Option<u64>,
     #[command(flatten)]
     pub signing: signing::Args,
 }
@@ -116,6 +121,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             )));
         }
         return signing::run(root, &project, which, &conf, options);
+    }
+    if overlap::wanted(options) {
+        return overlap::run(root, &project, which, &conf, options);
     }
     if options.signing.any() {
         return Err(Error::Usage(format!(

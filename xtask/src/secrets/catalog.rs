@@ -93,6 +93,9 @@ pub enum Make {
     MintedAsymmetric(Role),
     /// Never made by the tool: the operator supplies it, or it stays empty.
     Supplied,
+    /// The value the named key had before `rotate NAME --overlap`: accepted
+    /// next to the new one until `--stage revoke` empties it; empty otherwise.
+    Previous(&'static str),
 }
 
 /// The rule a value must follow. Empty values are "missing", not a rule break.
@@ -192,6 +195,14 @@ impl SecretSpec {
         matches!(self.make, Make::Random { .. } | Make::Opaque(_) | Make::SigningKeys)
     }
 
+    /// The key this one overlaps (`Make::Previous`), if it is a previous key.
+    pub fn previous_of(&self) -> Option<&'static SecretSpec> {
+        match self.make {
+            Make::Previous(of) => find(of),
+            _ => None,
+        }
+    }
+
     /// Part of the asymmetric key model: the signing keys, their public set,
     /// the ES256 API keys and the opaque keys that stand for them.
     pub fn is_asymmetric(&self) -> bool {
@@ -235,6 +246,19 @@ const fn asymmetric(name: &'static str, make: Make, about: &'static str) -> Secr
         rule: Rule::min(0, Charset::Printable),
         make,
         optional: false,
+        encrypts_data: false,
+        when_declared: false,
+        about,
+    }
+}
+
+const fn previous(name: &'static str, of: &'static str, about: &'static str) -> SecretSpec {
+    SecretSpec {
+        name,
+        tier: Tier::One,
+        rule: Rule::min(0, Charset::Printable).differs_from(of),
+        make: Make::Previous(of),
+        optional: true,
         encrypts_data: false,
         when_declared: false,
         about,
@@ -305,6 +329,10 @@ pub mod name {
         JWT_JWKS,
         ANON_KEY_ASYMMETRIC,
         SERVICE_ROLE_KEY_ASYMMETRIC,
+        ANON_KEY_PREVIOUS,
+        SERVICE_ROLE_KEY_PREVIOUS,
+        SUPABASE_PUBLISHABLE_KEY_PREVIOUS,
+        SUPABASE_SECRET_KEY_PREVIOUS,
         OPENAI_API_KEY,
         SMTP_PASS,
         CLOUDFLARED_TOKEN,
@@ -437,6 +465,26 @@ pub const CATALOG: &[SecretSpec] = &[
         Make::MintedAsymmetric(Role::ServiceRole),
         "ES256 JWT with role service_role that Kong sends for SUPABASE_SECRET_KEY; gateway-internal",
     ),
+    previous(
+        name::ANON_KEY_PREVIOUS,
+        name::ANON_KEY,
+        "the ANON_KEY before `rotate ANON_KEY --overlap`: Kong accepts it too until the overlap is revoked",
+    ),
+    previous(
+        name::SERVICE_ROLE_KEY_PREVIOUS,
+        name::SERVICE_ROLE_KEY,
+        "the SERVICE_ROLE_KEY before `rotate SERVICE_ROLE_KEY --overlap`: Kong accepts it too until the overlap is revoked",
+    ),
+    previous(
+        name::SUPABASE_PUBLISHABLE_KEY_PREVIOUS,
+        name::SUPABASE_PUBLISHABLE_KEY,
+        "the publishable key before `rotate SUPABASE_PUBLISHABLE_KEY --overlap`: Kong swaps it for ANON_KEY_ASYMMETRIC too until the overlap is revoked",
+    ),
+    previous(
+        name::SUPABASE_SECRET_KEY_PREVIOUS,
+        name::SUPABASE_SECRET_KEY,
+        "the secret key before `rotate SUPABASE_SECRET_KEY --overlap`: Kong swaps it for SERVICE_ROLE_KEY_ASYMMETRIC too until the overlap is revoked",
+    ),
     third_party(name::OPENAI_API_KEY, "Studio's SQL assistant"),
     third_party(name::SMTP_PASS, "password of the SMTP relay that sends auth mail"),
     third_party(name::CLOUDFLARED_TOKEN, "Cloudflare tunnel token"),
@@ -465,6 +513,7 @@ pub fn markdown_table() -> String {
             Make::MintedAsymmetric(role) => format!("minted: ES256 JWT, role `{}`", role.claim()),
             Make::Supplied if spec.tier == Tier::Two => "you (never generated)".to_string(),
             Make::Supplied => "you, when opting in (empty is fine)".to_string(),
+            Make::Previous(of) => format!("`rotate {of} --overlap` (empty outside an overlap)"),
         };
         let rule = match spec.make {
             Make::Minted(_) => "verifies under `JWT_SECRET` with its role".to_string(),
@@ -476,6 +525,7 @@ pub fn markdown_table() -> String {
             Make::PublicKeys => "`{\"keys\":[...]}`; the public part of `JWT_KEYS`, no private `d`".to_string(),
             Make::MintedAsymmetric(_) => "verifies under `JWT_JWKS` by its `kid`, with its role".to_string(),
             Make::Supplied => "none".to_string(),
+            Make::Previous(of) => format!("as `{of}`'s, different from `{of}`"),
             Make::Random { .. } => spec.rule.describe(),
         };
         let about = if spec.encrypts_data {

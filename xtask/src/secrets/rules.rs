@@ -51,6 +51,13 @@ pub fn check(spec: &SecretSpec, value: &str, others: &dyn Fn(&str) -> Option<Str
         return Err(Violation::KnownDefault);
     }
     let rule = &spec.rule;
+    if let Some(current) = spec.previous_of() {
+        // Judged as the key it overlaps, and never the same value.
+        if others(current.name).as_deref() == Some(value) {
+            return Err(Violation::SameAs(current.name));
+        }
+        return check(current, value, others);
+    }
     if spec.is_asymmetric() {
         return asymmetric::check(spec, value, others).map_err(|flaw| Violation::KeyMismatch(flaw.to_string()));
     }

@@ -16,7 +16,10 @@ use crate::summary::{Action, Row, Source};
 pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let mut refused = Vec::new();
-    let by_model = |spec: &SecretSpec| spec.is_asymmetric() && !matches!(spec.make, Make::Opaque(_));
+    // The asymmetric model is settled apart; a previous key belongs to an overlap, which setup leaves alone.
+    let by_model = |spec: &SecretSpec| {
+        (spec.is_asymmetric() && !matches!(spec.make, Make::Opaque(_))) || matches!(spec.make, Make::Previous(_))
+    };
     for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && !by_model(s)) {
         if spec.when_declared && env.line_of(spec.name).is_none() {
             continue; // not part of this stack
@@ -135,7 +138,7 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
             note: "optional: empty keeps legacy HS256 mode".into(),
             value: None,
         }),
-        Make::Supplied => Ok(keep()),
+        Make::Supplied | Make::Previous(_) => Ok(keep()),
     }
 }
 

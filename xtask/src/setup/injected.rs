@@ -33,7 +33,10 @@ struct Plan {
 }
 
 fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
-    CATALOG.iter().filter(|s| s.tier == Tier::One)
+    // A previous key belongs to an overlap of `rotate --overlap`, never injected.
+    CATALOG
+        .iter()
+        .filter(|s| s.tier == Tier::One && !matches!(s.make, Make::Previous(_)))
 }
 
 /// `read` holds the variables the project's compose files read, when known:

@@ -137,6 +137,15 @@ impl Finding {
         }
     }
 
+    /// A line a check that passed shows (an overlap under way, and until when).
+    pub fn pass(place: Where, message: impl Into<String>) -> Finding {
+        Finding {
+            status: Status::Pass,
+            fix: "-".into(),
+            ..Finding::fail(place, message, "")
+        }
+    }
+
     pub fn warn(place: Where, message: impl Into<String>, fix: impl Into<String>) -> Finding {
         Finding {
             status: Status::Warn,

@@ -19,9 +19,10 @@ use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::{EnvError, EnvFile};
 use crate::error::{Error, Result};
 use crate::project::Project;
+use crate::rotate::overlap;
 use crate::secrets::jwt::{self, KeyCheck, KeyFault};
 use crate::secrets::rules::{self, Violation};
-use crate::secrets::{CATALOG, Make, Role, Tier, defaults, name};
+use crate::secrets::{CATALOG, Make, Role, Tier, catalog, defaults, name};
 
 static ENV_FILE: Check = Check {
     id: "project.env-file",
@@ -52,6 +53,11 @@ static RULES: Check = Check {
     id: "project.rules",
     scope: "project",
     title: "every secret follows its catalog rule",
+};
+static OVERLAP: Check = Check {
+    id: "project.overlap",
+    scope: "project",
+    title: "API keys in an overlap: each previous key valid, not the current one, revoked once the overlap ends",
 };
 static API_KEYS: Check = Check {
     id: "project.api-keys",
@@ -202,6 +208,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome
     let model = key_model::run(&wording, &env, &mut keys[1]);
     outcomes.extend(keys);
     outcomes.extend(model);
+    outcomes.push(overlaps(&cx, &project, &env)?);
     outcomes.push(compose_files(&cx, &project, &env, read.as_ref()));
     if cx.strict() {
         outcomes.push(tier2_resolved(&cx, &env));
@@ -388,6 +395,53 @@ fn rules_hold(cx: &Context, env: &EnvFile) -> Outcome {
         }
     }
     outcome
+}
+
+/// The keys of `rotate NAME --overlap`: a previous key is judged as the
+/// current one and must differ from it; an overlap under way says until when,
+/// one past its end is a warning.
+fn overlaps(cx: &Context, project: &Project, env: &EnvFile) -> Result<Outcome> {
+    let mut outcome = Outcome::new(&OVERLAP);
+    let others = |name: &str| env.get(name);
+    let mut state = None;
+    for (name, previous) in overlap::pairs() {
+        let value = env.get(previous).unwrap_or_default();
+        if value.is_empty() {
+            continue;
+        }
+        let spec = catalog::find(previous).expect("a pair comes from the catalog");
+        if env.get(name).unwrap_or_default().is_empty() {
+            outcome.push(Finding::fail(
+                cx.at(env, previous),
+                format!("{previous} is set, but {name} is empty: an overlap needs the new key"),
+                format!("set {name} (cargo xtask rotate {name}), or empty {previous}"),
+            ));
+            continue;
+        }
+        if let Err(why) = rules::check(spec, &value, &others) {
+            outcome.push(Finding::fail(
+                cx.at(env, previous),
+                format!("{previous} {why}"),
+                format!("cargo xtask rotate {name} --stage revoke --now"),
+            ));
+            continue;
+        }
+        if state.is_none() {
+            state = Some(overlap::State::load(project)?);
+        }
+        let state = state.as_ref().expect("loaded above");
+        let now = overlap::now();
+        let line = overlap::line(name, previous, env, state, now);
+        match state.overlaps.get(name) {
+            Some(window) if window.ends_at > now => outcome.push(Finding::pass(cx.at(env, previous), line)),
+            _ => outcome.push(Finding::warn(
+                cx.at(env, previous),
+                format!("the overlap of {name} has ended: the old key is still accepted"),
+                format!("cargo xtask rotate {name} --stage revoke"),
+            )),
+        }
+    }
+    Ok(outcome)
 }
 
 /// The role claim of a key that verifies under `secret`, if any.

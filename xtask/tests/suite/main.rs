@@ -29,6 +29,8 @@ mod verify_repo;
 #[cfg(feature = "test-hooks")]
 mod faults;
 #[cfg(feature = "test-hooks")]
+mod rotate_api_key_overlap;
+#[cfg(feature = "test-hooks")]
 mod rotate_failures;
 #[cfg(feature = "test-hooks")]
 mod rotate_signing_key;

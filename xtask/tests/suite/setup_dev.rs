@@ -512,6 +512,15 @@ fn the_kong_entrypoint_swaps_sb_keys_and_keeps_the_legacy_ones() {
             .env("SUPABASE_SERVICE_KEY", &values["SERVICE_ROLE_KEY"])
             .env("DASHBOARD_USERNAME", "supabase")
             .env("DASHBOARD_PASSWORD", &values["DASHBOARD_PASSWORD"]);
+        // As the compose file passes them outside an overlap: set, and empty.
+        for var in [
+            "SUPABASE_ANON_KEY_PREVIOUS",
+            "SUPABASE_SERVICE_KEY_PREVIOUS",
+            "SUPABASE_PUBLISHABLE_KEY_PREVIOUS",
+            "SUPABASE_SECRET_KEY_PREVIOUS",
+        ] {
+            command.env(var, "");
+        }
         if with_sb_keys {
             for (var, name) in [
                 ("SUPABASE_PUBLISHABLE_KEY", "SUPABASE_PUBLISHABLE_KEY"),

@@ -22,7 +22,7 @@
 mod plan;
 mod sets;
 mod state;
-mod timing;
+pub(in crate::rotate) mod timing;
 
 use std::path::Path;
 

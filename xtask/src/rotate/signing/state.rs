@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::no_follow;
-use crate::private_file;
+use crate::error::Result;
 use crate::project::Project;
+
+use super::super::state_file;
 
 use super::timing::Stage;
 
@@ -52,25 +52,11 @@ impl State {
 
     /// The state of `project`, `None` when no rotation was ever recorded.
     pub fn load(project: &Project) -> Result<Option<State>> {
-        let path = State::path(project);
-        let Some(bytes) = no_follow::read_if_exists(&path)? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes).map(Some).map_err(|err| {
-            Error::Usage(format!(
-                "{}: line {}: not a signing-key rotation state ({}); move it away to start over",
-                path.display(),
-                err.line(),
-                err.classify_name()
-            ))
-        })
+        state_file::load(&State::path(project), "a signing-key rotation state")
     }
 
     pub fn save(&self, project: &Project) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(self).expect("the state serialises");
-        text.push('\n');
-        private_file::write_atomic(&State::path(project), text.as_bytes())?;
-        Ok(())
+        state_file::save(&State::path(project), self)
     }
 
     /// Whether the old key is the legacy HS256 one.
@@ -97,21 +83,6 @@ impl State {
             Some(Stage::Revoke) => true,
             Some(Stage::Switch) => self.legacy(),
             _ => false,
-        }
-    }
-}
-
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "bad JSON",
-            serde_json::error::Category::Data => "unexpected fields",
-            serde_json::error::Category::Eof => "cut short",
         }
     }
 }

@@ -1,0 +1,406 @@
+//! `cargo xtask rotate NAME --overlap DURATION`: a new API key without
+//! cutting off the clients that still hold the old one. The new key goes to
+//! `NAME`, the old one to `NAME_PREVIOUS`; Kong takes both as credentials of
+//! the same consumer, and its entrypoint swaps an old `sb_` key for the same
+//! JWT as the new one. `rotate NAME --stage revoke`, once the overlap has
+//! ended (or with `--now`), empties `NAME_PREVIOUS`: the old key gets 401.
+//!
+//! For `SUPABASE_SECRET_KEY`, `SUPABASE_PUBLISHABLE_KEY`, and the legacy
+//! `ANON_KEY` / `SERVICE_ROLE_KEY`, which are re-minted with the same
+//! `JWT_SECRET` (so no session ends). Each step is one change of `.env`
+//! applied like any rotation: backup, write, recreate, health, client checks,
+//! undo on failure; the audit log records it without values.
+
+mod state;
+
+use std::path::Path;
+
+use crate::audit::Action;
+use crate::config::{Env, SetupConf};
+use crate::envfile::EnvFile;
+use crate::error::{Error, Result};
+use crate::project::Project;
+use crate::secrets::{CATALOG, Make, Role, Secret, catalog, jwt, name};
+
+use super::plan::{self, Row, Selection};
+use super::signing::Stage;
+use super::signing::timing;
+use super::source::Sources;
+use super::{Options, apply, compose_for, running};
+
+pub use state::{FILE as STATE_FILE, State, Window};
+
+/// The keys that can overlap, each with the variable that holds its previous value.
+pub fn pairs() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CATALOG.iter().filter_map(|spec| match spec.make {
+        Make::Previous(of) => Some((of, spec.name)),
+        _ => None,
+    })
+}
+
+/// The variable holding the previous value of `name`, if `name` can overlap.
+pub fn previous_of(name: &str) -> Option<&'static str> {
+    pairs().find(|(of, _)| *of == name).map(|(_, previous)| previous)
+}
+
+/// Whether this run is about overlaps: every name can overlap, and
+/// `--overlap`, `--stage revoke` or `--status` was given.
+pub fn wanted(options: &Options) -> bool {
+    let named = !options.names.is_empty() && options.names.iter().all(|n| previous_of(n).is_some());
+    options.overlap.is_some() || (named && (options.signing.stage.is_some() || options.signing.status))
+}
+
+pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options: &Options) -> Result<()> {
+    let args = &options.signing;
+    if let Some(bad) = options.names.iter().find(|n| previous_of(n).is_none()) {
+        let can: Vec<&str> = pairs().map(|(of, _)| of).collect();
+        return Err(Error::Usage(format!(
+            "{bad} cannot overlap: --overlap and --stage revoke apply to {} only",
+            can.join(", ")
+        )));
+    }
+    if options.names.is_empty() {
+        return Err(Error::Usage(
+            "name the keys: cargo xtask rotate SUPABASE_SECRET_KEY --overlap 1h".into(),
+        ));
+    }
+    if args.no_external_verifiers || args.margin.is_some() {
+        return Err(Error::Usage(
+            "--no-external-verifiers and --margin belong to cargo xtask rotate signing-key only".into(),
+        ));
+    }
+    if args.stage.is_some_and(|s| s != Stage::Revoke) {
+        return Err(Error::Usage(
+            "an API-key overlap has one stage: --stage revoke (standby and switch belong to rotate signing-key)".into(),
+        ));
+    }
+    if options.overlap.is_some() && (args.stage.is_some() || args.now) {
+        return Err(Error::Usage(
+            "--overlap starts an overlap and --stage revoke ends it: one at a time".into(),
+        ));
+    }
+    if args.now && args.stage.is_none() {
+        return Err(Error::Usage("--now applies to --stage revoke only".into()));
+    }
+    if args.status {
+        let env = load_env(project)?;
+        print!("{}", status(&env, &State::load(project)?, &options.names));
+        return Ok(());
+    }
+    let (_lock, leftovers) = project.lock(super::LOCK_WAIT)?;
+    if leftovers > 0 {
+        println!("removed {leftovers} temporary file(s) left by an interrupted run");
+    }
+    let env = load_env(project)?;
+    let mut state = State::load(project)?;
+    let now = timing::now();
+    let names: Vec<&str> = options.names.iter().map(String::as_str).collect();
+    let (after, rows, stage) = match options.overlap {
+        Some(duration) => {
+            let (after, rows) = start(&env, &names, which, options, conf)?;
+            for name in &names {
+                state.overlaps.insert(
+                    name.to_string(),
+                    Window {
+                        started_at: now,
+                        ends_at: now.saturating_add(duration),
+                    },
+                );
+            }
+            (after, rows, "overlap")
+        }
+        None => (revoke(&env, &state, &names, args.now, now)?, Vec::new(), "revoke"),
+    };
+    let mut changed: Vec<String> = Vec::new();
+    for name in &names {
+        changed.push(name.to_string());
+        changed.push(previous_of(name).expect("checked above").to_string());
+    }
+    if stage == "overlap" {
+        changed.retain(|n| env.get(n) != after.get(n));
+    }
+    let compose = compose_for(project, [&env, &after], conf)?;
+    let map = compose.consumers()?;
+    // A compose file that gives no service the previous key would make the
+    // overlap a hard cut-over in disguise.
+    if stage == "overlap" {
+        let unread: Vec<String> = names
+            .iter()
+            .map(|n| previous_of(n).expect("checked above"))
+            .filter(|previous| map.services_reading([*previous]).is_empty())
+            .map(|previous| format!(
+                "no service of {}'s compose files reads {previous}, so the gateway would refuse the old key at once: pass {previous} to the kong service as docker/docker-compose.yml does, then run again; nothing changed",
+                project.name
+            ))
+            .collect();
+        if !unread.is_empty() {
+            return Err(Error::Refused(unread));
+        }
+    }
+    let consumers = map.services_reading(changed.iter().map(String::as_str));
+    println!(
+        "rotate on project {} ({}): {}",
+        project.name,
+        which.name(),
+        if stage == "overlap" {
+            "new API keys, the old ones accepted too until the overlap ends"
+        } else {
+            "revoke the old API keys of an overlap"
+        }
+    );
+    print!("{}", describe(&names, &rows, &state, stage, now));
+    let stack = running(&compose, consumers, None)?;
+    if stack.services.is_empty() {
+        println!("services to recreate: none");
+    } else {
+        println!(
+            "services to recreate: {} (docker compose up --force-recreate --no-deps --wait)",
+            stack.services.join(", ")
+        );
+    }
+    if options.dry_run {
+        if let Some(why) = &stack.refusal {
+            println!("note: {why}");
+        }
+        println!("dry run: nothing changed");
+        return Ok(());
+    }
+    if let Some(why) = stack.refusal {
+        return Err(Error::Usage(why));
+    }
+    let ctx = apply::Context {
+        root,
+        project,
+        env: which,
+        compose,
+        gateway_url: options.gateway_url.clone(),
+        place: None,
+    };
+    let preflight = apply::preflight(&ctx, &env, false)?;
+    if !preflight.is_ok() {
+        return Err(Error::Usage(format!(
+            "pre-flight: the stack fails a client check before any change, so the keys could not be judged; nothing changed. Failing: {}",
+            preflight.problems_line()
+        )));
+    }
+    // The overlap's end is recorded before the change: `.env` says whether
+    // an overlap is under way, this file only until when.
+    let before_state = State::load(project)?;
+    if stage == "overlap" {
+        state.save(project)?;
+    }
+    let change = apply::Change {
+        action: Action::Rotate,
+        before: env,
+        after,
+        names: changed,
+        services: stack.services,
+        later: Vec::new(),
+        force_recreate: true,
+        database: Default::default(),
+        backup_label: None,
+        baseline: Some(preflight),
+        backup: None,
+        tokens: None,
+        stage: Some(stage),
+        key_ids: Vec::new(),
+    };
+    match apply::apply(&ctx, &change) {
+        Ok(()) => {
+            if stage == "revoke" {
+                for name in &names {
+                    state.overlaps.remove(*name);
+                }
+                state.save(project)?;
+            }
+            for line in after_change(&names, &state, stage, timing::now()) {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Err(err @ Error::RolledBack(_)) => {
+            before_state.save(project)?;
+            Err(err)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn load_env(project: &Project) -> Result<EnvFile> {
+    project
+        .load_env()?
+        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))
+}
+
+/// The `.env` of a new overlap: new values for `names`, the old ones in their `…_PREVIOUS`.
+fn start(
+    env: &EnvFile,
+    names: &[&str],
+    which: Env,
+    options: &Options,
+    conf: &SetupConf,
+) -> Result<(EnvFile, Vec<Row>)> {
+    let mut refused = Vec::new();
+    for name in names {
+        let previous = previous_of(name).expect("checked by the caller");
+        if env.get(name).unwrap_or_default().is_empty() {
+            refused.push(format!(
+                "{name} is not set: there is no old key to keep; rotate it without --overlap"
+            ));
+        } else if !env.get(previous).unwrap_or_default().is_empty() {
+            refused.push(format!(
+                "{name} is in an overlap already ({previous} is set): end it first with cargo xtask rotate {name} --stage revoke"
+            ));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
+    }
+    let (opaque, minted): (Vec<&str>, Vec<&str>) = names
+        .iter()
+        .partition(|n| matches!(catalog::find(n).map(|s| s.make), Some(Make::Opaque(_))));
+    let (mut after, mut rows) = if opaque.is_empty() {
+        (env.clone(), Vec::new())
+    } else {
+        let mut sources = Sources::new(conf, which, options.non_interactive);
+        let selection = Selection::Names(opaque.iter().map(|n| n.to_string()).collect());
+        let plan = plan::plan(env, &selection, which, false, &mut sources)?;
+        (plan.after, plan.rows)
+    };
+    let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
+    for name in minted {
+        let spec = catalog::find(name).expect("in the catalog");
+        let Make::Minted(role) = spec.make else {
+            unreachable!("the keys that overlap are sb_ keys or HS256 API keys")
+        };
+        after.set(
+            name,
+            re_mint(role, &secret, &env.get(name).unwrap_or_default()).expose(),
+        )?;
+        rows.push(Row {
+            name: spec.name,
+            how: format!(
+                "re-minted: HS256 JWT, role {}, signed with the same JWT_SECRET (no session ends)",
+                role.claim()
+            ),
+        });
+    }
+    for name in names {
+        after.set(previous_of(name).expect("checked"), &env.get(name).unwrap_or_default())?;
+    }
+    Ok((after, rows))
+}
+
+/// A new HS256 API key for `role` under `secret`, different from `current`
+/// (HS256 is deterministic: a key minted in the same second would be the same).
+fn re_mint(role: Role, secret: &Secret, current: &str) -> Secret {
+    let now = jwt::now();
+    [now, now + 1]
+        .into_iter()
+        .map(|iat| jwt::mint(role, secret, iat))
+        .find(|key| key.expose() != current)
+        .expect("two seconds give two keys")
+}
+
+/// The `.env` once the old keys of `names` are revoked; refused before the overlap ends unless `now_flag`.
+fn revoke(env: &EnvFile, state: &State, names: &[&str], now_flag: bool, now: u64) -> Result<EnvFile> {
+    let mut after = env.clone();
+    let mut refused = Vec::new();
+    for name in names {
+        let previous = previous_of(name).expect("checked by the caller");
+        if env.get(previous).unwrap_or_default().is_empty() {
+            refused.push(format!(
+                "{name} has no overlap to revoke ({previous} is empty); start one with cargo xtask rotate {name} --overlap DURATION"
+            ));
+            continue;
+        }
+        let due = state.overlaps.get(*name).map_or(now, |w| w.ends_at);
+        if now < due && !now_flag {
+            refused.push(format!(
+                "revoke of {name} is not due before {}: clients still on the old key would get 401; --now revokes anyway; nothing changed",
+                timing::when(due, now)
+            ));
+            continue;
+        }
+        if now < due {
+            println!(
+                "warning: revoking the old {name} before {}: clients still using it get 401 from now on",
+                timing::when(due, now)
+            );
+        }
+        after.set(previous, "")?;
+    }
+    if !refused.is_empty() {
+        return Err(Error::Refused(refused));
+    }
+    Ok(after)
+}
+
+/// The plan: names and how, never a value.
+fn describe(names: &[&str], rows: &[Row], state: &State, stage: &str, now: u64) -> String {
+    let mut out = String::new();
+    for name in names {
+        let previous = previous_of(name).expect("checked");
+        if stage == "overlap" {
+            let how = rows
+                .iter()
+                .find(|r| r.name == *name)
+                .map_or("a new value".to_string(), |r| r.how.clone());
+            let until = state.overlaps.get(*name).map_or(now, |w| w.ends_at);
+            out.push_str(&format!(
+                "  {name}: {how}\n  {previous}: the current {name}, accepted by the gateway until {}\n",
+                timing::when(until, now)
+            ));
+        } else {
+            out.push_str(&format!(
+                "  {previous}: emptied: the old {name} is refused by the gateway (401)\n"
+            ));
+        }
+    }
+    out
+}
+
+fn after_change(names: &[&str], state: &State, stage: &str, now: u64) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| match (stage, state.overlaps.get(*name)) {
+            ("overlap", Some(window)) => format!(
+                "overlap started: {name} is new, the old one is accepted too. Give clients the new key; then, due {}: cargo xtask rotate {name} --stage revoke",
+                timing::when(window.ends_at, now)
+            ),
+            _ => format!("revoke done: the old {name} is refused; only the new one works"),
+        })
+        .collect()
+}
+
+/// The tool's clock (moved forward by test builds), for `verify`.
+pub fn now() -> u64 {
+    timing::now()
+}
+
+/// `--status`: each key's overlap, without a value.
+pub fn status(env: &EnvFile, state: &State, names: &[String]) -> String {
+    let now = timing::now();
+    let mut out = String::from("API-key overlaps:\n");
+    for (name, previous) in pairs().filter(|(of, _)| names.is_empty() || names.iter().any(|n| n == of)) {
+        out.push_str(&format!("  {}\n", line(name, previous, env, state, now)));
+    }
+    out
+}
+
+/// One key's overlap as one line, for `--status` and `verify`.
+pub fn line(name: &str, previous: &str, env: &EnvFile, state: &State, now: u64) -> String {
+    if env.get(previous).unwrap_or_default().is_empty() {
+        return format!("{name}: no overlap");
+    }
+    match state.overlaps.get(name) {
+        Some(window) => format!(
+            "{name}: in an overlap since {}, the old key accepted until {}; then: cargo xtask rotate {name} --stage revoke",
+            crate::clock::iso8601(window.started_at),
+            timing::when(window.ends_at, now)
+        ),
+        None => format!(
+            "{name}: the old key ({previous}) is accepted, no end recorded ({STATE_FILE}): revoke is due now: cargo xtask rotate {name} --stage revoke"
+        ),
+    }
+}
