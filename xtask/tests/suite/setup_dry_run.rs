@@ -65,7 +65,7 @@ fn a_dry_run_on_a_fresh_folder_shows_the_plan_and_creates_nothing() {
         .stdout_has("JWT_SECRET                     1     generated")
         .stdout_has("SMTP_PASS                      2     set")
         .stdout_has("would create receptor-dev/ (mode 0700)")
-        .stdout_has("would copy 15 template file(s) into receptor-dev/, 0 already present")
+        .stdout_has("would copy 16 template file(s) into receptor-dev/, 0 already present")
         .stdout_has("  receptor-dev/docker-compose.yml")
         .stdout_has("would write receptor-dev/.gitignore")
         .stdout_has("would write receptor-dev/.env (mode 0600)")
@@ -99,7 +99,7 @@ fn a_dry_run_on_an_existing_project_shows_the_change_and_touches_no_file() {
         .collect();
     out.stdout_has("DASHBOARD_PASSWORD             1     replaced default")
         .stdout_has("changed: DASHBOARD_PASSWORD, SMTP_PASS")
-        .stdout_has("would copy 0 template file(s) into receptor-dev/, 15 already present")
+        .stdout_has("would copy 0 template file(s) into receptor-dev/, 16 already present")
         .stdout_has("would back up the previous .env to receptor-dev/backups/ and write receptor-dev/.env (mode 0600)")
         .never_shows(&secrets);
 

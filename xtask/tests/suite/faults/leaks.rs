@@ -20,8 +20,17 @@ fn canaries(tag: &str) -> BTreeMap<&'static str, String> {
     let mut values = BTreeMap::new();
     let jwt_secret = generate::for_spec(xtask::secrets::catalog::find("JWT_SECRET").unwrap()).unwrap();
     let model = xtask::secrets::asymmetric::fresh_values(&jwt_secret);
+    // The previous keys of an overlap: each a second sound value of its key's kind.
+    let previous_model = xtask::secrets::asymmetric::fresh_values(&jwt_secret);
     for spec in CATALOG {
         let value = match spec.make {
+            Make::Previous(of) => match xtask::secrets::catalog::find(of).unwrap().make {
+                Make::Minted(role) => jwt::mint(role, &jwt_secret, jwt::now() - 60).expose().to_string(),
+                _ => {
+                    let (_, value) = previous_model.iter().find(|(name, _)| *name == of).unwrap();
+                    value.expose().to_string()
+                }
+            },
             _ if spec.is_asymmetric() => {
                 let (_, value) = model.iter().find(|(name, _)| *name == spec.name).unwrap();
                 value.expose().to_string()
