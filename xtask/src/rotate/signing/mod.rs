@@ -303,21 +303,8 @@ fn execute(
         return Err(Error::Usage(why));
     }
     let up_later = running(&compose, later, None)?;
-    let ctx = apply::Context {
-        root,
-        project,
-        env: which,
-        compose,
-        gateway_url: options.gateway_url.clone(),
-        place: None,
-    };
-    let preflight = apply::preflight(&ctx, &env, false)?;
-    if !preflight.is_ok() {
-        return Err(Error::Usage(format!(
-            "pre-flight: the stack fails a client check before any change, so the stage could not be judged; nothing changed. Failing: {}",
-            preflight.problems_line()
-        )));
-    }
+    let ctx = apply::Context::without_database(root, project, which, compose, options.gateway_url.clone());
+    let preflight = apply::preflight_or_refuse(&ctx, &env, "the stage")?;
 
     // Recorded as started, with its backup, before anything changes.
     let backup = backups::save(project, env.text(), None)?;
