@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 type Read = BTreeSet<String>;
 
-use super::generated::mint_unless_valid;
+use super::generated::{Decision, mint_unless_valid};
 use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -270,16 +270,13 @@ pub(super) fn fill(
                 ),
             },
         };
-        if let Some(value) = value {
-            env.set(spec.name, value.expose())?;
-        }
-        rows.push(Row {
-            name: spec.name.to_string(),
-            tier: Some(spec.tier),
+        Decision {
             action,
             source,
             note,
-        });
+            value,
+        }
+        .apply(spec, env, &mut rows)?;
     }
     // The asymmetric key model, when the stack's compose files use it.
     if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
