@@ -32,6 +32,16 @@ struct Plan {
     changed: Vec<&'static str>,
 }
 
+impl Plan {
+    /// The settled values as text, to judge one value with the others as they will be.
+    fn settled(&self) -> BTreeMap<&'static str, String> {
+        self.values
+            .iter()
+            .map(|(name, (value, _))| (*name, value.expose().to_string()))
+            .collect()
+    }
+}
+
 fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
     // A previous key belongs to an overlap of `rotate --overlap`, never injected.
     CATALOG
@@ -89,11 +99,7 @@ fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: O
         }
     }
     // Each settled value against its rule, with the others as they will be.
-    let settled: BTreeMap<&str, String> = plan
-        .values
-        .iter()
-        .map(|(name, (value, _))| (*name, value.expose().to_string()))
-        .collect();
+    let settled = plan.settled();
     let others = |name: &str| settled.get(name).cloned();
     for (name, (value, source)) in plan.values.clone() {
         let spec = catalog::find(name).expect("a catalog name");
@@ -205,11 +211,7 @@ pub(super) fn fill(
         sources.can_prompt().map_err(|why| missing_error(&plan.missing, why))?;
         let mut terminal = Terminal::open().map_err(|_| missing_error(&plan.missing, "no controlling terminal"))?;
         for spec in plan.missing.clone() {
-            let settled: BTreeMap<&str, String> = plan
-                .values
-                .iter()
-                .map(|(name, (value, _))| (*name, value.expose().to_string()))
-                .collect();
+            let settled = plan.settled();
             let others = |name: &str| settled.get(name).cloned();
             let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
             let value = terminal.ask_new(spec.name, &spec.rule.describe(), &check)?;
