@@ -38,6 +38,26 @@ pub struct Context<'a> {
     pub place: Option<Place>,
 }
 
+impl<'a> Context<'a> {
+    /// A change that leaves the database alone: it is neither changed nor are its logins checked.
+    pub fn without_database(
+        root: &'a Path,
+        project: &'a Project,
+        env: Env,
+        compose: Compose,
+        gateway_url: Option<String>,
+    ) -> Context<'a> {
+        Context {
+            root,
+            project,
+            env,
+            compose,
+            gateway_url,
+            place: None,
+        }
+    }
+}
+
 /// One change of `.env`, from `before` to `after`.
 pub struct Change {
     pub action: Action,
@@ -125,6 +145,20 @@ pub fn preflight(ctx: &Context<'_>, now: &EnvFile, with_database: bool) -> Resul
     expect.stale_password = None;
     expect.settle = std::time::Duration::from_secs(2);
     Ok(live::check(&ctx.compose, &gateway, &expect))
+}
+
+/// The pre-flight of a change that leaves the database alone, refusing a
+/// stack that fails it: `what` (the keys, the stage) could not be judged after
+/// the change.
+pub fn preflight_or_refuse(ctx: &Context<'_>, now: &EnvFile, what: &str) -> Result<live::Report> {
+    let report = preflight(ctx, now, false)?;
+    if !report.is_ok() {
+        return Err(Error::Usage(format!(
+            "pre-flight: the stack fails a client check before any change, so {what} could not be judged; nothing changed. Failing: {}",
+            report.problems_line()
+        )));
+    }
+    Ok(report)
 }
 
 /// What a client must see once the stack runs on `now`: its keys (and

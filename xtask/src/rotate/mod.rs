@@ -231,17 +231,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     } else {
         None
     };
-    if options.dry_run {
-        if let Some(why) = &stack.refusal {
-            println!("note: {why}");
-        }
-        println!("dry run: nothing changed");
+    let Some(services) = stack.unless_dry_run(options.dry_run)? else {
         return Ok(());
-    }
-    if let Some(why) = stack.refusal {
-        return Err(Error::Usage(why));
-    }
-    let services = stack.services;
+    };
 
     // 3. Ask before ending every user session.
     if plan.changes(name::JWT_SECRET) {
@@ -272,6 +264,29 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 struct Running {
     services: Vec<String>,
     refusal: Option<String>,
+}
+
+impl Running {
+    /// The services to recreate, or why the stack cannot be changed now.
+    fn or_refuse(self) -> Result<Vec<String>> {
+        match self.refusal {
+            Some(why) => Err(Error::Usage(why)),
+            None => Ok(self.services),
+        }
+    }
+
+    /// [`Running::or_refuse`] for a real run; a dry run instead says why a
+    /// real one would be refused, if it would, and that nothing changed (`None`).
+    fn unless_dry_run(self, dry_run: bool) -> Result<Option<Vec<String>>> {
+        if dry_run {
+            if let Some(why) = &self.refusal {
+                println!("note: {why}");
+            }
+            println!("dry run: nothing changed");
+            return Ok(None);
+        }
+        self.or_refuse().map(Some)
+    }
 }
 
 /// Only consumers that run are recreated: a stopped one (an unused profile,

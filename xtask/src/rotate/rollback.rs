@@ -12,7 +12,7 @@ use std::path::Path;
 use crate::audit::Action;
 use crate::backups::{self, BEFORE_ROLLBACK};
 use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::project::Project;
 use crate::psql::{Login, Psql};
 use crate::secrets::{Secret, name};
@@ -46,10 +46,7 @@ pub fn run(
     services.extend(compose.drift()?.services());
     let map_database = compose.database_service()?;
     let stack = running(&compose, services.into_iter().collect(), map_database.as_deref())?;
-    if let Some(why) = stack.refusal {
-        return Err(Error::Usage(why));
-    }
-    let services = stack.services;
+    let services = stack.or_refuse()?;
 
     // 3. The database: the backup's password where the roles do not take it yet.
     let value = |env: &EnvFile, name: &str| env.secret(name).unwrap_or_else(Secret::empty);

@@ -42,3 +42,34 @@ fn classify(err: &serde_json::Error) -> &'static str {
         serde_json::error::Category::Eof => "cut short",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    type Sample = BTreeMap<String, u64>;
+
+    #[test]
+    fn a_state_is_private_and_a_link_is_neither_read_nor_written_through() {
+        let root = std::env::temp_dir().join(format!("xtask-state-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let path = root.join("state.json");
+        assert_eq!(load::<Sample>(&path, "a sample state").unwrap(), None);
+        let state = Sample::from([("started_at".to_string(), 10)]);
+        save(&path, &state).unwrap();
+        assert_eq!(load::<Sample>(&path, "a sample state").unwrap(), Some(state.clone()));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), &path).unwrap();
+        assert!(load::<Sample>(&path, "a sample state").is_err());
+        assert!(save(&path, &state).is_err(), "a link is never written through");
+        assert!(!root.join("elsewhere").exists());
+        std::fs::remove_dir_all(root).unwrap();
+    }
+}

@@ -5,20 +5,11 @@
 //! `JWT_JWKS` by their `kid`.
 
 use jsonwebtoken::{Algorithm, Header};
-use serde::{Deserialize, Serialize};
 
 use super::catalog::Role;
 use super::jwk::{Jwk, KeySet};
-use super::jwt::{ISSUER, LIFETIME_SECS, Unreadable, decode_claims, now};
+use super::jwt::{Claims, ISSUER, Unreadable, read_claims};
 use super::{Secret, opaque};
-
-#[derive(Serialize, Deserialize)]
-struct Claims {
-    role: String,
-    iss: String,
-    iat: u64,
-    exp: u64,
-}
 
 /// A new key for `role`, signed with the private EC key `signer`, valid from `iat` for five years.
 /// `None` when `signer` is not a P-256 private key with a `kid`.
@@ -26,13 +17,9 @@ pub fn mint(role: Role, signer: &Jwk, iat: u64) -> Option<Secret> {
     let key = signer.encoding_key()?;
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(signer.kid.clone()?);
-    let claims = Claims {
-        role: role.claim().to_string(),
-        iss: ISSUER.to_string(),
-        iat,
-        exp: iat + LIFETIME_SECS,
-    };
-    jsonwebtoken::encode(&header, &claims, &key).ok().map(Secret::new)
+    jsonwebtoken::encode(&header, &Claims::new(role, iat), &key)
+        .ok()
+        .map(Secret::new)
 }
 
 /// What checking a key under a key set found.
@@ -69,18 +56,14 @@ pub fn check(token: &str, jwks: &KeySet) -> Check {
     let Some(key) = jwks.find(&kid).and_then(Jwk::decoding_key) else {
         return Check::UnknownKid;
     };
-    match decode_claims(token, &key, Algorithm::ES256) {
-        Ok(claims) => {
-            if claims.exp.is_some_and(|exp| exp <= now()) {
-                return Check::Expired;
-            }
-            Check::Valid {
-                role: claims.role.unwrap_or_default(),
-                iss: claims.iss,
-                exp: claims.exp,
-                kid,
-            }
-        }
+    match read_claims(token, &key, Algorithm::ES256) {
+        Ok(claims) => Check::Valid {
+            role: claims.role.unwrap_or_default(),
+            iss: claims.iss,
+            exp: claims.exp,
+            kid,
+        },
+        Err(Unreadable::Expired) => Check::Expired,
         Err(Unreadable::BadSignature) => Check::BadSignature,
         Err(Unreadable::Malformed) => Check::Malformed,
     }
@@ -104,6 +87,7 @@ pub fn role_of(kind: opaque::Opaque) -> Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::jwt::{LIFETIME_SECS, now};
 
     fn set() -> KeySet {
         KeySet::new_signing_set(&Secret::new("s".repeat(40)))

@@ -15,12 +15,25 @@ pub const ISSUER: &str = "supabase";
 /// How long a minted key lives.
 pub const LIFETIME_SECS: u64 = 5 * 365 * 24 * 3600;
 
+/// The claims of a minted key, HS256 or ES256 alike.
 #[derive(Serialize, Deserialize)]
-struct Claims {
+pub(crate) struct Claims {
     role: String,
     iss: String,
     iat: u64,
     exp: u64,
+}
+
+impl Claims {
+    /// The claims of a key for `role`, valid from `iat` for five years.
+    pub(crate) fn new(role: Role, iat: u64) -> Claims {
+        Claims {
+            role: role.claim().to_string(),
+            iss: ISSUER.to_string(),
+            iat,
+            exp: iat + LIFETIME_SECS,
+        }
+    }
 }
 
 pub fn now() -> u64 {
@@ -32,12 +45,7 @@ pub fn now() -> u64 {
 
 /// A new key for `role`, signed with `jwt_secret`, valid from `iat` for five years.
 pub fn mint(role: Role, jwt_secret: &Secret, iat: u64) -> Secret {
-    let claims = Claims {
-        role: role.claim().to_string(),
-        iss: ISSUER.to_string(),
-        iat,
-        exp: iat + LIFETIME_SECS,
-    };
+    let claims = Claims::new(role, iat);
     let key = EncodingKey::from_secret(jwt_secret.expose().as_bytes()).expect("an HMAC key accepts any bytes");
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
         .expect("HS256 encoding of plain claims cannot fail");
@@ -69,26 +77,31 @@ pub(crate) struct LooseClaims {
     pub exp: Option<u64>,
 }
 
-/// Why a token's signature and claims could not be read back.
+/// Why a token's signature and claims could not be read back, or were refused.
 pub(crate) enum Unreadable {
     BadSignature,
     Malformed,
+    Expired,
 }
 
-/// Verifies `token`'s signature under `key` with `alg` and reads its claims;
-/// expiry and the other claims are left to the caller to judge (HS256 keys
-/// here, ES256 keys in `es256`).
-pub(crate) fn decode_claims(token: &str, key: &DecodingKey, alg: Algorithm) -> Result<LooseClaims, Unreadable> {
+/// Verifies `token`'s signature under `key` with `alg`, reads its claims and
+/// refuses an expired one (a missing `exp` never expires); the other claims
+/// are left to the caller to judge (HS256 keys here, ES256 keys in `es256`).
+pub(crate) fn read_claims(token: &str, key: &DecodingKey, alg: Algorithm) -> Result<LooseClaims, Unreadable> {
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
     validation.leeway = 0;
-    jsonwebtoken::decode::<LooseClaims>(token, key, &validation)
+    let claims = jsonwebtoken::decode::<LooseClaims>(token, key, &validation)
         .map(|data| data.claims)
         .map_err(|err| match err.kind() {
             jsonwebtoken::errors::ErrorKind::InvalidSignature => Unreadable::BadSignature,
             _ => Unreadable::Malformed,
-        })
+        })?;
+    if claims.exp.is_some_and(|exp| exp <= now()) {
+        return Err(Unreadable::Expired);
+    }
+    Ok(claims)
 }
 
 /// Checks `token` against `jwt_secret`: signature, expiry and the claims read back.
@@ -96,17 +109,13 @@ pub fn check(token: &str, jwt_secret: &str) -> KeyCheck {
     let Ok(key) = DecodingKey::from_secret(jwt_secret.as_bytes()) else {
         return KeyCheck::Malformed;
     };
-    match decode_claims(token, &key, Algorithm::HS256) {
-        Ok(claims) => {
-            if claims.exp.is_some_and(|exp| exp <= now()) {
-                return KeyCheck::Expired;
-            }
-            KeyCheck::Valid {
-                role: claims.role.unwrap_or_default(),
-                iss: claims.iss,
-                exp: claims.exp,
-            }
-        }
+    match read_claims(token, &key, Algorithm::HS256) {
+        Ok(claims) => KeyCheck::Valid {
+            role: claims.role.unwrap_or_default(),
+            iss: claims.iss,
+            exp: claims.exp,
+        },
+        Err(Unreadable::Expired) => KeyCheck::Expired,
         Err(Unreadable::BadSignature) => KeyCheck::BadSignature,
         Err(Unreadable::Malformed) => KeyCheck::Malformed,
     }

@@ -36,23 +36,7 @@ pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result
             continue;
         }
         match decide(spec, &current, env) {
-            Ok(Decision {
-                action,
-                source,
-                note,
-                value,
-            }) => {
-                if let Some(value) = value {
-                    env.set(spec.name, value.expose())?;
-                }
-                rows.push(Row {
-                    name: spec.name.to_string(),
-                    tier: Some(spec.tier),
-                    action,
-                    source,
-                    note,
-                });
-            }
+            Ok(decision) => decision.apply(spec, env, &mut rows)?,
             Err(why) => {
                 let line = env.line_of(spec.name).unwrap_or(0);
                 refused.push(format!("{}:{line}: {} {why}", env.path().display(), spec.name));
@@ -75,6 +59,23 @@ pub(super) struct Decision {
     pub(super) note: String,
     /// The new value, when it changes.
     pub(super) value: Option<Secret>,
+}
+
+impl Decision {
+    /// Writes the new value, when there is one, into `env`, and adds `spec`'s row.
+    pub(super) fn apply(self, spec: &SecretSpec, env: &mut EnvFile, rows: &mut Vec<Row>) -> Result<()> {
+        if let Some(value) = self.value {
+            env.set(spec.name, value.expose())?;
+        }
+        rows.push(Row {
+            name: spec.name.to_string(),
+            tier: Some(spec.tier),
+            action: self.action,
+            source: self.source,
+            note: self.note,
+        });
+        Ok(())
+    }
 }
 
 /// A kept key that deserves a word: the row says why.

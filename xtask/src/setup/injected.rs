@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 type Read = BTreeSet<String>;
 
-use super::generated::mint_unless_valid;
+use super::generated::{Decision, mint_unless_valid};
 use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -30,6 +30,16 @@ struct Plan {
     refused: Vec<String>,
     /// Injected values that differ from the ones a stack in use has.
     changed: Vec<&'static str>,
+}
+
+impl Plan {
+    /// The settled values as text, to judge one value with the others as they will be.
+    fn settled(&self) -> BTreeMap<&'static str, String> {
+        self.values
+            .iter()
+            .map(|(name, (value, _))| (*name, value.expose().to_string()))
+            .collect()
+    }
 }
 
 fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
@@ -89,11 +99,7 @@ fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: O
         }
     }
     // Each settled value against its rule, with the others as they will be.
-    let settled: BTreeMap<&str, String> = plan
-        .values
-        .iter()
-        .map(|(name, (value, _))| (*name, value.expose().to_string()))
-        .collect();
+    let settled = plan.settled();
     let others = |name: &str| settled.get(name).cloned();
     for (name, (value, source)) in plan.values.clone() {
         let spec = catalog::find(name).expect("a catalog name");
@@ -205,11 +211,7 @@ pub(super) fn fill(
         sources.can_prompt().map_err(|why| missing_error(&plan.missing, why))?;
         let mut terminal = Terminal::open().map_err(|_| missing_error(&plan.missing, "no controlling terminal"))?;
         for spec in plan.missing.clone() {
-            let settled: BTreeMap<&str, String> = plan
-                .values
-                .iter()
-                .map(|(name, (value, _))| (*name, value.expose().to_string()))
-                .collect();
+            let settled = plan.settled();
             let others = |name: &str| settled.get(name).cloned();
             let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
             let value = terminal.ask_new(spec.name, &spec.rule.describe(), &check)?;
@@ -270,16 +272,13 @@ pub(super) fn fill(
                 ),
             },
         };
-        if let Some(value) = value {
-            env.set(spec.name, value.expose())?;
-        }
-        rows.push(Row {
-            name: spec.name.to_string(),
-            tier: Some(spec.tier),
+        Decision {
             action,
             source,
             note,
-        });
+            value,
+        }
+        .apply(spec, env, &mut rows)?;
     }
     // The asymmetric key model, when the stack's compose files use it.
     if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {

@@ -158,31 +158,11 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
             stack.services.join(", ")
         );
     }
-    if options.dry_run {
-        if let Some(why) = &stack.refusal {
-            println!("note: {why}");
-        }
-        println!("dry run: nothing changed");
+    let Some(services) = stack.unless_dry_run(options.dry_run)? else {
         return Ok(());
-    }
-    if let Some(why) = stack.refusal {
-        return Err(Error::Usage(why));
-    }
-    let ctx = apply::Context {
-        root,
-        project,
-        env: which,
-        compose,
-        gateway_url: options.gateway_url.clone(),
-        place: None,
     };
-    let preflight = apply::preflight(&ctx, &env, false)?;
-    if !preflight.is_ok() {
-        return Err(Error::Usage(format!(
-            "pre-flight: the stack fails a client check before any change, so the keys could not be judged; nothing changed. Failing: {}",
-            preflight.problems_line()
-        )));
-    }
+    let ctx = apply::Context::without_database(root, project, which, compose, options.gateway_url.clone());
+    let preflight = apply::preflight_or_refuse(&ctx, &env, "the keys")?;
     // The overlap's end is recorded before the change: `.env` says whether
     // an overlap is under way, this file only until when.
     let before_state = State::load(project)?;
@@ -194,7 +174,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         before: env,
         after,
         names: changed,
-        services: stack.services,
+        services,
         later: Vec::new(),
         force_recreate: true,
         database: Default::default(),

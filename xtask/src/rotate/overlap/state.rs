@@ -74,11 +74,6 @@ mod tests {
             err.contains(FILE) && err.contains("line 1") && !err.contains('\n'),
             "{err}"
         );
-        std::fs::remove_file(State::path(&project)).unwrap();
-        std::os::unix::fs::symlink(root.join("elsewhere"), State::path(&project)).unwrap();
-        assert!(State::load(&project).is_err());
-        assert!(state.save(&project).is_err(), "a link is never written through");
-        assert!(!root.join("elsewhere").exists());
         std::fs::remove_dir_all(root).unwrap();
     }
 }

@@ -298,26 +298,10 @@ fn execute(
     for line in plan.describe(&first, &later) {
         println!("  {line}");
     }
-    let up_first = running(&compose, first, None)?;
-    if let Some(why) = up_first.refusal {
-        return Err(Error::Usage(why));
-    }
+    let up_first = running(&compose, first, None)?.or_refuse()?;
     let up_later = running(&compose, later, None)?;
-    let ctx = apply::Context {
-        root,
-        project,
-        env: which,
-        compose,
-        gateway_url: options.gateway_url.clone(),
-        place: None,
-    };
-    let preflight = apply::preflight(&ctx, &env, false)?;
-    if !preflight.is_ok() {
-        return Err(Error::Usage(format!(
-            "pre-flight: the stack fails a client check before any change, so the stage could not be judged; nothing changed. Failing: {}",
-            preflight.problems_line()
-        )));
-    }
+    let ctx = apply::Context::without_database(root, project, which, compose, options.gateway_url.clone());
+    let preflight = apply::preflight_or_refuse(&ctx, &env, "the stage")?;
 
     // Recorded as started, with its backup, before anything changes.
     let backup = backups::save(project, env.text(), None)?;
@@ -331,7 +315,7 @@ fn execute(
         before: env,
         after: plan.after.clone(),
         names: plan.names.clone(),
-        services: up_first.services,
+        services: up_first,
         later: up_later.services,
         force_recreate: true,
         database: Default::default(),

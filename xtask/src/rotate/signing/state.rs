@@ -104,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn the_state_round_trips_private_and_a_link_is_refused() {
+    fn the_state_round_trips_private() {
         use std::os::unix::fs::PermissionsExt;
         let (root, project) = project();
         assert_eq!(State::load(&project).unwrap(), None);
@@ -125,12 +125,6 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(state.done(), Some(Stage::Standby));
         assert!(!state.complete());
-
-        std::fs::remove_file(State::path(&project)).unwrap();
-        std::os::unix::fs::symlink(root.join("elsewhere"), State::path(&project)).unwrap();
-        assert!(State::load(&project).is_err());
-        assert!(state.save(&project).is_err(), "a link is never written through");
-        assert!(!root.join("elsewhere").exists());
         std::fs::remove_dir_all(root).unwrap();
     }
 
