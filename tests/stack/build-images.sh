@@ -105,8 +105,11 @@ busybox="$target_dir/busybox"
 if [ ! -x "$busybox" ]; then
     command -v apt-get >/dev/null || die "apt-get is missing: the gateway image needs Debian's busybox-static"
     log "gateway: apt-get download busybox-static"
+    # A machine without apt's package lists gets them once, then tries again.
     (cd "$work" && quietly apt-get download busybox-static) ||
-        die "apt-get download busybox-static failed (run apt-get update first?)"
+        { log "gateway: apt-get update, then apt-get download busybox-static again" &&
+            quietly apt-get update && (cd "$work" && quietly apt-get download busybox-static); } ||
+        die "apt-get download busybox-static failed, also after apt-get update"
     dpkg-deb -x "$work"/busybox-static_*.deb "$work/busybox-static"
     install -m 0755 "$work/busybox-static/bin/busybox" "$busybox.$$"
     if ldd "$busybox.$$" 2>&1 | grep -q '=>'; then
