@@ -32,7 +32,19 @@ service_jwt=${SERVICE_ROLE_KEY_ASYMMETRIC:-}
 anon_jwt=${ANON_KEY_ASYMMETRIC:-}
 
 # Lua of the request-transformer's $(...) templates. The values are base64url
-# and dots only, so they sit safely inside single-quoted Lua strings.
+# and dots only, so they sit safely inside single-quoted Lua strings: anything
+# else (a quote, a backslash, a newline from a hand-edited .env) stops Kong here,
+# naming the variable and never its value.
+for name in SUPABASE_SECRET_KEY SUPABASE_PUBLISHABLE_KEY SUPABASE_SECRET_KEY_PREVIOUS \
+  SUPABASE_PUBLISHABLE_KEY_PREVIOUS SERVICE_ROLE_KEY_ASYMMETRIC ANON_KEY_ASYMMETRIC; do
+  eval "value=\${$name:-}"
+  case "$value" in
+    *[!A-Za-z0-9._-]*)
+      echo "kong-entrypoint: $name holds a character outside base64url and '.'; refusing to start" >&2
+      exit 1
+      ;;
+  esac
+done
 session="(headers.authorization ~= nil and headers.authorization:sub(1, 10) ~= 'Bearer sb_' and headers.authorization)"
 
 # is SUBJECT PREFIX KEY PREVIOUS: the Lua test that SUBJECT is PREFIX followed

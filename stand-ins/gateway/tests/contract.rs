@@ -533,3 +533,38 @@ fn sb_keys_become_the_es256_key_of_their_role_as_the_projects_entrypoint_writes_
     // A legacy key: no sb-api-key, and no Authorization either, so the function refuses.
     assert_eq!(function(&keys.anon), (401, None));
 }
+
+/// A value that could leave its Lua string (a quote) or its line (a newline) stops the
+/// project's entrypoint before it renders anything, naming the variable, never the value.
+#[test]
+fn the_entrypoint_refuses_a_key_that_could_break_out_of_its_lua_string() {
+    let script = std::fs::read_to_string(repo().join("docker/volumes/api/kong-entrypoint.sh")).unwrap();
+    let dir = std::env::temp_dir().join(format!("contract-kong-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("kong.yml");
+    for hostile in [
+        "sb_secret_Canary0' or true or '",
+        "sb_secret_Canary0\nline",
+        "sb_secret_Canary0\\x",
+    ] {
+        let run = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("KONG_DECLARATIVE_CONFIG", &out)
+            .env("SUPABASE_PUBLISHABLE_KEY", "sb_publishable_Fine0Key_abcdEFGH")
+            .env("SUPABASE_SECRET_KEY", hostile)
+            .output()
+            .expect("sh runs the entrypoint");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{hostile:?}: {stderr}");
+        assert!(
+            stderr.contains("SUPABASE_SECRET_KEY holds a character outside base64url"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("Canary0") && !String::from_utf8_lossy(&run.stdout).contains("Canary0"));
+        assert!(!out.exists(), "nothing rendered for {hostile:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -105,6 +105,39 @@ fn an_overlap_the_compose_file_cannot_carry_is_refused() {
     assert_eq!(faults::files(&sb.path(&p)), before, "nothing changed");
 }
 
+#[test]
+fn legacy_keys_are_not_re_minted_under_a_weak_jwt_secret() {
+    let (sb, p) = dev_project();
+    let env_path = format!("{p}/.env");
+    let weak = "WeakCanary0";
+    let text: String = sb
+        .read(&env_path)
+        .lines()
+        .map(|l| {
+            if l.starts_with("JWT_SECRET=") {
+                format!("JWT_SECRET={weak}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    sb.write(&env_path, &text);
+    let before = faults::files(&sb.path(&p));
+    for dry in [true, false] {
+        let mut args = vec!["ANON_KEY", "--overlap", "1h"];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = rotate(&sb, &p, &args).fails_with(2);
+        out.stderr_has("JWT_SECRET: ").stderr_has("rotate JWT_SECRET first");
+        assert!(
+            !out.stdout.contains(weak) && !out.stderr.contains(weak),
+            "the weak value is never shown"
+        );
+    }
+    assert_eq!(faults::files(&sb.path(&p)), before, "nothing changed");
+}
+
 // ---- On the real stack ------------------------------------------------------
 
 #[test]

@@ -20,7 +20,7 @@ use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::secrets::{CATALOG, Make, Role, Secret, catalog, jwt, name};
+use crate::secrets::{CATALOG, Make, Role, Secret, catalog, jwt, name, rules};
 
 use super::plan::{self, Row, Selection};
 use super::signing::Stage;
@@ -248,6 +248,16 @@ fn start(
         (plan.after, plan.rows)
     };
     let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
+    if !minted.is_empty() {
+        // Re-minted keys are only as sound as the secret that signs them.
+        let spec = catalog::find(name::JWT_SECRET).expect("in the catalog");
+        if let Err(why) = rules::check(spec, secret.expose(), &|n| env.get(n)) {
+            return Err(Error::Refused(vec![format!(
+                "{}: {why}: the re-minted keys would be no safer; rotate JWT_SECRET first (sessions end) and overlap nothing",
+                name::JWT_SECRET
+            )]));
+        }
+    }
     for name in minted {
         let spec = catalog::find(name).expect("in the catalog");
         let Make::Minted(role) = spec.make else {
