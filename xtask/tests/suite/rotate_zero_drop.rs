@@ -72,6 +72,28 @@ fn assert_none_failed(seen: &[(String, u16)], when: &str) {
     );
 }
 
+/// Kong recreated behind its front: no request gets a 5xx, and port 8000 keeps
+/// answering. A connection can still race the old Kong's stop: one the kernel took
+/// into its listen queue just before the listener closed is reset, and a TCP front
+/// (nginx stream, like the stand-in) only retries a connection it could not open.
+/// A plain recreate loses every request of several seconds: hundreds here.
+fn assert_kong_kept_answering(seen: &[(String, u16)], when: &str) {
+    assert!(seen.len() > 100, "the client kept calling: {} requests", seen.len());
+    let errors: Vec<&(String, u16)> = seen.iter().filter(|(_, status)| *status >= 500).collect();
+    assert!(
+        errors.is_empty(),
+        "{} requests got a 5xx {when}: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+    let unanswered = seen.iter().filter(|(_, status)| *status == 0).count();
+    assert!(
+        unanswered * 500 <= seen.len(),
+        "{unanswered} of {} requests got no answer {when}: more than the race of a stop explains",
+        seen.len()
+    );
+}
+
 const PATHS: &[&str] = &["/auth/v1/health", "/rest/v1/receptor_live_check", "/functions/v1/hello"];
 
 #[test]
@@ -156,5 +178,5 @@ fn port_8000_keeps_answering_while_kong_itself_is_recreated_behind_its_front() {
     assert_ne!(ids["kong"], after["kong"], "kong was recreated");
     assert_eq!(ids["kong-front"], after["kong-front"], "the front holds no secret");
     stack.assert_works_with(&stack.env());
-    assert_none_failed(&seen, "while kong was recreated");
+    assert_kong_kept_answering(&seen, "while kong was recreated");
 }
