@@ -357,13 +357,12 @@ impl Compose {
         let timeout = wait_secs.to_string();
         let scales: Vec<String> = replaced
             .iter()
-            .map(|(service, old)| format!("{service}={}", old.len() + 1))
+            // One token, `--scale=SVC=N`: the value can never be read as an option.
+            .map(|(service, old)| format!("--scale={service}={}", old.len() + 1))
             .collect();
         let mut up = up_without_deps(&timeout);
         up.push("--no-recreate");
-        for scale in &scales {
-            up.extend(["--scale", scale.as_str()]);
-        }
+        up.extend(scales.iter().map(String::as_str));
         up.push("--");
         up.extend(replaced.iter().map(|(service, _)| *service));
         let old_ids: Vec<String> = replaced
