@@ -48,10 +48,7 @@ impl Request {
 
     /// The first header with this name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        first_header(&self.headers, name)
     }
 
     /// How many headers have this name.
@@ -150,11 +147,9 @@ impl Response {
         self
     }
 
+    /// The first header with this name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        first_header(&self.headers, name)
     }
 
     /// The body as JSON, `Null` when it is not JSON.
@@ -398,6 +393,14 @@ fn parse_response(raw: &[u8]) -> Option<Response> {
         body.truncate(length);
     }
     Some(Response { status, headers, body })
+}
+
+/// The first of `headers` named `name`, compared case-insensitively (HTTP's rule).
+fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
 }
 
 #[cfg(test)]
