@@ -89,6 +89,9 @@ pub enum Error {
     /// Values that break their rule; one line each, naming file, line and variable.
     #[error("{}", .0.join("\n"))]
     Refused(Vec<String>),
+    /// Values or requests refused, one [`Refusal`] a line, naming file, line and variable.
+    #[error("{}", lines(.0))]
+    Refusals(Vec<Refusal>),
     #[error("{0}")]
     Usage(String),
     /// `verify` could not look at what it was asked to (exit 2).
@@ -100,7 +103,7 @@ pub enum Error {
     #[error(transparent)]
     Prompt(#[from] PromptError),
     /// A vault's command-line tool failed, or lacks secrets; one line each.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", lines(.0))]
     Vault(Vec<VaultError>),
     /// A change that needs a confirmation, and no terminal to ask on.
     #[error("{0}")]
@@ -113,6 +116,34 @@ pub enum Error {
     /// A change failed and putting it back failed too: what state things are in, what to run.
     #[error("{}", .0.join("\n"))]
     RollbackFailed(Vec<String>),
+}
+
+/// One line of [`Error::Refusals`]: a value or request refused, with the data
+/// its message is made from. Each module names its own reasons in an enum of
+/// its own, rendered there; they meet here.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Another error, as one line among several refusals.
+    #[error(transparent)]
+    Error(Box<Error>),
+}
+
+impl From<Error> for Refusal {
+    fn from(err: Error) -> Refusal {
+        Refusal::Error(Box::new(err))
+    }
+}
+
+/// Each of `items` on a line of its own.
+fn lines<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+impl Error {
+    /// [`Error::Refusals`] of `refusals`: `Error::refused([Refusal::…])`.
+    pub fn refused<R: Into<Refusal>>(refusals: impl IntoIterator<Item = R>) -> Error {
+        Error::Refusals(refusals.into_iter().map(Into::into).collect())
+    }
 }
 
 impl From<VaultError> for Error {
@@ -130,6 +161,7 @@ impl Error {
             | Error::Env(_)
             | Error::ProjectName(_)
             | Error::Refused(_)
+            | Error::Refusals(_)
             | Error::Usage(_)
             | Error::CouldNotRun(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
@@ -158,5 +190,15 @@ mod tests {
             exit_codes_text(&[0, 2]),
             "Exit codes:\n  0  success\n  2  bad input: usage, setup.conf, .env, project name, a weak or default secret"
         );
+    }
+
+    #[test]
+    fn refusals_are_one_line_each_and_exit_2() {
+        let err = Error::refused([
+            Error::Usage("first".into()),
+            Error::Refused(vec!["second".into(), "third".into()]),
+        ]);
+        assert_eq!(err.to_string(), "first\nsecond\nthird");
+        assert_eq!(err.exit_code(), 2);
     }
 }
