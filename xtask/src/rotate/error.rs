@@ -118,7 +118,7 @@ pub enum Refusal {
     Encrypting { spec: &'static catalog::SecretSpec },
     #[error(
         "{name} {} does not verify under the new JWT_SECRET with role {}; inject the matching key, or none to have it minted",
-        crate::sources::lookup::describe(*.from),
+        super::source::describe(*.from),
         .role.claim()
     )]
     InjectedKeyMismatch {
@@ -260,4 +260,220 @@ pub enum Unrestored {
         .problems.iter().map(|p| format!("rollback incomplete: {p}")).collect::<Vec<_>>().join("\n")
     )]
     Checks { problems: Vec<Problem>, finish: Finish },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::live::LiveCheck;
+
+    fn finish() -> Finish {
+        Finish {
+            backup: ".env.20261128T194705Z".into(),
+            stage: Env::Staging,
+            project: "receptor-stg".into(),
+        }
+    }
+
+    fn problem(message: &str) -> Problem {
+        Problem::new(LiveCheck::Gateway, message)
+    }
+
+    #[test]
+    fn refusals_before_a_change_name_the_project_and_what_to_run() {
+        let shown = |err: RotateError, code: i32| {
+            let err = Error::from(err);
+            assert_eq!(err.exit_code(), code, "{err}");
+            err.to_string()
+        };
+        assert_eq!(
+            shown(
+                RotateError::NoEnv {
+                    project: "receptor-stg".into(),
+                    stage: Env::Staging
+                },
+                2
+            ),
+            "receptor-stg/.env does not exist: lay the project out first with cargo xtask setup --env staging --project-name receptor-stg"
+        );
+        assert_eq!(
+            shown(RotateError::SigningKeyAlone { stage: Env::Prod }, 2),
+            "signing-key is rotated on its own: cargo xtask rotate signing-key --env prod"
+        );
+        assert_eq!(
+            shown(
+                RotateError::PreflightFails {
+                    problems: vec![problem("gateway: a"), problem("gateway: b")],
+                    stage: Env::Dev,
+                    project: "receptor-dev".into()
+                },
+                2
+            ),
+            "pre-flight: the stack fails a client check before any change, so a rotation could not be judged; nothing changed. Failing: gateway: a; gateway: b. See cargo xtask verify --live --env dev --project-name receptor-dev"
+        );
+        assert_eq!(
+            shown(
+                RotateError::DatabaseStopped {
+                    service: "db".into(),
+                    dir: "/r/receptor-dev".into()
+                },
+                2
+            ),
+            "service db is not running, and the database must change first: start it (cd /r/receptor-dev && docker compose up -d --wait), then run again; nothing changed"
+        );
+        assert_eq!(
+            shown(
+                RotateError::Unconfirmed {
+                    what: "Rotating JWT_SECRET ends every user session",
+                    why: "no terminal"
+                },
+                3
+            ),
+            "Rotating JWT_SECRET ends every user session: nobody to confirm (no terminal): pass --yes to rotate without asking; nothing changed"
+        );
+        assert_eq!(
+            shown(
+                RotateError::BadState {
+                    path: "p/.signing-key-rotation.json".into(),
+                    line: 3,
+                    what: "a signing-key rotation state",
+                    category: "bad JSON"
+                },
+                2
+            ),
+            "p/.signing-key-rotation.json: line 3: not a signing-key rotation state (bad JSON); move it away to start over"
+        );
+        assert_eq!(
+            shown(
+                RotateError::NoNewValues(vec![
+                    NoNewValue::InSource {
+                        name: "SMTP_PASS",
+                        why: "SMTP_PASS is not set in the environment".into()
+                    },
+                    NoNewValue::NoTerminal {
+                        name: "JWT_SECRET",
+                        why: "JWT_SECRET is not set in the environment".into(),
+                        no_terminal: "--non-interactive"
+                    },
+                ]),
+                3
+            ),
+            "SMTP_PASS: no new value (SMTP_PASS is not set in the environment): put the new value in its source, then run again\n\
+             JWT_SECRET: no new value (JWT_SECRET is not set in the environment) and no terminal to ask on (--non-interactive): put the new value in the vault and export JWT_SECRET, then run again"
+        );
+    }
+
+    #[test]
+    fn each_refused_variable_is_one_line() {
+        let spec = catalog::find("VAULT_ENC_KEY").unwrap();
+        let err = Error::refused([
+            Refusal::CannotMint {
+                name: "ANON_KEY_ASYMMETRIC",
+                why: MintError::NoKeySet,
+            },
+            Refusal::Encrypting { spec },
+            Refusal::InjectedKeyMismatch {
+                name: "ANON_KEY",
+                from: Source::Environment,
+                role: Role::Anon,
+            },
+            Refusal::BrokenKeySet {
+                name: "JWT_JWKS",
+                why: SetError::WrongShape("an object"),
+            },
+        ]);
+        assert_eq!(err.exit_code(), 2);
+        let lines: Vec<String> = err.to_string().lines().map(String::from).collect();
+        assert_eq!(
+            lines,
+            [
+                "ANON_KEY_ASYMMETRIC: JWT_KEYS is empty or broken: run cargo xtask setup first".to_string(),
+                format!(
+                    "VAULT_ENC_KEY encrypts stored data ({}): with a new key that data becomes unreadable; to rotate it anyway, add --i-understand-encrypted-data-becomes-unreadable",
+                    spec.about
+                ),
+                format!(
+                    "ANON_KEY {} does not verify under the new JWT_SECRET with role anon; inject the matching key, or none to have it minted",
+                    crate::sources::lookup::describe(Source::Environment)
+                ),
+                "JWT_JWKS must be an object: its HS256 oct key cannot be rebuilt; fix it (cargo xtask setup repairs it), then rotate again"
+                    .to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_change_says_where_it_failed_and_where_the_env_came_from() {
+        let err = Error::from(RolledBack {
+            action: Action::Rotate,
+            step: Step::Health,
+            backup: "receptor-dev/backups/.env.20261128T194705Z".into(),
+            cause: Cause::Unhealthy(vec!["auth".into(), "rest".into()]),
+        });
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} failed at step {} and was rolled back (the stack runs on the previous .env, restored from receptor-dev/backups/.env.20261128T194705Z): not running and healthy: auth, rest",
+                Action::Rotate,
+                Step::Health
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_rollback_says_what_is_left_and_the_command_that_finishes_it() {
+        let failed = |left: Unrestored| {
+            let err = Error::from(RollbackFailed {
+                action: Action::Rollback,
+                step: Step::Check,
+                cause: Cause::FailPoint,
+                left,
+            });
+            assert_eq!(err.exit_code(), 6);
+            err.to_string()
+        };
+        let head = format!(
+            "{} failed at step {}: the check fail point failed this step (a test hook)",
+            Action::Rollback,
+            Step::Check
+        );
+        let run = "cargo xtask rotate --rollback .env.20261128T194705Z --env staging --project-name receptor-stg";
+        assert_eq!(
+            failed(Unrestored::Checks {
+                problems: vec![problem("gateway: x"), problem("gateway: y")],
+                finish: finish()
+            }),
+            format!(
+                "{head}\nrollback incomplete: gateway: x\nrollback incomplete: gateway: y\nstate: .env, the database and the recreated services hold the previous values, but the checks above fail\nto finish: {run}"
+            )
+        );
+        let psql = PsqlError::Unreachable {
+            database: "postgres".into(),
+            message: "down".into(),
+        };
+        let shown_psql = psql.to_string();
+        assert_eq!(
+            failed(Unrestored::Database {
+                err: psql,
+                finish: finish()
+            }),
+            format!(
+                "{head}\nrollback failed: the database values were not restored: {shown_psql}\nstate: .env holds the previous values; the database may hold the new POSTGRES_PASSWORD or app.settings.jwt_secret; containers are as the failed step left them\nto finish: {run}"
+            )
+        );
+        let compose = ComposeError::NotRunning { service: "auth".into() };
+        let shown_compose = compose.to_string();
+        assert_eq!(
+            failed(Unrestored::Services {
+                err: compose,
+                services: vec!["kong".into(), "auth".into()],
+                finish: finish()
+            }),
+            format!(
+                "{head}\nrollback failed: the services were not recreated on the previous .env: {shown_compose}\nstate: .env and the database hold the previous values; kong, auth may run the new ones or be stopped\nto finish: {run}"
+            )
+        );
+    }
 }
