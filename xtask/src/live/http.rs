@@ -7,7 +7,8 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Why there is no gateway to check against. Names the URL or file, never a key.
+/// Why there is no gateway to check against. Names the URL (its user
+/// information masked: it may hold a password) or file, never a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
     #[error(
@@ -30,6 +31,18 @@ pub struct Gateway {
     prefix: String,
 }
 
+/// `url` as it may be shown: any user information (`user:password@`) before
+/// the host is replaced by `***@`.
+fn shown(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) if scheme.is_empty() => format!("***{}", &rest[at..]),
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
 impl Gateway {
     /// Kong on this machine, published on `port` (`KONG_HTTP_PORT`).
     pub fn local(port: u16) -> Gateway {
@@ -44,7 +57,7 @@ impl Gateway {
     pub fn parse(url: &str) -> Result<Gateway, GatewayError> {
         let rest = url
             .strip_prefix("http://")
-            .ok_or_else(|| GatewayError::NotHttp { url: url.to_string() })?;
+            .ok_or_else(|| GatewayError::NotHttp { url: shown(url) })?;
         let (authority, prefix) = match rest.find('/') {
             Some(at) => (&rest[..at], rest[at..].trim_end_matches('/')),
             None => (rest, ""),
@@ -53,12 +66,12 @@ impl Gateway {
             Some((host, port)) => (
                 host,
                 port.parse::<u16>()
-                    .map_err(|_| GatewayError::BadPort { url: url.to_string() })?,
+                    .map_err(|_| GatewayError::BadPort { url: shown(url) })?,
             ),
             None => (authority, 80),
         };
         if host.is_empty() || host.contains(['@', ' ']) {
-            return Err(GatewayError::NoPlainHost { url: url.to_string() });
+            return Err(GatewayError::NoPlainHost { url: shown(url) });
         }
         Ok(Gateway {
             host: host.to_string(),
@@ -118,6 +131,29 @@ mod tests {
         assert!(Gateway::parse("https://x").is_err());
         assert!(Gateway::parse("http://x:port").is_err());
         assert!(Gateway::parse("http://user:pw@x:1").is_err());
+    }
+
+    #[test]
+    fn a_refused_url_is_shown_without_its_password() {
+        for (url, want) in [
+            (
+                "http://user:canary-pw@x:1",
+                r#"gateway URL "http://***@x:1" has no plain host"#,
+            ),
+            (
+                "https://user:canary-pw@x/api",
+                r#"gateway URL "https://***@x/api" must start with http:// (https is not supported: use the plain HTTP port on this machine)"#,
+            ),
+            (
+                "http://canary-pw@x:port",
+                r#"gateway URL "http://***@x:port" has a bad port"#,
+            ),
+        ] {
+            let shown = Gateway::parse(url).unwrap_err().to_string();
+            assert_eq!(shown, want);
+            assert!(!shown.contains("canary-pw"), "{shown}");
+        }
+        assert_eq!(shown("http://x/a@b"), "http://x/a@b");
     }
 
     #[test]
