@@ -110,6 +110,30 @@ impl Project {
         Ok((lock, removed))
     }
 
+    /// For a run that changes nothing (a dry run): `read` under the lock
+    /// shared with other such runs, so that what it reads is never a change
+    /// half made by a run holding the lock. Nothing is created or removed:
+    /// not the lock file, not the temporary files an interrupted run left.
+    /// Without a lock file no run has started changing the project (every
+    /// such run creates it first); if one appears while `read` runs, `read`
+    /// runs again under it. Returns the lock (`None` without a lock file),
+    /// to keep while the run goes on, and what `read` returned.
+    pub fn read_locked<T, E: From<FileError>>(
+        &self,
+        wait: Duration,
+        mut read: impl FnMut() -> Result<T, E>,
+    ) -> Result<(Option<ProjectLock>, T), E> {
+        self.check_folder().map_err(FileError::from)?;
+        loop {
+            let lock = ProjectLock::share(&self.lock_file(), wait)?;
+            let value = read()?;
+            let appeared = || no_follow::file_at(&self.lock_file()).map(|f| f.is_some());
+            if lock.is_some() || !appeared().map_err(FileError::from)? {
+                return Ok((lock, value));
+            }
+        }
+    }
+
     /// Copies of `.env` taken before each change.
     pub fn backup_dir(&self) -> PathBuf {
         self.dir.join("backups")

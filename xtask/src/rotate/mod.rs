@@ -21,6 +21,7 @@ mod plan;
 mod rollback;
 pub mod signing;
 mod source;
+mod stage;
 mod state_file;
 
 use std::path::Path;
@@ -33,6 +34,7 @@ use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::live;
+use crate::private_file::ProjectLock;
 use crate::project::Project;
 use crate::psql;
 use crate::secrets::{Secret, name};
@@ -131,13 +133,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             signing::NAME
         )));
     }
-    let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
-    if leftovers > 0 {
-        println!("removed {leftovers} temporary file(s) left by an interrupted run");
-    }
-    let before = project
-        .load_env()?
-        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))?;
+    let (_lock, before) = locked(&project, options.dry_run, || load_env(&project))?;
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, which, options.non_interactive);
@@ -258,6 +254,32 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         key_ids: Vec::new(),
     };
     apply::apply(&ctx, &change)
+}
+
+/// The project lock for this run, and what `read` reads under it: a real
+/// run holds the lock alone and first removes the temporary files an
+/// interrupted run left; a dry run shares it, and creates or removes nothing
+/// (see [`Project::read_locked`]).
+fn locked<T>(
+    project: &Project,
+    dry_run: bool,
+    mut read: impl FnMut() -> Result<T>,
+) -> Result<(Option<ProjectLock>, T)> {
+    if dry_run {
+        return project.read_locked(LOCK_WAIT, read);
+    }
+    let (lock, leftovers) = project.lock(LOCK_WAIT)?;
+    if leftovers > 0 {
+        println!("removed {leftovers} temporary file(s) left by an interrupted run");
+    }
+    Ok((Some(lock), read()?))
+}
+
+/// The project's `.env`, which a run found there when it started.
+fn load_env(project: &Project) -> Result<EnvFile> {
+    project
+        .load_env()?
+        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))
 }
 
 /// The consumers to recreate, and why the stack cannot be changed now, if it cannot.

@@ -446,7 +446,7 @@ fn a_stage_killed_midway_is_rolled_back_by_the_next_run_which_then_finishes_it()
     let token_a = python_token(serde_json::json!({ "jwk": ec_key(&env0, &a) }));
 
     // Killed once the stage is recorded as started, before .env changes.
-    let child = faults::stop_at(stack.rotate(&["signing-key"]), "signing-stage-started");
+    let child = faults::stop_at(stack.rotate(&["signing-key"]), "stage-started");
     faults::kill(child);
     assert_eq!(stack.env(), env0, "nothing changed yet");
     assert_eq!(state(&stack)["running"]["stage"], "standby");
@@ -587,7 +587,7 @@ fn killed_at_any_step_of_any_stage_the_next_run_repairs_and_finishes_it() {
     let cases: [(&str, &[&str], &str); 5] = [
         ("standby", &[], "mid-write:signing-key-rotation.json"),
         ("switch", &["--no-external-verifiers"], "after-rename:.env"),
-        ("revoke", &["--stage", "revoke", "--now"], "signing-stage-started"),
+        ("revoke", &["--stage", "revoke", "--now"], "stage-started"),
         ("standby", &[], "rotate-before-check"),
         ("switch", &["--no-external-verifiers"], "mid-write:.env"),
     ];
