@@ -155,4 +155,39 @@ mod tests {
             assert!(Project::new(Path::new("/repo"), bad).is_err(), "{bad:?}");
         }
     }
+
+    #[test]
+    fn a_read_that_a_run_may_have_overlapped_is_made_again_under_the_lock() {
+        let root = std::env::temp_dir().join(format!("xtask-read-locked-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("p")).unwrap();
+        let project = Project::new(&root, "p").unwrap();
+        let reads = |project: &Project, appear: bool| {
+            let mut n = 0;
+            let (lock, ()) = project
+                .read_locked(Duration::from_secs(1), || {
+                    n += 1;
+                    // A run starts while this one reads: it creates the lock file.
+                    if appear && n == 1 {
+                        ProjectLock::acquire(&project.lock_file(), Duration::from_secs(1)).map(drop)?;
+                    }
+                    Ok::<(), FileError>(())
+                })
+                .unwrap();
+            (n, lock.is_some())
+        };
+        assert_eq!(
+            reads(&project, false),
+            (1, false),
+            "no lock file: one read, none created"
+        );
+        assert!(!project.lock_file().exists());
+        assert_eq!(
+            reads(&project, true),
+            (2, true),
+            "read again under the lock that appeared"
+        );
+        assert_eq!(reads(&project, false), (1, true));
+        std::fs::remove_dir_all(root).unwrap();
+    }
 }

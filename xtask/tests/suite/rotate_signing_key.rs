@@ -455,6 +455,14 @@ fn a_stage_killed_midway_is_rolled_back_by_the_next_run_which_then_finishes_it()
         .succeeds()
         .stdout_has("standby started at")
         .stdout_has("the next run rolls it back");
+    // A dry run shows the repair, and changes no file.
+    let tree = common::tree(&stack.project_path(""));
+    let out = stack.rotate(&["signing-key", "--dry-run"]).succeeds();
+    out.stdout_has("stage standby started at")
+        .stdout_has("did not finish: rolling it back")
+        .stdout_has("dry run: nothing changed");
+    no_secret(&out, &[&env0], &[&token_a]);
+    common::assert_unchanged(&tree, &stack.project_path(""), "a dry run of the repair");
     let out = stack.rotate(&["signing-key"]).succeeds();
     out.stdout_has("did not finish: rolling it back")
         .stdout_has("standby done");
