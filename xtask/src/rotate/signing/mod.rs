@@ -91,16 +91,17 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     if let Some(running) = state.as_ref().and_then(|s| s.running.clone()) {
         let what = format!("stage {}", running.stage.name());
         env = running.roll_back(&what, root, project, options, env, &sources)?;
+        // The state as the rollback leaves it (a dry run goes on from it too).
+        let mut back = state.take().expect("a state with a running stage");
+        back.running = None;
+        if running.stage == Stage::Standby {
+            back.new_kid = None;
+        }
         if !options.dry_run {
-            let mut back = state.take().expect("a state with a running stage");
-            back.running = None;
-            if running.stage == Stage::Standby {
-                back.new_kid = None;
-            }
             back.save(project)?;
             log(project, which, Outcome::InterruptedRolledBack, running.stage, &back)?;
-            state = Some(back);
         }
+        state = Some(back);
     }
 
     let rules = rules(&env, args)?;

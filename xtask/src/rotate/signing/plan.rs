@@ -258,7 +258,7 @@ impl StagePlan {
     /// The state once the stage is done at `now`.
     pub fn state_after(&self, state: Option<&State>, now: u64) -> State {
         let mut done = match (self.stage, state) {
-            (Stage::Standby, Some(s)) if !s.complete() => s.clone(),
+            // Standby starts a rotation, as its record did.
             (Stage::Standby, _) | (_, None) => self.fresh_state(),
             (_, Some(s)) => s.clone(),
         };
