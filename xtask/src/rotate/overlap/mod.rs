@@ -9,7 +9,9 @@
 //! `ANON_KEY` / `SERVICE_ROLE_KEY`, which are re-minted with the same
 //! `JWT_SECRET` (so no session ends). Each step is one change of `.env`
 //! applied like any rotation: backup, write, recreate, health, client checks,
-//! undo on failure; the audit log records it without values.
+//! undo on failure; the audit log records it without values. A step is
+//! recorded as started before it changes anything, so the next run rolls one
+//! that was cut short back to its backup before going on (`rotate/stage.rs`).
 
 mod state;
 
