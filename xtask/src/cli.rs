@@ -124,7 +124,9 @@ pub enum Command {
     /// to NAME, the old one to NAME_PREVIOUS, and the gateway accepts both as
     /// the same role; rotate NAME --stage revoke (once DURATION has passed;
     /// --now to force) empties NAME_PREVIOUS and the old key gets 401. The
-    /// end of each overlap is kept in api-key-overlap.json; --status shows it.
+    /// end of each overlap, and the step under way, are kept in
+    /// api-key-overlap.json; --status shows them. A step cut short is rolled
+    /// back by the next run before it goes on.
     #[command(
         after_help = after_help(ROTATE_EXAMPLES, ALL_CODES),
         mut_arg("env", |a| a.required(true).help(

@@ -149,29 +149,52 @@ impl ProjectLock {
                 .truncate(false)
                 .mode(0o600),
         )?;
-        let start = Instant::now();
-        let mut told = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(ProjectLock { _file: file }),
-                Err(fs::TryLockError::WouldBlock) => {
-                    if start.elapsed() >= wait {
-                        return Err(FileError::Locked {
-                            path: path.to_path_buf(),
-                        });
-                    }
-                    if !told {
-                        eprintln!("waiting for another cargo xtask run on this project to finish…");
-                        told = true;
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(fs::TryLockError::Error(source)) => {
-                    return Err(FileError::Write {
+        wait_for(file, path, wait, File::try_lock)
+    }
+
+    /// For a run that changes nothing (a dry run): the lock file `path`
+    /// shared with other such runs, waiting up to `wait` for a run that holds
+    /// it to change things (and saying so, like [`ProjectLock::acquire`]).
+    /// The file is only opened for reading, never created: `None` when there
+    /// is none, as before any run that changed the project.
+    pub fn share(path: &Path, wait: Duration) -> Result<Option<ProjectLock>, FileError> {
+        match no_follow::open(path, OpenOptions::new().read(true)) {
+            Ok(file) => wait_for(file, path, wait, File::try_lock_shared).map(Some),
+            Err(PathError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Locks `file` with `try_lock`, retrying until `wait` has passed.
+fn wait_for(
+    file: File,
+    path: &Path,
+    wait: Duration,
+    try_lock: fn(&File) -> Result<(), fs::TryLockError>,
+) -> Result<ProjectLock, FileError> {
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        match try_lock(&file) {
+            Ok(()) => return Ok(ProjectLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => {
+                if start.elapsed() >= wait {
+                    return Err(FileError::Locked {
                         path: path.to_path_buf(),
-                        source,
                     });
                 }
+                if !told {
+                    eprintln!("waiting for another cargo xtask run on this project to finish…");
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(FileError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
         }
     }
@@ -236,6 +259,33 @@ mod tests {
         );
         drop(held);
         ProjectLock::acquire(&path, Duration::from_millis(300)).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_shared_lock_creates_nothing_waits_for_a_writer_and_holds_off_the_next() {
+        let dir = temp_dir("share");
+        let path = dir.join(".xtask.lock");
+        assert!(ProjectLock::share(&path, LOCK_WAIT).unwrap().is_none());
+        assert!(!path.exists(), "a shared lock never creates the lock file");
+
+        let held = ProjectLock::acquire(&path, LOCK_WAIT).unwrap();
+        let err = ProjectLock::share(&path, Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(err, FileError::Locked { .. }), "{err}");
+        drop(held);
+
+        let readers = [
+            ProjectLock::share(&path, Duration::from_millis(300)).unwrap(),
+            ProjectLock::share(&path, Duration::from_millis(300)).unwrap(),
+        ];
+        assert!(readers.iter().all(Option::is_some), "readers share the lock");
+        assert!(ProjectLock::acquire(&path, Duration::from_millis(300)).is_err());
+        drop(readers);
+        ProjectLock::acquire(&path, Duration::from_millis(300)).unwrap();
+
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.join("elsewhere"), &path).unwrap();
+        assert!(ProjectLock::share(&path, LOCK_WAIT).is_err(), "a link is refused");
         fs::remove_dir_all(dir).unwrap();
     }
 }

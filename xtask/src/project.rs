@@ -110,6 +110,30 @@ impl Project {
         Ok((lock, removed))
     }
 
+    /// For a run that changes nothing (a dry run): `read` under the lock
+    /// shared with other such runs, so that what it reads is never a change
+    /// half made by a run holding the lock. Nothing is created or removed:
+    /// not the lock file, not the temporary files an interrupted run left.
+    /// Without a lock file no run has started changing the project (every
+    /// such run creates it first); if one appears while `read` runs, `read`
+    /// runs again under it. Returns the lock (`None` without a lock file),
+    /// to keep while the run goes on, and what `read` returned.
+    pub fn read_locked<T, E: From<FileError>>(
+        &self,
+        wait: Duration,
+        mut read: impl FnMut() -> Result<T, E>,
+    ) -> Result<(Option<ProjectLock>, T), E> {
+        self.check_folder().map_err(FileError::from)?;
+        loop {
+            let lock = ProjectLock::share(&self.lock_file(), wait)?;
+            let value = read()?;
+            let appeared = || no_follow::file_at(&self.lock_file()).map(|f| f.is_some());
+            if lock.is_some() || !appeared().map_err(FileError::from)? {
+                return Ok((lock, value));
+            }
+        }
+    }
+
     /// Copies of `.env` taken before each change.
     pub fn backup_dir(&self) -> PathBuf {
         self.dir.join("backups")
@@ -130,5 +154,40 @@ mod tests {
         ] {
             assert!(Project::new(Path::new("/repo"), bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_read_that_a_run_may_have_overlapped_is_made_again_under_the_lock() {
+        let root = std::env::temp_dir().join(format!("xtask-read-locked-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("p")).unwrap();
+        let project = Project::new(&root, "p").unwrap();
+        let reads = |project: &Project, appear: bool| {
+            let mut n = 0;
+            let (lock, ()) = project
+                .read_locked(Duration::from_secs(1), || {
+                    n += 1;
+                    // A run starts while this one reads: it creates the lock file.
+                    if appear && n == 1 {
+                        ProjectLock::acquire(&project.lock_file(), Duration::from_secs(1)).map(drop)?;
+                    }
+                    Ok::<(), FileError>(())
+                })
+                .unwrap();
+            (n, lock.is_some())
+        };
+        assert_eq!(
+            reads(&project, false),
+            (1, false),
+            "no lock file: one read, none created"
+        );
+        assert!(!project.lock_file().exists());
+        assert_eq!(
+            reads(&project, true),
+            (2, true),
+            "read again under the lock that appeared"
+        );
+        assert_eq!(reads(&project, false), (1, true));
+        std::fs::remove_dir_all(root).unwrap();
     }
 }

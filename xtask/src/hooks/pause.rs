@@ -47,12 +47,16 @@ pub const STEPS: &[(&str, &str)] = &[
         "rotate: .env and the database hold the new values, the containers the old",
     ),
     (
-        "signing-stage-started",
-        "rotate signing-key: the state file says a stage started, .env not yet changed",
+        "stage-started",
+        "rotate signing-key, or an API-key overlap step: the state file says it started, .env not yet changed",
     ),
     (
         "rotate-before-check",
         "rotate: the consumers are recreated and healthy, the client checks not yet run",
+    ),
+    (
+        "stage-checked",
+        "rotate signing-key, or an API-key overlap step: applied and checked, the state file not yet saying it is done",
     ),
 ];
 

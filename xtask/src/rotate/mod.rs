@@ -22,6 +22,7 @@ mod plan;
 mod rollback;
 pub mod signing;
 mod source;
+mod stage;
 mod state_file;
 
 use std::path::Path;
@@ -34,6 +35,7 @@ use crate::config::SetupConf;
 use crate::envfile::EnvFile;
 use crate::error::Result;
 use crate::live;
+use crate::private_file::ProjectLock;
 use crate::project::Project;
 use crate::psql;
 use crate::secrets::{Secret, name};
@@ -124,11 +126,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     if options.signing.any() {
         return Err(RotateError::SigningFlags.into());
     }
-    let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
-    if leftovers > 0 {
-        println!("removed {leftovers} temporary file(s) left by an interrupted run");
-    }
-    let before = load_env(&project)?;
+    let (_lock, before) = locked(&project, options.dry_run, || load_env(&project))?;
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, which, options.non_interactive);
@@ -247,6 +245,25 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         key_ids: Vec::new(),
     };
     apply::apply(&ctx, &change)
+}
+
+/// The project lock for this run, and what `read` reads under it: a real
+/// run holds the lock alone and first removes the temporary files an
+/// interrupted run left; a dry run shares it, and creates or removes nothing
+/// (see [`Project::read_locked`]).
+fn locked<T>(
+    project: &Project,
+    dry_run: bool,
+    mut read: impl FnMut() -> Result<T>,
+) -> Result<(Option<ProjectLock>, T)> {
+    if dry_run {
+        return project.read_locked(LOCK_WAIT, read);
+    }
+    let (lock, leftovers) = project.lock(LOCK_WAIT)?;
+    if leftovers > 0 {
+        println!("removed {leftovers} temporary file(s) left by an interrupted run");
+    }
+    Ok((Some(lock), read()?))
 }
 
 /// The consumers to recreate, and why the stack cannot be changed now, if it cannot.

@@ -399,13 +399,23 @@ fn rules_hold(cx: &Context, env: &EnvFile) -> Outcome {
 
 /// The keys of `rotate NAME --overlap`: a previous key is judged as the
 /// current one and must differ from it; an overlap under way says until when,
-/// one past its end is a warning.
+/// one past its end is a warning, and so is a step of one that was cut short.
 fn overlaps(cx: &Context, project: &Project, env: &EnvFile) -> Result<Outcome> {
     let mut outcome = Outcome::new(&OVERLAP);
     let others = |name: &str| env.get(name);
-    let mut state = None;
+    let state = overlap::State::load(project)?;
+    let now = overlap::now();
     for (name, previous) in overlap::pairs() {
         let value = env.get(previous).unwrap_or_default();
+        // A step cut short: `.env` may be halfway, and the next run rolls it back.
+        if let Some(unfinished) = state.unfinished_of(name) {
+            outcome.push(Finding::warn(
+                cx.at(env, previous),
+                overlap::line(name, previous, env, &state, now),
+                overlap::again(name, unfinished.step.stage),
+            ));
+            continue;
+        }
         if value.is_empty() {
             continue;
         }
@@ -426,12 +436,7 @@ fn overlaps(cx: &Context, project: &Project, env: &EnvFile) -> Result<Outcome> {
             ));
             continue;
         }
-        if state.is_none() {
-            state = Some(overlap::State::load(project)?);
-        }
-        let state = state.as_ref().expect("loaded above");
-        let now = overlap::now();
-        let line = overlap::line(name, previous, env, state, now);
+        let line = overlap::line(name, previous, env, &state, now);
         match state.overlaps.get(name) {
             Some(window) if window.ends_at > now => outcome.push(Finding::pass(cx.at(env, previous), line)),
             _ => outcome.push(Finding::warn(

@@ -6,6 +6,7 @@ mod common;
 
 mod compose_stack;
 mod output_snapshots;
+mod rotate_dry_run;
 mod rotate_external_db;
 mod rotate_paths;
 mod rotate_rollback;

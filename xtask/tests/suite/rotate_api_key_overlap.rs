@@ -297,3 +297,257 @@ fn during_an_overlap_old_and_new_keys_work_and_after_revoke_only_the_new() {
             .contains(&s0)
     );
 }
+
+// ---- Killed midway, on the real stack ------------------------------------
+
+/// Where a step is killed: each pause point between its backup and its end.
+const KILLS: [&str; 7] = [
+    // The backup is in place, nothing recorded yet.
+    "after-rename:.env.*",
+    // The record of the step as started is half written.
+    "mid-write:api-key-overlap.json",
+    // Recorded as started, .env not yet changed.
+    "stage-started",
+    // The new .env half written.
+    "mid-write:.env",
+    // .env written, the stack not yet recreated: .env ahead of the containers.
+    "after-rename:.env",
+    // Recreated and healthy, not yet checked.
+    "rotate-before-check",
+    // Checked, not yet recorded as done.
+    "stage-checked",
+];
+
+/// The state file, `Null` when there is none.
+fn state_of(stack: &Stack) -> serde_json::Value {
+    std::fs::read_to_string(stack.project_path(STATE))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// What a test saw: every `.env` the project had, every output.
+#[derive(Default)]
+struct Seen {
+    envs: Vec<BTreeMap<String, String>>,
+    outputs: Vec<common::Outcome>,
+}
+
+impl Seen {
+    /// No value of any `.env` seen is in any output, the audit log or the state file.
+    fn no_value_anywhere(&self, stack: &Stack) {
+        let envs: Vec<&BTreeMap<String, String>> = self.envs.iter().collect();
+        for out in &self.outputs {
+            no_secret(out, &envs);
+        }
+        let audit = std::fs::read_to_string(stack.project_path("audit.log")).unwrap();
+        let state = std::fs::read_to_string(stack.project_path(STATE)).unwrap();
+        for secret in secrets(&envs) {
+            assert!(!audit.contains(&secret), "a value reached audit.log");
+            assert!(!state.contains(&secret), "a value reached {STATE}");
+        }
+    }
+}
+
+/// Kills `rotate args` (with the clock moved by `skew` seconds) at `spec`.
+/// When the step was recorded as started, `--status` and `verify` name it as
+/// cut short (neither calls a revoke due), and a dry run of the next run
+/// shows the repair and changes no file. Returns whether it was recorded.
+fn kill_step(stack: &Stack, key: &str, args: &[&str], skew: &str, spec: &str, seen: &mut Seen) -> bool {
+    let context = format!("{args:?} killed at {spec}");
+    let before = stack.env_text();
+    let child = faults::stop_at(stack.rotate(args).env(SKEW, skew), spec);
+    seen.outputs.push(faults::kill_with_output(child).into());
+    seen.envs.push(stack.env());
+    let running = state_of(stack)["running"].clone();
+    if running.is_null() {
+        assert_eq!(
+            stack.env_text(),
+            before,
+            "{context}: .env changed with no step recorded as started"
+        );
+        return false;
+    }
+    let step = running["stage"].as_str().unwrap().to_string();
+    assert_eq!(running["keys"], serde_json::json!([key]), "{context}");
+    let status = stack.rotate(&[key, "--status"]).env(SKEW, skew).succeeds();
+    status
+        .stdout_has(&format!("{key}: the {step} step started at "))
+        .stdout_has("did not finish: the next run rolls it back to .env.");
+    assert!(!status.stdout.contains("revoke is due"), "{context}: {}", status.stdout);
+    let verify = stack
+        .sb
+        .xtask(["verify", "--env", "dev", "--project-name", &stack.project])
+        .env(SKEW, skew)
+        .output();
+    let found = verify.findings_of("project.overlap");
+    assert!(
+        found.len() == 1 && found[0].starts_with("warn") && found[0].contains("did not finish"),
+        "{context}: {}",
+        verify.stdout
+    );
+    assert!(
+        !verify.stdout.contains("revoke is due") && !verify.stdout.contains("has ended"),
+        "{context}: {}",
+        verify.stdout
+    );
+    let tree = common::tree(&stack.project_path(""));
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = stack.rotate(&dry).env(SKEW, skew).succeeds();
+    out.stdout_has(&format!("the {step} step of {key} started at "))
+        .stdout_has("did not finish: rolling it back to .env.")
+        .stdout_has("dry run: nothing changed");
+    common::assert_unchanged(&tree, &stack.project_path(""), &format!("{context}: a dry run"));
+    seen.outputs.extend([status, verify, out]);
+    true
+}
+
+/// The run after a kill, the same command: it rolls the step back first
+/// when it was `cut_short` (and only then), and says `done` at its end.
+/// Returns the `.env` it left.
+fn next_run(
+    stack: &Stack,
+    args: &[&str],
+    skew: &str,
+    cut_short: bool,
+    done: &str,
+    context: &str,
+    seen: &mut Seen,
+) -> BTreeMap<String, String> {
+    let out = stack.rotate(args).env(SKEW, skew).output();
+    assert_eq!(out.code, 0, "{context}: the next run\n{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.stdout.contains("did not finish: rolling it back"),
+        cut_short,
+        "{context}\n{}",
+        out.stdout
+    );
+    out.stdout_has(done);
+    seen.outputs.push(out);
+    let env = stack.env();
+    seen.envs.push(env.clone());
+    env
+}
+
+/// After a run that finished a step: nothing left under way, no temporary file.
+fn settled(stack: &Stack, context: &str) -> serde_json::Value {
+    let state = state_of(stack);
+    assert!(state["running"].is_null(), "{context}: {state}");
+    let temps = faults::files(&stack.project_path(""))
+        .into_keys()
+        .filter(|p| xtask::private_file::is_temp_name(&p.file_name().unwrap().to_string_lossy()))
+        .count();
+    assert_eq!(temps, 0, "{context}: temporary files left behind");
+    state
+}
+
+/// How many interrupted steps of `step` the audit log says were rolled back.
+fn rolled_back_in_audit(stack: &Stack, step: &str) -> usize {
+    std::fs::read_to_string(stack.project_path("audit.log"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["stage"] == step && l["outcome"] == "rolled back the interrupted stage")
+        .count()
+}
+
+#[test]
+fn an_overlap_killed_at_any_step_is_rolled_back_by_the_next_run_which_then_starts_it() {
+    let stack = Stack::up();
+    let (key, previous) = ("SUPABASE_SECRET_KEY", "SUPABASE_SECRET_KEY_PREVIOUS");
+    let args = [key, "--overlap", "1h"];
+    let mut seen = Seen {
+        envs: vec![stack.env()],
+        ..Seen::default()
+    };
+    let mut repaired = 0;
+    for spec in KILLS {
+        let context = format!("the overlap killed at {spec}");
+        let old = stack.env()[key].clone();
+        let cut_short = kill_step(&stack, key, &args, "0", spec, &mut seen);
+        let killed = seen.envs.last().unwrap()[key].clone();
+
+        let env = next_run(
+            &stack,
+            &args,
+            "0",
+            cut_short,
+            "overlap started: SUPABASE_SECRET_KEY is new",
+            &context,
+            &mut seen,
+        );
+        repaired += usize::from(cut_short);
+        // As a finished overlap promises: the old key and the new one work.
+        assert_eq!(env[previous], old, "{context}: the old key is the previous one");
+        assert_ne!(env[key], old);
+        let service = (200, Some("service_role".to_string()));
+        assert_eq!(role_at_rest(&stack, &old), service, "{context}: the old key");
+        assert_eq!(role_at_rest(&stack, &env[key]), service, "{context}: the new key");
+        if killed != old && killed != env[key] {
+            assert_eq!(
+                role_at_rest(&stack, &killed).0,
+                401,
+                "{context}: the key the killed run wrote was rolled back"
+            );
+        }
+        let state = settled(&stack, &context);
+        let window = &state["overlaps"][key];
+        assert_eq!(
+            window["ends_at"].as_u64().unwrap() - window["started_at"].as_u64().unwrap(),
+            3600,
+            "{context}: {state}"
+        );
+
+        // Revoked, for the next kill.
+        seen.outputs
+            .push(stack.rotate(&[key, "--stage", "revoke", "--now"]).succeeds());
+        assert_eq!(role_at_rest(&stack, &old).0, 401, "{context}: revoked");
+    }
+    assert_eq!(repaired, 5, "every kill after the step was recorded was rolled back");
+    assert_eq!(rolled_back_in_audit(&stack, "overlap"), 5);
+    seen.no_value_anywhere(&stack);
+}
+
+#[test]
+fn a_revoke_killed_at_any_step_is_rolled_back_by_the_next_run_which_then_revokes() {
+    let stack = Stack::up();
+    let (key, previous) = ("SUPABASE_SECRET_KEY", "SUPABASE_SECRET_KEY_PREVIOUS");
+    let args = [key, "--stage", "revoke"];
+    let due = "3601";
+    let mut seen = Seen::default();
+    let mut repaired = 0;
+    for spec in KILLS {
+        let context = format!("the revoke killed at {spec}");
+        seen.outputs.push(stack.rotate(&[key, "--overlap", "1h"]).succeeds());
+        let env = stack.env();
+        let (old, new) = (env[previous].clone(), env[key].clone());
+        seen.envs.push(env);
+        let cut_short = kill_step(&stack, key, &args, due, spec, &mut seen);
+
+        let env = next_run(
+            &stack,
+            &args,
+            due,
+            cut_short,
+            "revoke done: the old SUPABASE_SECRET_KEY is refused",
+            &context,
+            &mut seen,
+        );
+        repaired += usize::from(cut_short);
+        // As a finished revoke promises: the new key alone works.
+        assert_eq!(env[previous], "", "{context}");
+        assert_eq!(env[key], new, "{context}: the new key is kept");
+        assert_eq!(role_at_rest(&stack, &old).0, 401, "{context}: the old key");
+        assert_eq!(
+            role_at_rest(&stack, &new),
+            (200, Some("service_role".to_string())),
+            "{context}: the new key"
+        );
+        let state = settled(&stack, &context);
+        assert!(state["overlaps"].get(key).is_none(), "{context}: {state}");
+    }
+    assert_eq!(repaired, 5, "every kill after the step was recorded was rolled back");
+    assert_eq!(rolled_back_in_audit(&stack, "revoke"), 5);
+    seen.no_value_anywhere(&stack);
+}

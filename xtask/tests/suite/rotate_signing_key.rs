@@ -446,7 +446,7 @@ fn a_stage_killed_midway_is_rolled_back_by_the_next_run_which_then_finishes_it()
     let token_a = python_token(serde_json::json!({ "jwk": ec_key(&env0, &a) }));
 
     // Killed once the stage is recorded as started, before .env changes.
-    let child = faults::stop_at(stack.rotate(&["signing-key"]), "signing-stage-started");
+    let child = faults::stop_at(stack.rotate(&["signing-key"]), "stage-started");
     faults::kill(child);
     assert_eq!(stack.env(), env0, "nothing changed yet");
     assert_eq!(state(&stack)["running"]["stage"], "standby");
@@ -455,6 +455,14 @@ fn a_stage_killed_midway_is_rolled_back_by_the_next_run_which_then_finishes_it()
         .succeeds()
         .stdout_has("standby started at")
         .stdout_has("the next run rolls it back");
+    // A dry run shows the repair, and changes no file.
+    let tree = common::tree(&stack.project_path(""));
+    let out = stack.rotate(&["signing-key", "--dry-run"]).succeeds();
+    out.stdout_has("stage standby started at")
+        .stdout_has("did not finish: rolling it back")
+        .stdout_has("dry run: nothing changed");
+    no_secret(&out, &[&env0], &[&token_a]);
+    common::assert_unchanged(&tree, &stack.project_path(""), "a dry run of the repair");
     let out = stack.rotate(&["signing-key"]).succeeds();
     out.stdout_has("did not finish: rolling it back")
         .stdout_has("standby done");
@@ -587,7 +595,7 @@ fn killed_at_any_step_of_any_stage_the_next_run_repairs_and_finishes_it() {
     let cases: [(&str, &[&str], &str); 5] = [
         ("standby", &[], "mid-write:signing-key-rotation.json"),
         ("switch", &["--no-external-verifiers"], "after-rename:.env"),
-        ("revoke", &["--stage", "revoke", "--now"], "signing-stage-started"),
+        ("revoke", &["--stage", "revoke", "--now"], "stage-started"),
         ("standby", &[], "rotate-before-check"),
         ("switch", &["--no-external-verifiers"], "mid-write:.env"),
     ];

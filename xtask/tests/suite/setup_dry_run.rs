@@ -3,57 +3,21 @@
 //! as it was, no value shown, nobody prompted, the documented exit codes.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::common;
 
 use common::Sandbox;
 use common::inject::{canaries, pairs, tier1, tier1_without};
 
-/// Every entry under `root`: its mode, and a file's bytes or a link's target.
-fn tree(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let content = if meta.is_dir() {
-                stack.push(path.clone());
-                Vec::new()
-            } else if meta.file_type().is_symlink() {
-                fs::read_link(&path).unwrap().into_os_string().into_encoded_bytes()
-            } else {
-                fs::read(&path).unwrap()
-            };
-            let relative = path.strip_prefix(root).unwrap().to_path_buf();
-            out.insert(relative, (meta.permissions().mode(), content));
-        }
-    }
-    out
-}
-
 fn assert_unchanged(before: &BTreeMap<PathBuf, (u32, Vec<u8>)>, sb: &Sandbox) {
-    let after = tree(&sb.root);
-    let added: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
-    let removed: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
-    let changed: Vec<_> = before
-        .iter()
-        .filter(|(k, v)| after.get(*k).is_some_and(|a| a != *v))
-        .map(|(k, _)| k)
-        .collect();
-    assert!(
-        added.is_empty() && removed.is_empty() && changed.is_empty(),
-        "a dry run changed files: added {added:?}, removed {removed:?}, changed {changed:?}"
-    );
+    common::assert_unchanged(before, &sb.root, "a dry run");
 }
 
 #[test]
 fn a_dry_run_on_a_fresh_folder_shows_the_plan_and_creates_nothing() {
     let sb = Sandbox::new();
-    let before = tree(&sb.root);
+    let before = common::tree(&sb.root);
     let smtp = "canary-smtp-dry-run-9f3a";
     let out = sb
         .xtask(["setup", "--env", "dev", "--dry-run"])
@@ -83,7 +47,7 @@ fn a_dry_run_on_an_existing_project_shows_the_change_and_touches_no_file() {
         &format!("DASHBOARD_PASSWORD={published}"),
     );
     sb.write("receptor-dev/.env", &edited);
-    let before = tree(&sb.root);
+    let before = common::tree(&sb.root);
     let smtp = "canary-smtp-dry-run-4b7c";
 
     let out = sb
@@ -105,7 +69,7 @@ fn a_dry_run_on_an_existing_project_shows_the_change_and_touches_no_file() {
 
     // A project that is up to date: the dry run says so.
     sb.xtask(["setup", "--env", "dev"]).env("SMTP_PASS", smtp).succeeds();
-    let before = tree(&sb.root);
+    let before = common::tree(&sb.root);
     sb.xtask(["setup", "--env", "dev", "--dry-run"])
         .env("SMTP_PASS", smtp)
         .succeeds()
@@ -116,7 +80,7 @@ fn a_dry_run_on_an_existing_project_shows_the_change_and_touches_no_file() {
 #[test]
 fn a_dry_run_fails_as_the_run_would_and_never_prompts_or_writes() {
     let sb = Sandbox::new();
-    let before = tree(&sb.root);
+    let before = common::tree(&sb.root);
 
     // Missing Tier 1 values: exit 3 at once, naming them, even at a terminal.
     let values = tier1_without(&["JWT_SECRET"]);
@@ -166,7 +130,7 @@ fn a_dry_run_of_an_upgrade_names_it_and_leaves_the_project_as_it_was() {
     let sb = Sandbox::new();
     let (url, sha) = crate::setup_upstream::upstream(&sb);
     sb.xtask(["setup", "--env", "dev"]).succeeds();
-    let before = tree(&sb.root);
+    let before = common::tree(&sb.root);
     let upgrade = [
         "setup",
         "--env",
@@ -180,7 +144,7 @@ fn a_dry_run_of_an_upgrade_names_it_and_leaves_the_project_as_it_was() {
         .read("setup.conf")
         .replace("https://github.com/supabase/supabase", &url);
     sb.write("setup.conf", &conf);
-    let before_conf = tree(&sb.root);
+    let before_conf = common::tree(&sb.root);
     sb.xtask(upgrade)
         .succeeds()
         .stdout_has(&format!(

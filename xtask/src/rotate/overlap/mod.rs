@@ -9,14 +9,16 @@
 //! `ANON_KEY` / `SERVICE_ROLE_KEY`, which are re-minted with the same
 //! `JWT_SECRET` (so no session ends). Each step is one change of `.env`
 //! applied like any rotation: backup, write, recreate, health, client checks,
-//! undo on failure; the audit log records it without values.
+//! undo on failure; the audit log records it without values. A step is
+//! recorded as started before it changes anything, so the next run rolls one
+//! that was cut short back to its backup before going on (`rotate/stage.rs`).
 
 mod error;
 mod state;
 
 use std::path::Path;
 
-use crate::audit::Action;
+use crate::audit::{self, Action, Event, Outcome};
 use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -27,10 +29,10 @@ use super::plan::{self, Row, Selection};
 use super::signing::Stage;
 use super::signing::timing;
 use super::source::Sources;
-use super::{Options, RotateError, apply, compose_for, running};
+use super::{Options, RotateError, apply, compose_for, load_env, locked, running, stage};
 
 pub use error::{OverlapError, Refusal};
-pub use state::{FILE as STATE_FILE, State, Window};
+pub use state::{FILE as STATE_FILE, State, Step, Unfinished, Window};
 
 /// The keys that can overlap, each with the variable that holds its previous value.
 pub fn pairs() -> impl Iterator<Item = (&'static str, &'static str)> {
@@ -77,43 +79,57 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         print!("{}", status(&env, &State::load(project)?, &options.names));
         return Ok(());
     }
-    let (_lock, leftovers) = project.lock(super::LOCK_WAIT)?;
-    if leftovers > 0 {
-        println!("removed {leftovers} temporary file(s) left by an interrupted run");
+    let (_lock, (mut env, mut state)) = locked(project, options.dry_run, || {
+        Ok((load_env(project)?, State::load(project)?))
+    })?;
+
+    // An interrupted step, of these keys or others, is rolled back to the
+    // backup taken for it first.
+    if let Some(unfinished) = state.running.take() {
+        let sources = Sources::new(conf, which, options.non_interactive);
+        env = unfinished
+            .step
+            .roll_back(&unfinished.what(), root, project, options, env, &sources)?;
+        if !options.dry_run {
+            state.save(project)?;
+            log_rolled_back(project, which, &unfinished)?;
+        }
     }
-    let env = super::load_env(project)?;
-    let mut state = State::load(project)?;
+
     let now = timing::now();
     let names: Vec<&str> = options.names.iter().map(String::as_str).collect();
-    let (after, rows, stage) = match options.overlap {
-        Some(duration) => {
-            let (after, rows) = start(&env, &names, which, options, conf)?;
-            for name in &names {
-                state.overlaps.insert(
-                    name.to_string(),
-                    Window {
-                        started_at: now,
-                        ends_at: now.saturating_add(duration),
-                    },
-                );
-            }
-            (after, rows, "overlap")
-        }
-        None => (revoke(&env, &state, &names, args.now, now)?, Vec::new(), "revoke"),
+    let step = if options.overlap.is_some() {
+        Step::Overlap
+    } else {
+        Step::Revoke
     };
-    let mut changed: Vec<String> = Vec::new();
+    let (after, rows) = match options.overlap {
+        Some(_) => start(&env, &names, which, options, conf)?,
+        None => (revoke(&env, &state, &names, args.now, now)?, Vec::new()),
+    };
+    // The state once the step is done.
+    let mut done = state.clone();
     for name in &names {
-        changed.push(name.to_string());
-        changed.push(previous_of(name).expect("checked above").to_string());
+        match options.overlap {
+            Some(duration) => done.overlaps.insert(
+                name.to_string(),
+                Window {
+                    started_at: now,
+                    ends_at: now.saturating_add(duration),
+                },
+            ),
+            None => done.overlaps.remove(*name),
+        };
     }
-    if stage == "overlap" {
+    let mut changed = changed_names(&names);
+    if step == Step::Overlap {
         changed.retain(|n| env.get(n) != after.get(n));
     }
     let compose = compose_for(project, [&env, &after], conf)?;
     let map = compose.consumers()?;
     // A compose file that gives no service the previous key would make the
     // overlap a hard cut-over in disguise.
-    if stage == "overlap" {
+    if step == Step::Overlap {
         let unread: Vec<Refusal> = names
             .iter()
             .map(|n| previous_of(n).expect("checked above"))
@@ -132,13 +148,12 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         "rotate on project {} ({}): {}",
         project.name,
         which.name(),
-        if stage == "overlap" {
-            "new API keys, the old ones accepted too until the overlap ends"
-        } else {
-            "revoke the old API keys of an overlap"
+        match step {
+            Step::Overlap => "new API keys, the old ones accepted too until the overlap ends",
+            Step::Revoke => "revoke the old API keys of an overlap",
         }
     );
-    print!("{}", describe(&names, &rows, &state, stage, now));
+    print!("{}", describe(&names, &rows, &done, step, now));
     let stack = running(&compose, consumers, None)?;
     if stack.services.is_empty() {
         println!("services to recreate: none");
@@ -153,12 +168,16 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     };
     let ctx = apply::Context::without_database(root, project, which, compose, options.gateway_url.clone());
     let preflight = apply::preflight_or_refuse(&ctx, &env, "the keys")?;
-    // The overlap's end is recorded before the change: `.env` says whether
-    // an overlap is under way, this file only until when.
-    let before_state = State::load(project)?;
-    if stage == "overlap" {
-        state.save(project)?;
-    }
+
+    // Recorded as started, with its backup, before anything changes: `.env`
+    // says whether an overlap is under way, the state file until when, and
+    // whether a step of it was cut short.
+    let keys: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let backup = stage::begin(project, &env, step, |running| {
+        let mut started = state.clone();
+        started.running = Some(Unfinished { step: running, keys });
+        started.save(project)
+    })?;
     let change = apply::Change {
         action: Action::Rotate,
         before: env,
@@ -170,30 +189,52 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         database: Default::default(),
         backup_label: None,
         baseline: Some(preflight),
-        backup: None,
+        backup: Some(backup),
         tokens: None,
-        stage: Some(stage),
+        stage: Some(step.name()),
         key_ids: Vec::new(),
     };
     match apply::apply(&ctx, &change) {
         Ok(()) => {
-            if stage == "revoke" {
-                for name in &names {
-                    state.overlaps.remove(*name);
-                }
-                state.save(project)?;
-            }
-            for line in after_change(&names, &state, stage, timing::now()) {
+            stage::finish(|| done.save(project))?;
+            for line in after_change(&names, &done, step, timing::now()) {
                 println!("{line}");
             }
             Ok(())
         }
+        // Rolled back: the state is what it was before this step.
         Err(err @ Error::RolledBack(_)) => {
-            before_state.save(project)?;
+            state.save(project)?;
             Err(err)
         }
+        // The rollback failed too: the step stays recorded as started, so
+        // the next run rolls it back again.
         Err(err) => Err(err),
     }
+}
+
+/// The variables a step of `names` changes: each key and its previous one.
+fn changed_names(names: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|name| [name.to_string(), previous_of(name).expect("checked").to_string()])
+        .collect()
+}
+
+/// Appends the audit line of an interrupted step the run rolled back.
+fn log_rolled_back(project: &Project, which: Env, unfinished: &Unfinished) -> Result<()> {
+    let keys: Vec<&str> = unfinished.keys.iter().map(String::as_str).collect();
+    let names = changed_names(&keys);
+    let mut event = Event::new(
+        &project.name,
+        which.name(),
+        Action::Rotate,
+        Outcome::InterruptedRolledBack,
+    );
+    event.stage = Some(unfinished.step.stage.name());
+    event.names = &names;
+    audit::append(project, &event)?;
+    Ok(())
 }
 
 /// The `.env` of a new overlap: new values for `names`, the old ones in their `…_PREVIOUS`.
@@ -309,11 +350,11 @@ fn revoke(env: &EnvFile, state: &State, names: &[&str], now_flag: bool, now: u64
 }
 
 /// The plan: names and how, never a value.
-fn describe(names: &[&str], rows: &[Row], state: &State, stage: &str, now: u64) -> String {
+fn describe(names: &[&str], rows: &[Row], state: &State, step: Step, now: u64) -> String {
     let mut out = String::new();
     for name in names {
         let previous = previous_of(name).expect("checked");
-        if stage == "overlap" {
+        if step == Step::Overlap {
             let how = rows
                 .iter()
                 .find(|r| r.name == *name)
@@ -332,11 +373,11 @@ fn describe(names: &[&str], rows: &[Row], state: &State, stage: &str, now: u64) 
     out
 }
 
-fn after_change(names: &[&str], state: &State, stage: &str, now: u64) -> Vec<String> {
+fn after_change(names: &[&str], state: &State, step: Step, now: u64) -> Vec<String> {
     names
         .iter()
-        .map(|name| match (stage, state.overlaps.get(*name)) {
-            ("overlap", Some(window)) => format!(
+        .map(|name| match (step, state.overlaps.get(*name)) {
+            (Step::Overlap, Some(window)) => format!(
                 "overlap started: {name} is new, the old one is accepted too. Give clients the new key; then, due {}: cargo xtask rotate {name} --stage revoke",
                 timing::when(window.ends_at, now)
             ),
@@ -362,6 +403,15 @@ pub fn status(env: &EnvFile, state: &State, names: &[String]) -> String {
 
 /// One key's overlap as one line, for `--status` and `verify`.
 pub fn line(name: &str, previous: &str, env: &EnvFile, state: &State, now: u64) -> String {
+    if let Some(unfinished) = state.unfinished_of(name) {
+        return format!(
+            "{}; run it again: {}",
+            unfinished
+                .step
+                .unfinished(&format!("{name}: the {} step", unfinished.step.stage.name())),
+            again(name, unfinished.step.stage)
+        );
+    }
     if env.get(previous).unwrap_or_default().is_empty() {
         return format!("{name}: no overlap");
     }
@@ -374,5 +424,13 @@ pub fn line(name: &str, previous: &str, env: &EnvFile, state: &State, now: u64) 
         None => format!(
             "{name}: the old key ({previous}) is accepted, no end recorded ({STATE_FILE}): revoke is due now: cargo xtask rotate {name} --stage revoke"
         ),
+    }
+}
+
+/// The command that runs `step` of `name` again.
+pub fn again(name: &str, step: Step) -> String {
+    match step {
+        Step::Overlap => format!("cargo xtask rotate {name} --overlap DURATION"),
+        Step::Revoke => format!("cargo xtask rotate {name} --stage revoke"),
     }
 }

@@ -1,7 +1,10 @@
 //! When each API-key overlap started and ends, kept in the project folder as
 //! `api-key-overlap.json` (0600, written atomically, links refused): names
 //! and times only, never a key. Whether a key is in an overlap is what
-//! `.env` says (its `…_PREVIOUS` is set); this file says until when.
+//! `.env` says (its `…_PREVIOUS` is set); this file says until when, and
+//! which step is under way: a step is recorded as started, with the backup
+//! of `.env` taken for it, before anything changes, and as done once its
+//! checks passed (see `rotate/stage.rs`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::project::Project;
 
-use super::super::state_file;
+use super::super::{stage, state_file};
 
 pub const FILE: &str = "api-key-overlap.json";
 
@@ -23,10 +26,47 @@ pub struct Window {
     pub ends_at: u64,
 }
 
-/// The overlaps under way, by the name of the key rotated.
+/// The two steps of an overlap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    /// `--overlap DURATION`: the new key in `NAME`, the old one in `NAME_PREVIOUS`.
+    Overlap,
+    /// `--stage revoke`: `NAME_PREVIOUS` emptied.
+    Revoke,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Overlap => "overlap",
+            Step::Revoke => "revoke",
+        }
+    }
+}
+
+/// A step that started and has not finished, and the keys it changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unfinished {
+    #[serde(flatten)]
+    pub step: stage::Running<Step>,
+    pub keys: Vec<String>,
+}
+
+impl Unfinished {
+    /// How the run that rolls it back names it: "the overlap step of ANON_KEY".
+    pub fn what(&self) -> String {
+        format!("the {} step of {}", self.step.stage.name(), self.keys.join(", "))
+    }
+}
+
+/// The overlaps under way, by the name of the key rotated, and the step
+/// under way, if any.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub overlaps: BTreeMap<String, Window>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<Unfinished>,
 }
 
 impl State {
@@ -41,6 +81,11 @@ impl State {
 
     pub fn save(&self, project: &Project) -> Result<()> {
         state_file::save(&State::path(project), self)
+    }
+
+    /// The step under way that changes `name`, if any.
+    pub fn unfinished_of(&self, name: &str) -> Option<&Unfinished> {
+        self.running.as_ref().filter(|u| u.keys.iter().any(|k| k == name))
     }
 }
 
@@ -66,6 +111,24 @@ mod tests {
         );
         state.save(&project).unwrap();
         assert_eq!(State::load(&project).unwrap(), state);
+        assert!(
+            !std::fs::read_to_string(State::path(&project))
+                .unwrap()
+                .contains("running"),
+            "no step under way, none written: the file reads as before"
+        );
+        state.running = Some(Unfinished {
+            step: stage::Running {
+                stage: Step::Revoke,
+                started_at: 20,
+                backup: ".env.20261201T000000Z".into(),
+            },
+            keys: vec!["SUPABASE_SECRET_KEY".into()],
+        });
+        state.save(&project).unwrap();
+        assert_eq!(State::load(&project).unwrap(), state);
+        assert!(state.unfinished_of("SUPABASE_SECRET_KEY").is_some());
+        assert!(state.unfinished_of("ANON_KEY").is_none());
         let mode = std::fs::metadata(State::path(&project)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         std::fs::write(State::path(&project), "{\"overlaps\": 3}").unwrap();

@@ -28,16 +28,14 @@ pub(in crate::rotate) mod timing;
 use std::path::Path;
 
 use crate::audit::{self, Action, Event, Outcome};
-use crate::backups;
 use crate::config::{Env, SetupConf};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
-use crate::hooks::hook;
 use crate::project::Project;
 use crate::secrets::name;
 
 use super::source::Sources;
-use super::{Options, RotateError, apply, compose_for, rollback, running};
+use super::{Options, RotateError, apply, compose_for, load_env, locked, running, stage};
 
 pub use error::SigningError;
 pub use sets::SetsError;
@@ -87,37 +85,26 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         print!("{}", status(project, which, &env, state.as_ref(), &rules(&env, args)?)?);
         return Ok(());
     }
-    let (_lock, leftovers) = project.lock(super::LOCK_WAIT)?;
-    if leftovers > 0 {
-        println!("removed {leftovers} temporary file(s) left by an interrupted run");
-    }
+    let (_lock, (mut env, mut state)) = locked(project, options.dry_run, || {
+        Ok((load_env(project)?, State::load(project)?))
+    })?;
     let sources = Sources::new(conf, which, options.non_interactive);
-    let mut env = super::load_env(project)?;
-    let mut state = State::load(project)?;
 
     // An interrupted stage is rolled back to the backup taken for it first.
     if let Some(running) = state.as_ref().and_then(|s| s.running.clone()) {
-        println!(
-            "stage {} started at {} and did not finish: rolling it back to {} first",
-            running.stage.name(),
-            crate::clock::iso8601(running.started_at),
-            running.backup
-        );
-        rollback::run(root, project, options, env.clone(), Some(&running.backup), &sources)?;
-        let backup_path = project.backup_dir().join(&running.backup);
-        if options.dry_run {
-            env = EnvFile::load(&backup_path)?.renamed(&project.env_file());
-        } else {
-            let mut back = state.take().expect("a state with a running stage");
-            back.running = None;
-            if running.stage == Stage::Standby {
-                back.new_kid = None;
-            }
+        let what = format!("stage {}", running.stage.name());
+        env = running.roll_back(&what, root, project, options, env, &sources)?;
+        // The state as the rollback leaves it (a dry run goes on from it too).
+        let mut back = state.take().expect("a state with a running stage");
+        back.running = None;
+        if running.stage == Stage::Standby {
+            back.new_kid = None;
+        }
+        if !options.dry_run {
             back.save(project)?;
             log(project, which, Outcome::InterruptedRolledBack, running.stage, &back)?;
-            state = Some(back);
-            env = super::load_env(project)?;
         }
+        state = Some(back);
     }
 
     let rules = rules(&env, args)?;
@@ -294,11 +281,12 @@ fn execute(
     let preflight = apply::preflight_or_refuse(&ctx, &env, "the stage")?;
 
     // Recorded as started, with its backup, before anything changes.
-    let backup = backups::save(project, env.text(), None)?;
-    let previous = state.clone();
-    let mut started = plan.state_started(state.as_ref(), &backup.name, timing::now());
-    started.save(project)?;
-    hook!(pause "signing-stage-started");
+    let mut started = State::default();
+    let backup = stage::begin(project, &env, stage, |running| {
+        started = plan.state_started(state.as_ref(), running);
+        started.save(project)
+    })?;
+    let previous = state;
 
     let change = apply::Change {
         action: Action::RotateSigningKey,
@@ -319,7 +307,7 @@ fn execute(
     match apply::apply(&ctx, &change) {
         Ok(()) => {
             let done = plan.state_after(Some(&started), timing::now());
-            done.save(project)?;
+            stage::finish(|| done.save(project))?;
             for line in after_stage(&done, rules, timing::now()) {
                 println!("{line}");
             }
@@ -420,12 +408,7 @@ fn status(project: &Project, which: Env, env: &EnvFile, state: Option<&State>, r
         }
     }
     if let Some(running) = &state.running {
-        out.push_str(&format!(
-            "  {} started at {} and did not finish: the next run rolls it back to {} first\n",
-            running.stage.name(),
-            crate::clock::iso8601(running.started_at),
-            running.backup
-        ));
+        out.push_str(&format!("  {}\n", running.unfinished(running.stage.name())));
     }
     if state.complete() {
         out.push_str("  the rotation is complete\n");

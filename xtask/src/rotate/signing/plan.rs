@@ -234,30 +234,30 @@ impl StagePlan {
     }
 
     /// The state recorded before anything changes.
-    pub fn state_started(&self, state: Option<&State>, backup: &str, now: u64) -> State {
+    pub fn state_started(&self, state: Option<&State>, running: Running) -> State {
         let mut started = match (self.stage, state) {
-            (Stage::Standby, _) | (_, None) => State {
-                old_kid: self.old.kid().map(String::from),
-                new_kid: Some(self.new_kid.clone()),
-                ..State::default()
-            },
+            (Stage::Standby, _) | (_, None) => self.fresh_state(),
             (_, Some(state)) => state.clone(),
         };
-        started.running = Some(Running {
-            stage: self.stage,
-            started_at: now,
-            backup: backup.to_string(),
-        });
+        started.running = Some(running);
         started
+    }
+
+    /// The state of a rotation this stage starts: its two key ids.
+    fn fresh_state(&self) -> State {
+        State {
+            old_kid: self.old.kid().map(String::from),
+            new_kid: Some(self.new_kid.clone()),
+            ..State::default()
+        }
     }
 
     /// The state once the stage is done at `now`.
     pub fn state_after(&self, state: Option<&State>, now: u64) -> State {
         let mut done = match (self.stage, state) {
-            (Stage::Standby, None) => self.state_started(None, "", now),
-            (Stage::Standby, Some(s)) if s.complete() => self.state_started(None, "", now),
+            // Standby starts a rotation, as its record did.
+            (Stage::Standby, _) | (_, None) => self.fresh_state(),
             (_, Some(s)) => s.clone(),
-            (_, None) => self.state_started(None, "", now),
         };
         done.running = None;
         match self.stage {

@@ -15,21 +15,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::project::Project;
 
-use super::super::state_file;
+use super::super::{stage, state_file};
 
 use super::timing::Stage;
 
 pub const FILE: &str = "signing-key-rotation.json";
 
 /// A stage that started and has not finished.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Running {
-    pub stage: Stage,
-    /// Unix seconds.
-    pub started_at: u64,
-    /// The backup of `.env` taken just before, by file name (in `backups/`).
-    pub backup: String,
-}
+pub type Running = stage::Running<Stage>;
 
 /// One rotation, from standby to revoke.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

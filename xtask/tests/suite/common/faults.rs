@@ -71,6 +71,12 @@ pub fn kill(mut child: Child) {
     let _ = child.wait();
 }
 
+/// SIGKILL, then reap; what the run had printed until then.
+pub fn kill_with_output(mut child: Child) -> Output {
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
 /// SIGCONT to a stopped run, which goes on by itself.
 pub fn cont(child: &Child) {
     // SAFETY: kill(2) on a child we own and have not reaped yet.

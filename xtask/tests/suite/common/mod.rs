@@ -171,6 +171,46 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Every entry under `root`: its mode, and a file's bytes or a link's target.
+pub fn tree(root: &Path) -> BTreeMap<PathBuf, (u32, Vec<u8>)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let content = if meta.is_dir() {
+                stack.push(path.clone());
+                Vec::new()
+            } else if meta.file_type().is_symlink() {
+                fs::read_link(&path).unwrap().into_os_string().into_encoded_bytes()
+            } else {
+                fs::read(&path).unwrap()
+            };
+            let relative = path.strip_prefix(root).unwrap().to_path_buf();
+            out.insert(relative, (meta.permissions().mode(), content));
+        }
+    }
+    out
+}
+
+/// Asserts that no entry under `root` was added, removed or changed (mode,
+/// bytes, link target) since `before` was taken with [`tree`].
+pub fn assert_unchanged(before: &BTreeMap<PathBuf, (u32, Vec<u8>)>, root: &Path, what: &str) {
+    let after = tree(root);
+    let added: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    let removed: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(k, v)| after.get(*k).is_some_and(|a| a != *v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        added.is_empty() && removed.is_empty() && changed.is_empty(),
+        "{what} changed files: added {added:?}, removed {removed:?}, changed {changed:?}"
+    );
+}
+
 pub struct Run {
     pub cmd: Command,
 }
