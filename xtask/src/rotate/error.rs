@@ -36,6 +36,18 @@ pub enum RotateError {
         signing::NAME
     )]
     SigningFlags,
+    /// A staged rotation's stage was cut short: a plain rotation now would be
+    /// undone when the next stage run rolls that stage back to its backup.
+    #[error(
+        "{what} started and did not finish; run {repair} --env {} first: it rolls that back to {backup}, then goes on",
+        .stage.name()
+    )]
+    StageUnfinished {
+        what: String,
+        repair: String,
+        backup: String,
+        stage: Env,
+    },
     #[error("--now applies to --stage revoke only")]
     NowWithoutRevoke,
     #[error("name the variables to rotate, or pass --tier 1 or --all")]

@@ -127,6 +127,9 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         return Err(RotateError::SigningFlags.into());
     }
     let (_lock, before) = locked(&project, options.dry_run, || load_env(&project))?;
+    if options.rollback.is_none() {
+        refuse_beside_unfinished_stage(&project, which)?;
+    }
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, which, options.non_interactive);
@@ -264,6 +267,32 @@ fn locked<T>(
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
     Ok((Some(lock), read()?))
+}
+
+/// Refuses a plain rotation while a signing-key stage or an overlap step is
+/// unfinished: the run that repairs that stage restores the `.env` from
+/// before it, which would quietly undo this rotation.
+fn refuse_beside_unfinished_stage(project: &Project, which: crate::config::Env) -> Result<()> {
+    if let Some(running) = signing::State::load(project)?.and_then(|s| s.running) {
+        return Err(RotateError::StageUnfinished {
+            what: format!("stage {} of the signing-key rotation", running.stage.name()),
+            repair: format!("cargo xtask rotate {}", signing::NAME),
+            backup: running.backup,
+            stage: which,
+        }
+        .into());
+    }
+    if let Some(unfinished) = overlap::State::load(project)?.running {
+        let first = unfinished.keys.first().map(String::as_str).unwrap_or_default();
+        return Err(RotateError::StageUnfinished {
+            what: unfinished.what(),
+            repair: overlap::again(first, unfinished.step.stage),
+            backup: unfinished.step.backup,
+            stage: which,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The consumers to recreate, and why the stack cannot be changed now, if it cannot.

@@ -99,6 +99,7 @@ pub static CHECKS: &[&Check] = &[
     &key_model::PUBLIC_KEYS,
     &key_model::ASYMMETRIC_API_KEYS,
     &key_model::OPAQUE_KEYS,
+    &OVERLAP,
     &COMPOSE,
     &TIER2,
     &DEV_VALUES,

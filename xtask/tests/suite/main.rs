@@ -11,6 +11,7 @@ mod rotate_external_db;
 mod rotate_paths;
 mod rotate_rollback;
 mod rotate_terminal;
+mod rotate_unfinished_stage;
 mod rotate_zero_drop;
 mod setup_dev;
 mod setup_dry_run;
