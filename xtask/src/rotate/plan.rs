@@ -13,7 +13,6 @@ use crate::secrets::name;
 use crate::secrets::{CATALOG, Make, Role, Secret, SecretSpec, Tier, catalog, es256, generate, jwt, opaque, rules};
 
 use super::source::{self, Found, Sources};
-use crate::sources::Source;
 
 /// The flag that lets a run replace a key that encrypts stored data.
 pub const ENCRYPTING_OVERRIDE: &str = "--i-understand-encrypted-data-becomes-unreadable";
@@ -97,7 +96,7 @@ pub fn plan(
                     continue;
                 }
             },
-            _ => match sources.new_value_from_source(spec)? {
+            _ => match sources.look_up(spec)? {
                 Found::Value(value, source) => (value, source::describe(source).to_string()),
                 Found::Nothing(why) if spec.tier == Tier::One => {
                     to_ask.push((spec, why));
@@ -125,34 +124,30 @@ pub fn plan(
 
     // Tier 1 values the environment lacks: typed at a terminal, else missing.
     if !to_ask.is_empty() && refused.is_empty() {
-        match sources.can_prompt() {
-            Ok(()) => {
-                let specs: Vec<&SecretSpec> = to_ask.iter().map(|(spec, _)| *spec).collect();
-                let check = |spec: &SecretSpec, value: &str| {
-                    if before.get(spec.name).as_deref() == Some(value) {
-                        return Err("is the current value; type the new one".to_string());
-                    }
-                    rules::check(spec, value, &|name| after.get(name)).map_err(|why| why.to_string())
-                };
-                let values = sources.ask(&specs, &check)?;
-                for (spec, value) in specs.iter().zip(values) {
-                    after.set(spec.name, value.expose())?;
-                    rows.push(Row {
-                        name: spec.name,
-                        how: source::describe(Source::Prompt).to_string(),
-                    });
+        let mut typed = Vec::new();
+        for (spec, why) in &to_ask {
+            let check = |value: &str| {
+                if before.get(spec.name).as_deref() == Some(value) {
+                    return Err("is the current value; type the new one".to_string());
                 }
-                rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
-            }
-            Err(no_terminal) => {
-                for (spec, why) in &to_ask {
-                    missing.push(format!(
-                        "{}: no new value ({why}) and no terminal to ask on ({no_terminal}): put the new value in the vault and export {}, then run again",
-                        spec.name, spec.name
-                    ));
-                }
+                rules::check(spec, value, &|name| after.get(name)).map_err(|why| why.to_string())
+            };
+            match sources.ask(spec, &check)? {
+                Found::Value(value, source) => typed.push((spec.name, value, source)),
+                Found::Nothing(no_terminal) => missing.push(format!(
+                    "{}: no new value ({why}) and no terminal to ask on ({no_terminal}): put the new value in the vault and export {}, then run again",
+                    spec.name, spec.name
+                )),
             }
         }
+        for (name, value, source) in typed {
+            after.set(name, value.expose())?;
+            rows.push(Row {
+                name,
+                how: source::describe(source).to_string(),
+            });
+        }
+        rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
     }
 
     if rows.iter().any(|r| r.name == name::JWT_SECRET) {
@@ -236,7 +231,7 @@ fn select(
             if *selection == Selection::All {
                 for spec in CATALOG.iter().filter(|s| s.tier == Tier::Two) {
                     let empty = before.get(spec.name).unwrap_or_default().is_empty();
-                    if empty && matches!(sources.new_value_from_source(spec)?, Found::Nothing(_)) {
+                    if empty && matches!(sources.look_up(spec)?, Found::Nothing(_)) {
                         notes.push(format!("{} skipped: not set, and no new value", spec.name));
                     } else {
                         wanted.push(spec.name);
@@ -276,7 +271,7 @@ fn derive_from_jwt_secret(
     for (name, role) in minted {
         let spec = catalog::find(name).expect("in the catalog");
         let given = match injected.as_deref_mut() {
-            Some(sources) => match sources.new_value_from_source(spec)? {
+            Some(sources) => match sources.look_up(spec)? {
                 Found::Value(key, source) => Some((key, source)),
                 Found::Nothing(_) => None,
             },

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, name, rules};
 use crate::sources::Source;
 use crate::sources::lookup::{Found, Sources};
-use crate::sources::prompt::Terminal;
+use crate::sources::prompt::PromptError;
 use crate::summary::{Action, Row};
 
 /// What can be decided without a terminal.
@@ -51,7 +51,7 @@ fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
 
 /// `read` holds the variables the project's compose files read, when known:
 /// a secret none of them reads is not asked for.
-fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: Option<&Read>) -> Plan {
+fn plan(env: &EnvFile, in_use: bool, sources: &mut Sources<'_>, force: bool, read: Option<&Read>) -> Plan {
     let mut plan = Plan {
         values: BTreeMap::new(),
         keys: BTreeMap::new(),
@@ -61,7 +61,7 @@ fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: O
     };
     for spec in tier_one() {
         let current = env.get(spec.name).unwrap_or_default();
-        let found = match sources.own_name(spec.name) {
+        let found = match sources.look_up(spec) {
             Ok(found) => found,
             Err(Error::Refused(mut lines)) => {
                 plan.refused.append(&mut lines);
@@ -157,7 +157,7 @@ fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
 pub(super) fn preflight(
     env: &EnvFile,
     in_use: bool,
-    sources: &Sources<'_>,
+    sources: &mut Sources<'_>,
     options: &Options,
     read: Option<&Read>,
 ) -> Result<()> {
@@ -201,21 +201,25 @@ fn refused(lines: Vec<String>) -> Result<()> {
 pub(super) fn fill(
     env: &mut EnvFile,
     in_use: bool,
-    sources: &Sources<'_>,
+    sources: &mut Sources<'_>,
     options: &Options,
     read: Option<&Read>,
 ) -> Result<Vec<Row>> {
     let mut plan = plan(env, in_use, sources, options.force, read);
     settled_checks(&plan, env, options)?;
-    if !plan.missing.is_empty() {
-        sources.can_prompt().map_err(|why| missing_error(&plan.missing, why))?;
-        let mut terminal = Terminal::open().map_err(|_| missing_error(&plan.missing, "no controlling terminal"))?;
-        for spec in plan.missing.clone() {
-            let settled = plan.settled();
-            let others = |name: &str| settled.get(name).cloned();
-            let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
-            let value = terminal.ask_new(spec.name, &spec.rule.describe(), &check)?;
-            plan.values.insert(spec.name, (value, Source::Prompt));
+    for spec in plan.missing.clone() {
+        let settled = plan.settled();
+        let others = |name: &str| settled.get(name).cloned();
+        let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
+        match sources.ask(spec, &check) {
+            Ok(Found::Value(value, source)) => {
+                plan.values.insert(spec.name, (value, source));
+            }
+            Ok(Found::Nothing(why)) => return Err(missing_error(&plan.missing, &why)),
+            Err(Error::Prompt(PromptError::NoTerminal)) => {
+                return Err(missing_error(&plan.missing, "no controlling terminal"));
+            }
+            Err(other) => return Err(other),
         }
     }
     let jwt_secret = plan

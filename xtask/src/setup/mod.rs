@@ -135,7 +135,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         injected::preflight(
             &env,
             in_use,
-            &sources,
+            &mut sources,
             options,
             read_by_stack(&template, &project).as_ref(),
         )?;
@@ -160,7 +160,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             Some(_) => dry_run::Template::Same,
             None => dry_run::Template::Record,
         };
-        return dry_run::show(root, &project, &sources, &inputs, &template, stack);
+        return dry_run::show(root, &project, &mut sources, &inputs, &template, stack);
     }
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
@@ -187,7 +187,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         read: read.as_ref(),
         ..inputs
     };
-    let plan = plan::make(&project, &sources, &inputs)?;
+    let plan = plan::make(&project, &mut sources, &inputs)?;
 
     // 6. Written only when something changed, after a backup of what was there.
     let env_path = project.env_file();

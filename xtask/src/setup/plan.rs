@@ -44,7 +44,7 @@ pub(super) struct Inputs<'a> {
 /// Decides every variable of `project`'s `.env`: Tier 1 generated in dev,
 /// injected, typed or kept in staging and prod; Tier 2 from `setup.conf`'s
 /// references; then its `[settings]`. Writes nothing.
-pub(super) fn make(project: &Project, sources: &Sources<'_>, inputs: &Inputs<'_>) -> Result<Plan> {
+pub(super) fn make(project: &Project, sources: &mut Sources<'_>, inputs: &Inputs<'_>) -> Result<Plan> {
     let existing = project.load_env()?;
     let in_use = super::guard::in_use(project, existing.as_ref());
     let mut env = super::base(project, existing.clone(), inputs.example)?;
