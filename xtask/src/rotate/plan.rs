@@ -4,6 +4,7 @@
 //! ES256 signing key stays). Refusals come before any change.
 
 use crate::config::Env;
+use crate::draft::{Decision, Draft};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::printable::escaped;
@@ -27,11 +28,23 @@ pub enum Selection {
     All,
 }
 
-/// One variable that changes, and how its new value was made. Never the value.
+/// One variable that changes: its new value, and how it was made (what is
+/// shown, never the value).
 #[derive(Debug, Clone)]
 pub struct Row {
     pub name: &'static str,
     pub how: String,
+    pub value: Secret,
+}
+
+impl Decision for Row {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn value(&self) -> Option<&Secret> {
+        Some(&self.value)
+    }
 }
 
 /// The new `.env` and what changed in it.
@@ -69,8 +82,7 @@ pub fn plan(
     let mut notes = Vec::new();
     let primaries = select(before, selection, allow_encrypting, sources, &mut refused, &mut notes)?;
 
-    let mut after = before.clone();
-    let mut rows = Vec::new();
+    let mut draft = Draft::new(before.clone());
     let mut to_ask: Vec<(&'static SecretSpec, String)> = Vec::new();
     for spec in &primaries {
         let current = before.get(spec.name).unwrap_or_default();
@@ -118,8 +130,11 @@ pub fn plan(
             ));
             continue;
         }
-        after.set(spec.name, value.expose())?;
-        rows.push(Row { name: spec.name, how });
+        draft.decide(Row {
+            name: spec.name,
+            how,
+            value,
+        })?;
     }
 
     // Tier 1 values the environment lacks: typed at a terminal, else missing.
@@ -130,7 +145,7 @@ pub fn plan(
                 if before.get(spec.name).as_deref() == Some(value) {
                     return Err("is the current value; type the new one".to_string());
                 }
-                rules::check(spec, value, &|name| after.get(name)).map_err(|why| why.to_string())
+                rules::check(spec, value, &|name| draft.get(name)).map_err(|why| why.to_string())
             };
             match sources.ask(spec, &check)? {
                 Found::Value(value, source) => typed.push((spec.name, value, source)),
@@ -141,26 +156,26 @@ pub fn plan(
             }
         }
         for (name, value, source) in typed {
-            after.set(name, value.expose())?;
-            rows.push(Row {
-                name,
-                how: source::describe(source).to_string(),
-            });
+            let how = source::describe(source).to_string();
+            draft.decide(Row { name, how, value })?;
         }
-        rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
     }
 
-    if rows.iter().any(|r| r.name == name::JWT_SECRET) {
+    // The variables asked for, in catalog order, then those that follow from them.
+    let asked_for = draft.decisions().len();
+    if draft.decisions().iter().any(|r| r.name == name::JWT_SECRET) {
         let injected = env != Env::Dev;
-        derive_from_jwt_secret(before, &mut after, &mut rows, &mut refused, injected.then_some(sources))?;
+        derive_from_jwt_secret(&mut draft, &mut refused, injected.then_some(sources))?;
     }
+    let mut rows = draft.decisions().to_vec();
+    rows[..asked_for].sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
     for row in &rows {
         let spec = catalog::find(row.name).expect("rows come from the catalog");
-        let value = after.get(row.name).unwrap_or_default();
+        let value = draft.get(row.name).unwrap_or_default();
         if spec.is_derived() || value.is_empty() {
             continue;
         }
-        if let Err(why) = rules::check(spec, &value, &|name| after.get(name)) {
+        if let Err(why) = rules::check(spec, &value, &|name| draft.get(name)) {
             refused.push(format!("{}: the new value {why}", row.name));
         }
     }
@@ -170,6 +185,7 @@ pub fn plan(
     if !missing.is_empty() {
         return Err(Error::Missing(missing.join("\n")));
     }
+    let after = draft.render()?;
     Ok(Plan { rows, notes, after })
 }
 
@@ -256,13 +272,11 @@ fn encrypting_refusal(spec: &SecretSpec) -> String {
 /// injected with it are taken when they verify under it) and rebuilds the key
 /// sets that embed it.
 fn derive_from_jwt_secret(
-    before: &EnvFile,
-    after: &mut EnvFile,
-    rows: &mut Vec<Row>,
+    draft: &mut Draft<Row>,
     refused: &mut Vec<String>,
     mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
-    let new = after.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
+    let new = draft.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     let now = jwt::now();
     let minted = [
         (name::ANON_KEY, Role::Anon),
@@ -298,22 +312,25 @@ fn derive_from_jwt_secret(
                 ),
             ),
         };
-        after.set(name, key.expose())?;
-        rows.push(Row { name: spec.name, how });
+        draft.decide(Row {
+            name: spec.name,
+            how,
+            value: key,
+        })?;
     }
     for (name, shape) in [(JWT_KEYS, Shape::Array), (JWT_JWKS, Shape::Jwks)] {
-        let text = before.get(name).unwrap_or_default();
+        let text = draft.file().get(name).unwrap_or_default();
         if text.trim().is_empty() {
             continue;
         }
         match KeySet::parse(&text, shape) {
             Ok(mut set) => {
                 set.set_oct(&new);
-                after.set(name, &set.render(shape))?;
-                rows.push(Row {
+                draft.decide(Row {
                     name: catalog::find(name).expect("in the catalog").name,
                     how: "rebuilt: its HS256 oct key now holds the new JWT_SECRET; the ES256 keys are kept".to_string(),
-                });
+                    value: Secret::new(set.render(shape)),
+                })?;
             }
             Err(why) => refused.push(format!(
                 "{name} {why}: its HS256 oct key cannot be rebuilt; fix it (cargo xtask setup repairs it), then rotate again"

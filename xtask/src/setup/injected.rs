@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type Read = BTreeSet<String>;
 
 use super::generated::{Decision, mint_unless_valid};
+use super::plan::{Draft, Resolution};
 use super::{Options, asymmetric, guard};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
@@ -17,7 +18,7 @@ use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults,
 use crate::sources::Source;
 use crate::sources::lookup::{Found, Sources};
 use crate::sources::prompt::PromptError;
-use crate::summary::{Action, Row};
+use crate::summary::Action;
 
 /// What can be decided without a terminal.
 struct Plan {
@@ -169,13 +170,15 @@ pub(super) fn preflight(
     match plan.values.get(name::JWT_SECRET) {
         Some((secret, _)) => {
             refused(check_keys(&plan.keys, secret))?;
-            // The asymmetric model as it will be, settled on a copy held in memory.
-            let mut copy = env.clone();
-            for (name, (value, _)) in &plan.values {
-                copy.set(name, value.expose())?;
+            // The asymmetric model as it will be, settled on a draft of its own:
+            // only the values count here, not how the rows put them.
+            let mut draft = Draft::new(env.clone());
+            for (name, (value, source)) in &plan.values {
+                let settled = Resolution::new(name, Some(Tier::One), Action::Set, *source, "", Some(value.clone()));
+                draft.decide(settled)?;
             }
             if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
-                asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+                asymmetric::settle(&mut draft, false, &plan.keys)
             } else {
                 Ok(())
             }
@@ -197,16 +200,16 @@ fn refused(lines: Vec<String>) -> Result<()> {
     }
 }
 
-/// Every Tier 1 secret of `env`, in catalog order: injected, kept, typed or minted.
+/// Every Tier 1 secret of the draft, in catalog order: injected, kept, typed or minted.
 pub(super) fn fill(
-    env: &mut EnvFile,
+    draft: &mut Draft,
     in_use: bool,
     sources: &mut Sources<'_>,
     options: &Options,
     read: Option<&Read>,
-) -> Result<Vec<Row>> {
-    let mut plan = plan(env, in_use, sources, options.force, read);
-    settled_checks(&plan, env, options)?;
+) -> Result<()> {
+    let mut plan = plan(draft.file(), in_use, sources, options.force, read);
+    settled_checks(&plan, draft.file(), options)?;
     for spec in plan.missing.clone() {
         let settled = plan.settled();
         let others = |name: &str| settled.get(name).cloned();
@@ -229,10 +232,9 @@ pub(super) fn fill(
         .expect("JWT_SECRET is injected, kept or typed by now");
     refused(check_keys(&plan.keys, &jwt_secret))?;
 
-    let mut rows = Vec::new();
     for spec in tier_one().filter(|spec| !(spec.is_asymmetric() && spec.is_derived())) {
-        let current = env.get(spec.name).unwrap_or_default();
-        if spec.when_declared && env.line_of(spec.name).is_none() && !plan.values.contains_key(spec.name) {
+        let current = draft.get(spec.name).unwrap_or_default();
+        if spec.when_declared && !draft.declares(spec.name) && !plan.values.contains_key(spec.name) {
             continue; // not part of this stack
         }
         let (action, source, note, value) = match spec.make {
@@ -282,13 +284,13 @@ pub(super) fn fill(
             note,
             value,
         }
-        .apply(spec, env, &mut rows)?;
+        .apply(spec, draft)?;
     }
     // The asymmetric key model, when the stack's compose files use it.
     if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
-        asymmetric::settle(env, &mut rows, false, &plan.keys)?;
+        asymmetric::settle(draft, false, &plan.keys)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 fn asymmetric_same(spec: &SecretSpec, current: &str, injected: &str) -> bool {
