@@ -11,6 +11,17 @@ use crate::no_follow::{self, PathError};
 use crate::private_file::{self, FileError};
 use crate::project::Project;
 
+/// Why there is no backup to roll back to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackupError {
+    #[error("backup {name:?} is not a file name: name a file in {}", .dir.display())]
+    NotAFileName { name: String, dir: PathBuf },
+    #[error("{}: no backup named {name}", .dir.display())]
+    NoSuchBackup { name: String, dir: PathBuf },
+    #[error("{}: no backup differs from the current .env: nothing to roll back to", .dir.display())]
+    NothingDiffers { dir: PathBuf },
+}
+
 /// The label of a copy taken before a rollback; never the default to roll back to.
 pub const BEFORE_ROLLBACK: &str = "before-rollback";
 
@@ -104,14 +115,17 @@ pub fn pick(project: &Project, name: Option<&str>, current: &str) -> Result<Back
         Some(name) => {
             let plain = Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name);
             if !plain {
-                return Err(Error::Usage(format!(
-                    "backup {name:?} is not a file name: name a file in {}",
-                    dir.display()
-                )));
+                return Err(BackupError::NotAFileName {
+                    name: name.to_string(),
+                    dir,
+                }
+                .into());
             }
-            all.into_iter()
-                .find(|b| b.name == name)
-                .ok_or_else(|| Error::Usage(format!("{}: no backup named {name}", dir.display())))
+            let missing = || BackupError::NoSuchBackup {
+                name: name.to_string(),
+                dir: dir.clone(),
+            };
+            all.into_iter().find(|b| b.name == name).ok_or_else(|| missing().into())
         }
         None => {
             for backup in all.into_iter().rev().filter(|b| !b.is_before_rollback()) {
@@ -119,10 +133,7 @@ pub fn pick(project: &Project, name: Option<&str>, current: &str) -> Result<Back
                     return Ok(backup);
                 }
             }
-            Err(Error::Usage(format!(
-                "{}: no backup differs from the current .env: nothing to roll back to",
-                dir.display()
-            )))
+            Err(BackupError::NothingDiffers { dir }.into())
         }
     }
 }
@@ -163,8 +174,24 @@ mod tests {
             "a copy equal to .env is skipped"
         );
         assert_eq!(pick(&project, Some(&third.name), "").unwrap(), third);
-        assert!(pick(&project, Some("../x"), "").is_err());
-        assert!(pick(&project, Some(".env.20000101T000000Z"), "").is_err());
+        let message = |name: Option<&str>, current: &str| pick(&project, name, current).unwrap_err().to_string();
+        let dir = project.backup_dir().display().to_string();
+        assert_eq!(
+            message(Some("../x"), ""),
+            format!("backup \"../x\" is not a file name: name a file in {dir}")
+        );
+        assert_eq!(
+            message(Some(".env.20000101T000000Z"), ""),
+            format!("{dir}: no backup named .env.20000101T000000Z")
+        );
+        assert_eq!(pick(&project, Some("../x"), "").unwrap_err().exit_code(), 2);
+        assert_eq!(
+            BackupError::NothingDiffers {
+                dir: "p/backups".into()
+            }
+            .to_string(),
+            "p/backups: no backup differs from the current .env: nothing to roll back to"
+        );
         std::fs::remove_dir_all(root).unwrap();
     }
 }

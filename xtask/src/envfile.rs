@@ -38,6 +38,20 @@ pub enum EnvError {
     Edit { path: PathBuf, key: String, why: String },
 }
 
+/// Where a variable is declared: `path:line` in messages (line 0 when the
+/// file does not declare it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct At {
+    pub path: PathBuf,
+    pub line: usize,
+}
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)
+    }
+}
+
 /// One declaration, as the file holds it now.
 #[derive(Clone)]
 struct Declared {
@@ -178,6 +192,14 @@ impl EnvFile {
     /// The 1-based line that declares `key`.
     pub fn line_of(&self, key: &str) -> Option<usize> {
         self.index.get(key).map(|at| self.declared[*at].line)
+    }
+
+    /// Where `key` is declared, for a message.
+    pub fn at(&self, key: &str) -> At {
+        At {
+            path: self.path.clone(),
+            line: self.line_of(key).unwrap_or(0),
+        }
     }
 
     /// Every declared key, in file order.

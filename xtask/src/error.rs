@@ -1,16 +1,22 @@
 //! The errors a task can end with, and the exit code each maps to: one
 //! table, [`EXIT_CODES`], from which `--help` and the docs' table are made.
 
+use crate::backups::BackupError;
 use crate::compose::ComposeError;
-use crate::config::ConfigError;
+use crate::config::{BadServiceName, ConfigError};
 use crate::envfile::EnvError;
 use crate::git::GitError;
+use crate::live::GatewayError;
 use crate::no_follow::PathError;
 use crate::private_file::FileError;
 use crate::project::BadProjectName;
 use crate::psql::PsqlError;
+use crate::rotate::overlap::OverlapError;
+use crate::rotate::signing::SigningError;
+use crate::rotate::{RollbackFailed, RolledBack, RotateError};
 use crate::sources::VaultError;
 use crate::sources::prompt::PromptError;
+use crate::verify::{CouldNotRun, VerifyError};
 
 /// Every exit code, with its meaning (Markdown: `--help` drops the backticks).
 pub const EXIT_CODES: &[(i32, &str)] = &[
@@ -69,6 +75,8 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
+    DatabaseService(#[from] BadServiceName),
+    #[error(transparent)]
     Env(#[from] EnvError),
     #[error(transparent)]
     ProjectName(#[from] BadProjectName),
@@ -89,30 +97,89 @@ pub enum Error {
     /// Values that break their rule; one line each, naming file, line and variable.
     #[error("{}", .0.join("\n"))]
     Refused(Vec<String>),
+    /// Values or requests refused, one [`Refusal`] a line, naming file, line and variable.
+    #[error("{}", lines(.0))]
+    Refusals(Vec<Refusal>),
     #[error("{0}")]
     Usage(String),
-    /// `verify` could not look at what it was asked to (exit 2).
-    #[error("could not run: {0}")]
-    CouldNotRun(String),
     /// Required secrets nobody supplied, and no terminal to ask on.
     #[error("{0}")]
     Missing(String),
     #[error(transparent)]
     Prompt(#[from] PromptError),
     /// A vault's command-line tool failed, or lacks secrets; one line each.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", lines(.0))]
     Vault(Vec<VaultError>),
-    /// A change that needs a confirmation, and no terminal to ask on.
-    #[error("{0}")]
-    Unconfirmed(String),
     #[error(transparent)]
     Psql(#[from] PsqlError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    #[error(transparent)]
+    Rotate(#[from] RotateError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
+    #[error(transparent)]
+    Overlap(#[from] OverlapError),
     /// A change failed at a step and everything was put back.
-    #[error("{0}")]
-    RolledBack(String),
+    #[error(transparent)]
+    RolledBack(Box<RolledBack>),
     /// A change failed and putting it back failed too: what state things are in, what to run.
-    #[error("{}", .0.join("\n"))]
-    RollbackFailed(Vec<String>),
+    #[error(transparent)]
+    RollbackFailed(Box<RollbackFailed>),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+}
+
+/// One line of [`Error::Refusals`]: a value or request refused, with the data
+/// its message is made from. Each module names its own reasons in an enum of
+/// its own, rendered there; they meet here.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Rotate(#[from] crate::rotate::Refusal),
+    #[error(transparent)]
+    Overlap(#[from] crate::rotate::overlap::Refusal),
+    /// Another error, as one line among several refusals.
+    #[error(transparent)]
+    Error(Box<Error>),
+}
+
+impl From<Error> for Refusal {
+    fn from(err: Error) -> Refusal {
+        Refusal::Error(Box::new(err))
+    }
+}
+
+/// Each of `items` on a line of its own.
+pub(crate) fn lines<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+impl Error {
+    /// [`Error::Refusals`] of `refusals`: `Error::refused([Refusal::…])`.
+    pub fn refused<R: Into<Refusal>>(refusals: impl IntoIterator<Item = R>) -> Error {
+        Error::Refusals(refusals.into_iter().map(Into::into).collect())
+    }
+}
+
+impl From<RolledBack> for Error {
+    fn from(err: RolledBack) -> Error {
+        Error::RolledBack(Box::new(err))
+    }
+}
+
+impl From<RollbackFailed> for Error {
+    fn from(err: RollbackFailed) -> Error {
+        Error::RollbackFailed(Box::new(err))
+    }
+}
+
+impl From<CouldNotRun> for Error {
+    fn from(err: CouldNotRun) -> Error {
+        Error::Verify(VerifyError::CouldNotRun(err))
+    }
 }
 
 impl From<VaultError> for Error {
@@ -127,13 +194,21 @@ impl Error {
             Error::RolledBack(_) => 1,
             Error::Env(EnvError::Path(_)) | Error::File(_) | Error::Path(_) => 5,
             Error::Config(_)
+            | Error::DatabaseService(_)
             | Error::Env(_)
             | Error::ProjectName(_)
             | Error::Refused(_)
+            | Error::Refusals(_)
             | Error::Usage(_)
-            | Error::CouldNotRun(_) => 2,
+            | Error::Gateway(_)
+            | Error::Backup(_)
+            | Error::Signing(_)
+            | Error::Overlap(_)
+            | Error::Verify(_) => 2,
+            Error::Rotate(RotateError::Unconfirmed { .. } | RotateError::NoNewValues(_)) => 3,
+            Error::Rotate(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
-            Error::Missing(_) | Error::Prompt(_) | Error::Unconfirmed(_) => 3,
+            Error::Missing(_) | Error::Prompt(_) => 3,
             Error::Git(_)
             | Error::UpstreamRefNotFound { .. }
             | Error::Compose(_)
@@ -158,5 +233,15 @@ mod tests {
             exit_codes_text(&[0, 2]),
             "Exit codes:\n  0  success\n  2  bad input: usage, setup.conf, .env, project name, a weak or default secret"
         );
+    }
+
+    #[test]
+    fn refusals_are_one_line_each_and_exit_2() {
+        let err = Error::refused([
+            Error::Usage("first".into()),
+            Error::Refused(vec!["second".into(), "third".into()]),
+        ]);
+        assert_eq!(err.to_string(), "first\nsecond\nthird");
+        assert_eq!(err.exit_code(), 2);
     }
 }

@@ -62,7 +62,7 @@ macro_rules! hook {
         #[cfg(feature = "test-hooks")]
         let hooked = $crate::hooks::fail::recreate_compose($compose, $services);
         #[cfg(not(feature = "test-hooks"))]
-        let hooked: $crate::error::Result<_> = {
+        let hooked: ::std::result::Result<_, $crate::private_file::FileError> = {
             let _ = $services;
             Ok((($compose).clone(), ()))
         };

@@ -63,6 +63,15 @@ pub enum ConfigError {
     },
 }
 
+/// `[stack] database_service` names no Compose service.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "setup.conf: [stack] database_service {name:?} is not a Compose service name (letters, digits, '-', '_', '.'; empty for none)"
+)]
+pub struct BadServiceName {
+    pub name: String,
+}
+
 /// What made `setup.conf` invalid, where a caller can do more than show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Problem {
@@ -134,7 +143,7 @@ pub struct Stack {
 
 impl Stack {
     /// `database_service`, checked: a plain Compose service name or empty.
-    pub fn database_service(&self) -> Result<Option<&str>, String> {
+    pub fn database_service(&self) -> Result<Option<&str>, BadServiceName> {
         match self.database_service.as_deref() {
             None => Ok(None),
             Some(name)
@@ -146,9 +155,7 @@ impl Stack {
             {
                 Ok(Some(name))
             }
-            Some(name) => Err(format!(
-                "setup.conf: [stack] database_service {name:?} is not a Compose service name (letters, digits, '-', '_', '.'; empty for none)"
-            )),
+            Some(name) => Err(BadServiceName { name: name.to_string() }),
         }
     }
 }

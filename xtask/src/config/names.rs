@@ -30,17 +30,41 @@ impl VarName {
     }
 }
 
-impl TryFrom<String> for VarName {
-    type Error = String;
+/// A name of `setup.conf` that is not one. Shows a name only as [`shown`] does.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadName {
+    #[error(
+        "{} is not a variable name: use upper-case letters, digits and `_`, not starting with a digit",
+        shown(.0)
+    )]
+    VarName(String),
+    #[error(
+        "a vault project, config or id may hold only letters, digits, `_`, `-` and `.`, and must not start with `-`"
+    )]
+    VaultId,
+    #[error("a vault command must be a program name found on PATH: no path, no spaces, not starting with `-`")]
+    Program,
+}
 
-    fn try_from(name: String) -> Result<VarName, String> {
+/// As the message shows it: a name typed by mistake may be a value.
+impl fmt::Debug for BadName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadName::VarName(name) => f.debug_tuple("VarName").field(&shown(name)).finish(),
+            BadName::VaultId => f.write_str("VaultId"),
+            BadName::Program => f.write_str("Program"),
+        }
+    }
+}
+
+impl TryFrom<String> for VarName {
+    type Error = BadName;
+
+    fn try_from(name: String) -> Result<VarName, BadName> {
         if VarName::is_valid(&name) {
             Ok(VarName(name))
         } else {
-            Err(format!(
-                "{} is not a variable name: use upper-case letters, digits and `_`, not starting with a digit",
-                shown(&name)
-            ))
+            Err(BadName::VarName(name))
         }
     }
 }
@@ -89,13 +113,13 @@ impl VaultId {
 }
 
 impl TryFrom<String> for VaultId {
-    type Error = String;
+    type Error = BadName;
 
-    fn try_from(id: String) -> Result<VaultId, String> {
+    fn try_from(id: String) -> Result<VaultId, BadName> {
         if VaultId::is_valid(&id) {
             Ok(VaultId(id))
         } else {
-            Err("a vault project, config or id may hold only letters, digits, `_`, `-` and `.`, and must not start with `-`".into())
+            Err(BadName::VaultId)
         }
     }
 }
@@ -112,20 +136,13 @@ impl Program {
 }
 
 impl TryFrom<String> for Program {
-    type Error = String;
+    type Error = BadName;
 
-    fn try_from(name: String) -> Result<Program, String> {
+    fn try_from(name: String) -> Result<Program, BadName> {
         let ok = !name.is_empty()
             && !name.starts_with('-')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-        if ok {
-            Ok(Program(name))
-        } else {
-            Err(
-                "a vault command must be a program name found on PATH: no path, no spaces, not starting with `-`"
-                    .into(),
-            )
-        }
+        if ok { Ok(Program(name)) } else { Err(BadName::Program) }
     }
 }
 
@@ -153,10 +170,13 @@ mod tests {
             assert!(VarName::try_from(bad.to_string()).is_err(), "{bad:?}");
         }
         let err = VarName::try_from("X = sk-canary".to_string()).unwrap_err();
+        assert!(!format!("{err:?}").contains("canary"), "{err:?}");
+        let err = err.to_string();
         assert!(!err.contains("canary"), "{err}");
         assert!(
             VarName::try_from("lower".to_string())
                 .unwrap_err()
+                .to_string()
                 .starts_with("lower is not")
         );
     }

@@ -47,19 +47,24 @@ impl Reference {
     }
 }
 
-/// What one table entry's text must be; `Err` is a message naming `name`
-/// and never quoting the text.
+/// A table entry whose text is not what its table holds: names the
+/// variable, never quotes the text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadEntry {
+    #[error("{0} must be a reference (\"${{VAR}}\", \"bws:<key>\" or \"doppler:<NAME>\"), never a literal secret")]
+    NotAReference(VarName),
+    #[error("{0} must fit on one line")]
+    NotOneLine(VarName),
+}
+
+/// What one table entry's text must be.
 pub trait EntryValue: Sized {
-    fn from_entry(name: &VarName, text: String) -> Result<Self, String>;
+    fn from_entry(name: &VarName, text: String) -> Result<Self, BadEntry>;
 }
 
 impl EntryValue for Reference {
-    fn from_entry(name: &VarName, text: String) -> Result<Reference, String> {
-        Reference::parse(&text).ok_or_else(|| {
-            format!(
-                "{name} must be a reference (\"${{VAR}}\", \"bws:<key>\" or \"doppler:<NAME>\"), never a literal secret"
-            )
-        })
+    fn from_entry(name: &VarName, text: String) -> Result<Reference, BadEntry> {
+        Reference::parse(&text).ok_or_else(|| BadEntry::NotAReference(name.clone()))
     }
 }
 
@@ -81,9 +86,9 @@ pub fn literal_secret_at(text: &str, offset: usize) -> Option<VarName> {
 
 /// A `[settings]` value: one line of text.
 impl EntryValue for String {
-    fn from_entry(name: &VarName, text: String) -> Result<String, String> {
+    fn from_entry(name: &VarName, text: String) -> Result<String, BadEntry> {
         if text.contains(['\n', '\r']) {
-            Err(format!("{name} must fit on one line"))
+            Err(BadEntry::NotOneLine(name.clone()))
         } else {
             Ok(text)
         }

@@ -24,15 +24,26 @@ pub enum Refused {
     Credentials(&'static str),
 }
 
-impl Refused {
-    /// `what` (the setting or flag), the reason, and what to use instead.
-    fn message(&self, what: &str, hint: &str) -> String {
-        match self {
-            Refused::Shape(why) => format!("{what} {why}; {hint}"),
-            Refused::Credentials(why) => format!("{what} {why}"),
+/// A ref or URL refused where `what` (the setting or flag) gave it, with
+/// the shapes to use instead (`hint`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadUpstream {
+    pub what: &'static str,
+    pub hint: &'static str,
+    pub why: Refused,
+}
+
+impl fmt::Display for BadUpstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let BadUpstream { what, hint, why } = self;
+        match why {
+            Refused::Shape(why) => write!(f, "{what} {why}; {hint}"),
+            Refused::Credentials(why) => write!(f, "{what} {why}"),
         }
     }
 }
+
+impl std::error::Error for BadUpstream {}
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,19 +104,27 @@ fn check_ref(text: &str) -> Result<(), Refused> {
 }
 
 impl TryFrom<String> for UpstreamRef {
-    type Error = String;
+    type Error = BadUpstream;
 
-    fn try_from(text: String) -> Result<UpstreamRef, String> {
-        UpstreamRef::parse(&text).map_err(|why| why.message("stack.upstream_ref", REF_HINT))
+    fn try_from(text: String) -> Result<UpstreamRef, BadUpstream> {
+        UpstreamRef::parse(&text).map_err(|why| BadUpstream {
+            what: "stack.upstream_ref",
+            hint: REF_HINT,
+            why,
+        })
     }
 }
 
 /// `--upstream REF`: the same rules, and an error that names the flag.
 impl FromStr for UpstreamRef {
-    type Err = String;
+    type Err = BadUpstream;
 
-    fn from_str(text: &str) -> Result<UpstreamRef, String> {
-        UpstreamRef::parse(text).map_err(|why| why.message("the ref", REF_HINT))
+    fn from_str(text: &str) -> Result<UpstreamRef, BadUpstream> {
+        UpstreamRef::parse(text).map_err(|why| BadUpstream {
+            what: "the ref",
+            hint: REF_HINT,
+            why,
+        })
     }
 }
 
@@ -241,10 +260,14 @@ fn is_host_port(authority: &str) -> bool {
 }
 
 impl TryFrom<String> for UpstreamUrl {
-    type Error = String;
+    type Error = BadUpstream;
 
-    fn try_from(text: String) -> Result<UpstreamUrl, String> {
-        UpstreamUrl::parse(&text).map_err(|why| why.message("stack.upstream_url", URL_HINT))
+    fn try_from(text: String) -> Result<UpstreamUrl, BadUpstream> {
+        UpstreamUrl::parse(&text).map_err(|why| BadUpstream {
+            what: "stack.upstream_url",
+            hint: URL_HINT,
+            why,
+        })
     }
 }
 
@@ -348,10 +371,15 @@ mod tests {
 
     #[test]
     fn messages_never_quote_the_value() {
-        let err = UpstreamUrl::try_from("https://example.invalid/r?token=Qx7canary".to_string()).unwrap_err();
+        let err = UpstreamUrl::try_from("https://example.invalid/r?token=Qx7canary".to_string())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("stack.upstream_url has a query string"), "{err}");
         assert!(!err.contains("canary"));
-        let err = "--upload-pack=Qx7canary".parse::<UpstreamRef>().unwrap_err();
+        let err = "--upload-pack=Qx7canary"
+            .parse::<UpstreamRef>()
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("the ref starts with `-`"), "{err}");
         assert!(!err.contains("canary"));
     }

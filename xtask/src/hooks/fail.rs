@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::OnceLock;
 
 use crate::compose::Compose;
-use crate::error::{Error, Result};
+use crate::private_file::FileError;
 use crate::step::Step;
 
 /// The variable that names the step to fail.
@@ -55,7 +55,7 @@ pub fn fires(step: Step) -> bool {
 /// Compose for the recreate step: for `recreate`, a Docker engine that does
 /// not exist; for `health`, a compose file layered on top that gives
 /// `services` a healthcheck that never passes. The guard removes that file.
-pub fn recreate_compose(compose: &Compose, services: &[String]) -> Result<(Compose, Cleanup)> {
+pub fn recreate_compose(compose: &Compose, services: &[String]) -> Result<(Compose, Cleanup), FileError> {
     if fires(Step::Recreate) {
         return Ok((
             compose.with_child_env("DOCKER_HOST", "unix:///nonexistent/receptor-test-hook.sock"),
@@ -72,7 +72,7 @@ pub fn recreate_compose(compose: &Compose, services: &[String]) -> Result<(Compo
             "  {service}:\n    healthcheck:\n      test: [\"CMD\", \"/receptor-test-hook-never-healthy\"]\n      interval: 1s\n      timeout: 1s\n      retries: 1\n"
         ));
     }
-    crate::private_file::write_atomic(&path, text.as_bytes()).map_err(Error::File)?;
+    crate::private_file::write_atomic(&path, text.as_bytes())?;
     Ok((compose.with_override_file(&path), Cleanup(Some(path))))
 }
 

@@ -7,6 +7,21 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why there is no gateway to check against. Names the URL or file, never a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    #[error(
+        "gateway URL {url:?} must start with http:// (https is not supported: use the plain HTTP port on this machine)"
+    )]
+    NotHttp { url: String },
+    #[error("gateway URL {url:?} has a bad port")]
+    BadPort { url: String },
+    #[error("gateway URL {url:?} has no plain host")]
+    NoPlainHost { url: String },
+    #[error("KONG_HTTP_PORT in {} is not a port number; pass --gateway-url", .env.display())]
+    BadKongPort { env: std::path::PathBuf },
+}
+
 /// The gateway's base URL: `http://HOST:PORT[/PREFIX]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gateway {
@@ -26,10 +41,10 @@ impl Gateway {
     }
 
     /// Reads `http://host[:port][/prefix]`; https is not supported.
-    pub fn parse(url: &str) -> Result<Gateway, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            format!("gateway URL {url:?} must start with http:// (https is not supported: use the plain HTTP port on this machine)")
-        })?;
+    pub fn parse(url: &str) -> Result<Gateway, GatewayError> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| GatewayError::NotHttp { url: url.to_string() })?;
         let (authority, prefix) = match rest.find('/') {
             Some(at) => (&rest[..at], rest[at..].trim_end_matches('/')),
             None => (rest, ""),
@@ -38,12 +53,12 @@ impl Gateway {
             Some((host, port)) => (
                 host,
                 port.parse::<u16>()
-                    .map_err(|_| format!("gateway URL {url:?} has a bad port"))?,
+                    .map_err(|_| GatewayError::BadPort { url: url.to_string() })?,
             ),
             None => (authority, 80),
         };
         if host.is_empty() || host.contains(['@', ' ']) {
-            return Err(format!("gateway URL {url:?} has no plain host"));
+            return Err(GatewayError::NoPlainHost { url: url.to_string() });
         }
         Ok(Gateway {
             host: host.to_string(),
@@ -103,5 +118,23 @@ mod tests {
         assert!(Gateway::parse("https://x").is_err());
         assert!(Gateway::parse("http://x:port").is_err());
         assert!(Gateway::parse("http://user:pw@x:1").is_err());
+    }
+
+    #[test]
+    fn a_bad_gateway_is_named_in_one_line() {
+        let message = |url: &str| Gateway::parse(url).unwrap_err().to_string();
+        assert_eq!(
+            message("https://x"),
+            "gateway URL \"https://x\" must start with http:// (https is not supported: use the plain HTTP port on this machine)"
+        );
+        assert_eq!(message("http://x:port"), "gateway URL \"http://x:port\" has a bad port");
+        assert_eq!(message("http://a b"), "gateway URL \"http://a b\" has no plain host");
+        let kong = GatewayError::BadKongPort {
+            env: "receptor-dev/.env".into(),
+        };
+        assert_eq!(
+            kong.to_string(),
+            "KONG_HTTP_PORT in receptor-dev/.env is not a port number; pass --gateway-url"
+        );
     }
 }

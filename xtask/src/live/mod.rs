@@ -18,13 +18,13 @@ use crate::envfile::EnvFile;
 use crate::psql::{Login, Place, Psql};
 use crate::secrets::{Role, Secret, generate, jwt, name};
 
-pub use http::Gateway;
+pub use http::{Gateway, GatewayError};
 pub use opaque::OpaqueKeys;
 pub use probes::{Column, PROBES, Probe};
 
 /// The gateway of a project: `url` when given, else Kong published on this
 /// machine at `KONG_HTTP_PORT` (8000 when unset).
-pub fn gateway_for(env: &EnvFile, url: Option<&str>) -> Result<Gateway, String> {
+pub fn gateway_for(env: &EnvFile, url: Option<&str>) -> Result<Gateway, GatewayError> {
     if let Some(url) = url {
         return Gateway::parse(url);
     }
@@ -32,12 +32,11 @@ pub fn gateway_for(env: &EnvFile, url: Option<&str>) -> Result<Gateway, String> 
         .get("KONG_HTTP_PORT")
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "8000".into());
-    port.parse::<u16>().map(Gateway::local).map_err(|_| {
-        format!(
-            "KONG_HTTP_PORT in {} is not a port number; pass --gateway-url",
-            env.path().display()
-        )
-    })
+    port.parse::<u16>()
+        .map(Gateway::local)
+        .map_err(|_| GatewayError::BadKongPort {
+            env: env.path().to_path_buf(),
+        })
 }
 
 /// The main database: `POSTGRES_DB`, else `postgres`.
@@ -96,8 +95,7 @@ impl Report {
 
     /// Every problem, on one line.
     pub fn problems_line(&self) -> String {
-        let lines: Vec<&str> = self.problems.iter().map(|p| p.message.as_str()).collect();
-        lines.join("; ")
+        problems_line(&self.problems)
     }
 
     fn fail(&mut self, check: LiveCheck, message: String) {
@@ -144,6 +142,12 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// `problems` on one line.
+pub fn problems_line(problems: &[Problem]) -> String {
+    let lines: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    lines.join("; ")
+}
+
 /// Runs every check of `expect` against `gateway` and the project's database.
 pub fn check(compose: &Compose, gateway: &Gateway, expect: &Expectation) -> Report {
     let mut report = Report::default();
@@ -158,10 +162,16 @@ pub fn check(compose: &Compose, gateway: &Gateway, expect: &Expectation) -> Repo
     report
 }
 
-fn describe(status: std::io::Result<u16>) -> String {
-    match status {
-        Ok(code) => code.to_string(),
-        Err(err) => format!("no answer ({err})"),
+/// What a probe answered: a status, or no answer (and why).
+#[derive(Debug)]
+pub struct Answered(pub std::io::Result<u16>);
+
+impl std::fmt::Display for Answered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Ok(code) => write!(f, "{code}"),
+            Err(err) => write!(f, "no answer ({err})"),
+        }
     }
 }
 
@@ -177,12 +187,12 @@ fn settle(deadline: Instant, mut get: impl FnMut() -> std::io::Result<u16>, want
 }
 
 /// Whether `get` answers `want` before `deadline` (see [`settle`]); else what it answered.
-fn answers(deadline: Instant, get: impl FnMut() -> std::io::Result<u16>, want: u16) -> Result<(), String> {
+fn answers(deadline: Instant, get: impl FnMut() -> std::io::Result<u16>, want: u16) -> Result<(), Answered> {
     let status = settle(deadline, get, want);
     if matches!(status, Ok(code) if code == want) {
         Ok(())
     } else {
-        Err(describe(status))
+        Err(Answered(status))
     }
 }
 
@@ -257,7 +267,7 @@ fn check_gateway(gateway: &Gateway, expect: &Expectation, report: &mut Report) {
                         "{subject}: {url}: {} ({}) with {name} answered {} ({want} expected)",
                         probe.id,
                         probe.request(),
-                        describe(status)
+                        Answered(status)
                     ),
                 );
             }

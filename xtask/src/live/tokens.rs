@@ -120,7 +120,7 @@ pub fn check(gateway: &Gateway, anon: &Secret, check: &TokenCheck, settle: Durat
                         probe.id,
                         probe.request(),
                         named.label,
-                        super::describe(status),
+                        super::Answered(status),
                     ),
                 );
             }

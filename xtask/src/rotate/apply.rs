@@ -11,7 +11,7 @@ use crate::backups::{self, Backup};
 use crate::compose::{Compose, ComposeError};
 use crate::config::Env;
 use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hooks::hook;
 use crate::live::tokens::{self, TokenCheck};
 use crate::live::{self, ApiKeys, Expectation, Gateway};
@@ -22,6 +22,7 @@ use crate::secrets::{Make, Secret, catalog, jwt, name};
 use crate::step::Step;
 
 use super::database::{self, Target};
+use super::error::{Cause, Finish, RollbackFailed, RolledBack, RotateError, Unrestored};
 
 /// How long a recreate waits for the services to be healthy.
 pub const WAIT_SECS: u64 = 180;
@@ -111,14 +112,14 @@ impl Change {
 /// The step that failed, and why (one line, never a value).
 struct Failure {
     step: Step,
-    message: String,
+    cause: Cause,
 }
 
 impl Failure {
-    fn at(step: Step, message: impl ToString) -> Failure {
+    fn at(step: Step, cause: impl Into<Cause>) -> Failure {
         Failure {
             step,
-            message: message.to_string(),
+            cause: cause.into(),
         }
     }
 }
@@ -132,7 +133,7 @@ struct Touched {
 
 /// The gateway to check `env` against.
 pub fn gateway(ctx: &Context<'_>, env: &EnvFile) -> Result<Gateway> {
-    live::gateway_for(env, ctx.gateway_url.as_deref()).map_err(Error::Usage)
+    Ok(live::gateway_for(env, ctx.gateway_url.as_deref())?)
 }
 
 /// The client checks of a stack that should be settled, before any change:
@@ -150,13 +151,14 @@ pub fn preflight(ctx: &Context<'_>, now: &EnvFile, with_database: bool) -> Resul
 /// The pre-flight of a change that leaves the database alone, refusing a
 /// stack that fails it: `what` (the keys, the stage) could not be judged after
 /// the change.
-pub fn preflight_or_refuse(ctx: &Context<'_>, now: &EnvFile, what: &str) -> Result<live::Report> {
+pub fn preflight_or_refuse(ctx: &Context<'_>, now: &EnvFile, what: &'static str) -> Result<live::Report> {
     let report = preflight(ctx, now, false)?;
     if !report.is_ok() {
-        return Err(Error::Usage(format!(
-            "pre-flight: the stack fails a client check before any change, so {what} could not be judged; nothing changed. Failing: {}",
-            report.problems_line()
-        )));
+        return Err(RotateError::PreflightFailsFor {
+            what,
+            problems: report.problems,
+        }
+        .into());
     }
     Ok(report)
 }
@@ -281,7 +283,7 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
         Err(failure) => failure,
     };
 
-    println!("{} failed at step {}: {}", change.action, failure.step, failure.message);
+    println!("{} failed at step {}: {}", change.action, failure.step, failure.cause);
     println!("rolling back to the previous .env…");
     match restore(ctx, change, &touched, &backup) {
         Ok(report) => {
@@ -291,19 +293,23 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
             if let Err(err) = log(Outcome::RolledBack, Some(failure.step)) {
                 eprintln!("warning: {err}");
             }
-            Err(Error::RolledBack(format!(
-                "{} failed at step {} and was rolled back (the stack runs on the previous .env, restored from {backup_shown}): {}",
-                change.action, failure.step, failure.message
-            )))
+            Err(RolledBack {
+                action: change.action,
+                step: failure.step,
+                backup: backup_shown,
+                cause: failure.cause,
+            }
+            .into())
         }
-        Err(lines) => {
+        Err(left) => {
             let _ = log(Outcome::RollbackFailed, Some(failure.step));
-            let mut all = vec![format!(
-                "{} failed at step {}: {}",
-                change.action, failure.step, failure.message
-            )];
-            all.extend(lines);
-            Err(Error::RollbackFailed(all))
+            Err(RollbackFailed {
+                action: change.action,
+                step: failure.step,
+                cause: failure.cause,
+                left: *left,
+            }
+            .into())
         }
     }
 }
@@ -346,13 +352,14 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
                     ComposeError::Unhealthy { .. } => Failure::at(Step::Health, e),
                     other => Failure::at(Step::Recreate, other),
                 })?;
-            healthy(&ctx.compose, group).map_err(|e| Failure::at(Step::Health, e))?;
+            healthy(&ctx.compose, group).map_err(|cause| Failure::at(Step::Health, cause))?;
             println!("{} recreated and healthy", group.join(", "));
         }
         hook!(pause "rotate-before-check");
     }
 
-    let gateway = gateway(ctx, &change.after).map_err(|e| Failure::at(Step::Check, e))?;
+    let gateway =
+        live::gateway_for(&change.after, ctx.gateway_url.as_deref()).map_err(|e| Failure::at(Step::Check, e))?;
     println!("checking as a client at {}…", gateway.url());
     let report = live::check(
         &ctx.compose,
@@ -366,22 +373,19 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         ),
     );
     if !report.is_ok() {
-        return Err(Failure::at(Step::Check, report.problems_line()));
+        return Err(Failure::at(Step::Check, Cause::Checks(report.problems)));
     }
     let mut report = report;
     if let Some(check) = &change.tokens {
         let anon = change.after.secret(name::ANON_KEY).unwrap_or_else(Secret::empty);
         let tokens = tokens::check(&gateway, &anon, check, live::SETTLE);
         if !tokens.is_ok() {
-            return Err(Failure::at(Step::Check, tokens.problems_line()));
+            return Err(Failure::at(Step::Check, Cause::Checks(tokens.problems)));
         }
         report.passed.extend(tokens.passed);
     }
     if hook!(fail Step::Check) {
-        return Err(Failure::at(
-            Step::Check,
-            "the check fail point failed this step (a test hook)",
-        ));
+        return Err(Failure::at(Step::Check, Cause::FailPoint));
     }
     Ok(report)
 }
@@ -399,8 +403,8 @@ pub fn order(compose: &Compose, services: &[String]) -> String {
 }
 
 /// Every service of `services` is running, and healthy where it has a healthcheck.
-fn healthy(compose: &Compose, services: &[String]) -> std::result::Result<(), String> {
-    let states = compose.ps().map_err(|e| e.to_string())?;
+fn healthy(compose: &Compose, services: &[String]) -> std::result::Result<(), Cause> {
+    let states = compose.ps()?;
     let sick: Vec<String> = services
         .iter()
         .filter(|service| !states.iter().any(|s| &&s.service == service && s.is_serving()))
@@ -409,52 +413,39 @@ fn healthy(compose: &Compose, services: &[String]) -> std::result::Result<(), St
     if sick.is_empty() {
         Ok(())
     } else {
-        Err(format!("not running and healthy: {}", sick.join(", ")))
+        Err(Cause::Unhealthy(sick))
     }
 }
 
 /// Puts back the previous `.env` and database values, recreates what differs
-/// from them, and checks. On failure: each line says what state things are
-/// in and what to run.
+/// from them, and checks. On failure: what was not put back, what state
+/// things are in and what to run.
 fn restore(
     ctx: &Context<'_>,
     change: &Change,
     touched: &Touched,
     backup: &Backup,
-) -> std::result::Result<live::Report, Vec<String>> {
+) -> std::result::Result<live::Report, Box<Unrestored>> {
     let env_path = ctx.project.env_file();
-    let finish = format!(
-        "to finish: cargo xtask rotate --rollback {} --env {} --project-name {}",
-        backup.name,
-        ctx.env.name(),
-        ctx.project.name
-    );
+    let finish = Finish {
+        backup: backup.name.clone(),
+        stage: ctx.env,
+        project: ctx.project.name.clone(),
+    };
     if let Err(err) = private_file::write_atomic(&env_path, change.before.text().as_bytes()) {
-        return Err(vec![
-            format!("rollback failed: {err}"),
-            format!(
-                "state: {} may hold the new values; the previous one is {}; database and containers are as the failed step left them",
-                shown(ctx, &env_path),
-                shown(ctx, &backup.path)
-            ),
-            format!(
-                "to finish: cp {} {}, then {}",
-                shown(ctx, &backup.path),
-                shown(ctx, &env_path),
-                finish.trim_start_matches("to finish: ")
-            ),
-        ]);
+        return Err(Box::new(Unrestored::Env {
+            err,
+            env: shown(ctx, &env_path),
+            backup: shown(ctx, &backup.path),
+            finish,
+        }));
     }
     println!("restored {} from {}", shown(ctx, &env_path), shown(ctx, &backup.path));
 
     if let (true, Some(place)) = (touched.database, &ctx.place) {
         let psql = Psql::at(&ctx.compose, place.clone());
         if let Err(err) = database::apply(&psql, &change.database_before(), &live::main_db(&change.before)) {
-            return Err(vec![
-                format!("rollback failed: the database values were not restored: {err}"),
-                "state: .env holds the previous values; the database may hold the new POSTGRES_PASSWORD or app.settings.jwt_secret; containers are as the failed step left them".to_string(),
-                finish,
-            ]);
+            return Err(Box::new(Unrestored::Database { err, finish }));
         }
         println!("database: previous values restored");
     }
@@ -462,14 +453,11 @@ fn restore(
     if touched.services {
         println!("recreating what differs from the previous .env…");
         if let Err(err) = ctx.compose.recreate(&change.all_services(), false, WAIT_SECS) {
-            return Err(vec![
-                format!("rollback failed: the services were not recreated on the previous .env: {err}"),
-                format!(
-                    "state: .env and the database hold the previous values; {} may run the new ones or be stopped",
-                    change.all_services().join(", ")
-                ),
+            return Err(Box::new(Unrestored::Services {
+                err,
+                services: change.all_services(),
                 finish,
-            ]);
+            }));
         }
     }
 
@@ -493,19 +481,13 @@ fn restore(
     // Judged against the pre-flight: what already failed before the change is
     // not something the rollback left undone.
     let before: &[live::Problem] = change.baseline.as_ref().map(|b| b.problems.as_slice()).unwrap_or(&[]);
-    let (old, new): (Vec<&live::Problem>, Vec<&live::Problem>) =
-        report.problems.iter().partition(|p| before.contains(p));
+    let (old, new): (Vec<live::Problem>, Vec<live::Problem>) =
+        report.problems.iter().cloned().partition(|p| before.contains(p));
     for problem in &old {
         println!("  as before the change: {problem}");
     }
     if !new.is_empty() {
-        let mut lines: Vec<String> = new.iter().map(|p| format!("rollback incomplete: {p}")).collect();
-        lines.push(
-            "state: .env, the database and the recreated services hold the previous values, but the checks above fail"
-                .to_string(),
-        );
-        lines.push(finish);
-        return Err(lines);
+        return Err(Box::new(Unrestored::Checks { problems: new, finish }));
     }
     Ok(report)
 }

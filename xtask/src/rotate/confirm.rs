@@ -2,31 +2,28 @@
 
 use std::io::{BufRead, Write};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+
+use super::error::RotateError;
 
 /// Asks on the terminal to type `yes`. `--yes` answers for automation; with
 /// nobody to ask (`terminal` says why: no terminal, CI, `--non-interactive`)
 /// and no `--yes`, the run stops before changing anything (exit 3).
-pub fn ask(what: &str, yes: bool, terminal: std::result::Result<(), &str>) -> Result<()> {
+pub fn ask(what: &'static str, yes: bool, terminal: std::result::Result<(), &'static str>) -> Result<()> {
     if yes {
         return Ok(());
     }
     if let Err(why) = terminal {
-        return Err(Error::Unconfirmed(format!(
-            "{what}: nobody to confirm ({why}): pass --yes to rotate without asking; nothing changed"
-        )));
+        return Err(RotateError::Unconfirmed { what, why }.into());
     }
     let stdin = std::io::stdin();
     eprint!("{what}.\nType yes to go on: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|err| Error::Usage(format!("cannot read the answer: {err}; nothing changed")))?;
+    stdin.lock().read_line(&mut answer).map_err(RotateError::AnswerUnread)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::Usage("not confirmed; nothing changed".into()))
+        Err(RotateError::NotConfirmed.into())
     }
 }

@@ -16,6 +16,7 @@
 mod apply;
 mod confirm;
 mod database;
+mod error;
 pub mod overlap;
 mod plan;
 mod rollback;
@@ -31,12 +32,13 @@ use crate::cli::ProjectArgs;
 use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::live;
 use crate::project::Project;
 use crate::psql;
 use crate::secrets::{Secret, name};
 
+pub use error::{Cause, Finish, MintError, NoNewValue, Refusal, RollbackFailed, RolledBack, RotateError, Unrestored};
 pub use plan::{ENCRYPTING_OVERRIDE, Selection};
 
 // What the command line asked for: `cargo xtask rotate`'s flags.
@@ -104,21 +106,15 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let (which, project) = options.project.resolve(root, &conf)?;
     project.check_folder()?;
     if project.load_env()?.is_none() {
-        return Err(Error::Usage(format!(
-            "{}/.env does not exist: lay the project out first with cargo xtask setup --env {} --project-name {}",
-            project.name,
-            which.name(),
-            project.name
-        )));
+        return Err(RotateError::NoEnv {
+            project: project.name.clone(),
+            stage: which,
+        }
+        .into());
     }
     if options.names.iter().any(|n| n == signing::NAME) {
         if options.names.len() > 1 {
-            return Err(Error::Usage(format!(
-                "{} is rotated on its own: cargo xtask rotate {} --env {}",
-                signing::NAME,
-                signing::NAME,
-                which.name()
-            )));
+            return Err(RotateError::SigningKeyAlone { stage: which }.into());
         }
         return signing::run(root, &project, which, &conf, options);
     }
@@ -126,26 +122,19 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         return overlap::run(root, &project, which, &conf, options);
     }
     if options.signing.any() {
-        return Err(Error::Usage(format!(
-            "--stage, --status, --now, --no-external-verifiers and --margin belong to cargo xtask rotate {} only",
-            signing::NAME
-        )));
+        return Err(RotateError::SigningFlags.into());
     }
     let (_lock, leftovers) = project.lock(LOCK_WAIT)?;
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
-    let before = project
-        .load_env()?
-        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))?;
+    let before = load_env(&project)?;
 
     if let Some(backup) = &options.rollback {
         let sources = source::Sources::new(&conf, which, options.non_interactive);
         return rollback::run(root, &project, options, before, backup.as_deref(), &sources);
     }
-    let selection = options
-        .selection()
-        .ok_or_else(|| Error::Usage("name the variables to rotate, or pass --tier 1 or --all".into()))?;
+    let selection = options.selection().ok_or(RotateError::NothingNamed)?;
 
     // 1. The new values, and what follows from them.
     let mut sources = source::Sources::new(&conf, which, options.non_interactive);
@@ -212,12 +201,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     let preflight = if stack.refusal.is_none() {
         let report = apply::preflight(&ctx, &before, target.password.is_some())?;
         if !report.is_ok() && !options.dry_run {
-            return Err(Error::Usage(format!(
-                "pre-flight: the stack fails a client check before any change, so a rotation could not be judged; nothing changed. Failing: {}. See cargo xtask verify --live --env {} --project-name {}",
-                report.problems_line(),
-                which.name(),
-                project.name
-            )));
+            return Err(RotateError::PreflightFails {
+                problems: report.problems,
+                stage: which,
+                project: project.name.clone(),
+            }
+            .into());
         }
         if report.is_ok() {
             println!(
@@ -263,14 +252,14 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 /// The consumers to recreate, and why the stack cannot be changed now, if it cannot.
 struct Running {
     services: Vec<String>,
-    refusal: Option<String>,
+    refusal: Option<RotateError>,
 }
 
 impl Running {
     /// The services to recreate, or why the stack cannot be changed now.
     fn or_refuse(self) -> Result<Vec<String>> {
         match self.refusal {
-            Some(why) => Err(Error::Usage(why)),
+            Some(why) => Err(why.into()),
             None => Ok(self.services),
         }
     }
@@ -303,21 +292,30 @@ fn running(compose: &Compose, consumers: Vec<String>, database: Option<&str>) ->
             stopped.join(", ")
         );
     }
-    let start = format!(
-        "start it (cd {} && docker compose up -d --wait), then run again; nothing changed",
-        compose.dir.display()
-    );
     let refusal = if !states.iter().any(ServiceState::is_running) {
-        Some(format!(
-            "the stack of project {} is not running, and a rotation changes a running stack: {start}",
-            compose.project_name
-        ))
+        Some(RotateError::StackStopped {
+            project: compose.project_name.clone(),
+            dir: compose.dir.clone(),
+        })
     } else {
         database
             .filter(|s| !is_running(s))
-            .map(|service| format!("service {service} is not running, and the database must change first: {start}"))
+            .map(|service| RotateError::DatabaseStopped {
+                service: service.to_string(),
+                dir: compose.dir.clone(),
+            })
     };
     Ok(Running { services, refusal })
+}
+
+/// The project's `.env`, which was there when the run began.
+fn load_env(project: &Project) -> Result<EnvFile> {
+    project.load_env()?.ok_or_else(|| {
+        RotateError::EnvDisappeared {
+            project: project.name.clone(),
+        }
+        .into()
+    })
 }
 
 /// Compose for the project, hiding every secret value of `envs` in what it shows.
@@ -326,7 +324,7 @@ fn compose_for<'a>(
     envs: impl IntoIterator<Item = &'a EnvFile>,
     conf: &SetupConf,
 ) -> Result<Compose> {
-    let database = conf.stack.database_service().map_err(Error::Usage)?;
+    let database = conf.stack.database_service()?;
     Ok(Compose::new(&project.name, &project.dir, Redactor::of(envs, conf))?.with_database_service(database))
 }
 

@@ -7,6 +7,8 @@ use crate::config::Env;
 use crate::draft::{Decision, Draft};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
+
+use super::error::{MintError, NoNewValue, Refusal, RotateError};
 use crate::printable::escaped;
 use crate::secrets::asymmetric::{JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
@@ -104,7 +106,7 @@ pub fn plan(
                     ),
                 ),
                 Err(why) => {
-                    refused.push(format!("{}: {why}", spec.name));
+                    refused.push(Refusal::CannotMint { name: spec.name, why });
                     continue;
                 }
             },
@@ -115,19 +117,13 @@ pub fn plan(
                     continue;
                 }
                 Found::Nothing(why) => {
-                    missing.push(format!(
-                        "{}: no new value ({why}): put the new value in its source, then run again",
-                        spec.name
-                    ));
+                    missing.push(NoNewValue::InSource { name: spec.name, why });
                     continue;
                 }
             },
         };
         if value.expose() == current {
-            refused.push(format!(
-                "{}: the source still holds the current value: update the vault first",
-                spec.name
-            ));
+            refused.push(Refusal::SourceUnchanged { name: spec.name });
             continue;
         }
         draft.decide(Row {
@@ -149,10 +145,11 @@ pub fn plan(
             };
             match sources.ask(spec, &check)? {
                 Found::Value(value, source) => typed.push((spec.name, value, source)),
-                Found::Nothing(no_terminal) => missing.push(format!(
-                    "{}: no new value ({why}) and no terminal to ask on ({no_terminal}): put the new value in the vault and export {}, then run again",
-                    spec.name, spec.name
-                )),
+                Found::Nothing(_) => missing.push(NoNewValue::NoTerminal {
+                    name: spec.name,
+                    why: why.clone(),
+                    no_terminal: sources.can_prompt().err().unwrap_or_default(),
+                }),
             }
         }
         for (name, value, source) in typed {
@@ -176,14 +173,14 @@ pub fn plan(
             continue;
         }
         if let Err(why) = rules::check(spec, &value, &|name| draft.get(name)) {
-            refused.push(format!("{}: the new value {why}", row.name));
+            refused.push(Refusal::NewValueBreaks { name: row.name, why });
         }
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
     if !missing.is_empty() {
-        return Err(Error::Missing(missing.join("\n")));
+        return Err(RotateError::NoNewValues(missing).into());
     }
     let after = draft.render()?;
     Ok(Plan { rows, notes, after })
@@ -195,7 +192,7 @@ fn select(
     selection: &Selection,
     allow_encrypting: bool,
     sources: &mut Sources<'_>,
-    refused: &mut Vec<String>,
+    refused: &mut Vec<Refusal>,
     notes: &mut Vec<String>,
 ) -> Result<Vec<&'static SecretSpec>> {
     let mut wanted: Vec<&'static str> = Vec::new();
@@ -204,13 +201,11 @@ fn select(
         Selection::Names(names) => {
             for name in names {
                 if name.to_ascii_lowercase().contains("pgsodium") {
-                    refused.push(PGSODIUM.to_string());
+                    refused.push(Refusal::Pgsodium);
                     continue;
                 }
                 let Some(spec) = catalog::find(name) else {
-                    refused.push(format!(
-                        "{name} is not a secret of the stack; the secrets are listed in docs/key-management.md"
-                    ));
+                    refused.push(Refusal::NotASecret { name: name.clone() });
                     continue;
                 };
                 if matches!(spec.make, Make::Minted(_)) {
@@ -219,11 +214,9 @@ fn select(
                     ));
                     wanted.push(name::JWT_SECRET);
                 } else if matches!(spec.make, Make::SigningKeys | Make::PublicKeys) {
-                    refused.push(format!(
-                        "{name} holds the ES256 signing key: a new one signs every user out, so rotate keeps it; rotating JWT_SECRET rebuilds its HS256 oct key"
-                    ));
+                    refused.push(Refusal::SigningKey { name: spec.name });
                 } else if spec.encrypts_data && !allow_encrypting {
-                    refused.push(encrypting_refusal(spec));
+                    refused.push(Refusal::Encrypting { spec });
                 } else {
                     wanted.push(spec.name);
                 }
@@ -259,21 +252,12 @@ fn select(
     Ok(CATALOG.iter().filter(|spec| wanted.contains(&spec.name)).collect())
 }
 
-const PGSODIUM: &str = "the pgsodium root key is not in .env: it lives in the db-config volume and encrypts every Vault secret in the database, which a new key makes unreadable; cargo xtask rotate never changes it";
-
-fn encrypting_refusal(spec: &SecretSpec) -> String {
-    format!(
-        "{} encrypts stored data ({}): with a new key that data becomes unreadable; to rotate it anyway, add {ENCRYPTING_OVERRIDE}",
-        spec.name, spec.about
-    )
-}
-
 /// A new `JWT_SECRET` re-mints both API keys (in staging and prod, keys
 /// injected with it are taken when they verify under it) and rebuilds the key
 /// sets that embed it.
 fn derive_from_jwt_secret(
     draft: &mut Draft<Row>,
-    refused: &mut Vec<String>,
+    refused: &mut Vec<Refusal>,
     mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
     let new = draft.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
@@ -297,11 +281,11 @@ fn derive_from_jwt_secret(
                 format!("{}: verifies under the new JWT_SECRET", source::describe(source)),
             ),
             Some((_, source)) => {
-                refused.push(format!(
-                    "{name} {} does not verify under the new JWT_SECRET with role {}; inject the matching key, or none to have it minted",
-                    source::describe(source),
-                    role.claim()
-                ));
+                refused.push(Refusal::InjectedKeyMismatch {
+                    name,
+                    from: source,
+                    role,
+                });
                 continue;
             }
             None => (
@@ -332,9 +316,7 @@ fn derive_from_jwt_secret(
                     value: Secret::new(set.render(shape)),
                 })?;
             }
-            Err(why) => refused.push(format!(
-                "{name} {why}: its HS256 oct key cannot be rebuilt; fix it (cargo xtask setup repairs it), then rotate again"
-            )),
+            Err(why) => refused.push(Refusal::BrokenKeySet { name, why }),
         }
     }
     Ok(())
@@ -342,13 +324,10 @@ fn derive_from_jwt_secret(
 
 /// A new ES256 API key for `role`, signed with the signing key of `JWT_KEYS` in `before`,
 /// different from `current`.
-fn minted_asymmetric(before: &EnvFile, role: Role, current: &str) -> std::result::Result<Secret, String> {
+fn minted_asymmetric(before: &EnvFile, role: Role, current: &str) -> std::result::Result<Secret, MintError> {
     let text = before.get(JWT_KEYS).unwrap_or_default();
-    let keys = KeySet::parse(&text, Shape::Array)
-        .map_err(|_| format!("{JWT_KEYS} is empty or broken: run cargo xtask setup first"))?;
-    let signer = keys
-        .signing_key()
-        .ok_or_else(|| format!("{JWT_KEYS} has not exactly one ES256 signing key: run cargo xtask verify"))?;
+    let keys = KeySet::parse(&text, Shape::Array).map_err(|_| MintError::NoKeySet)?;
+    let signer = keys.signing_key().ok_or(MintError::NoSigningKey)?;
     // ECDSA signatures are deterministic here (RFC 6979): a key minted in the
     // same second as the current one would be the same key.
     let now = jwt::now();
@@ -356,7 +335,7 @@ fn minted_asymmetric(before: &EnvFile, role: Role, current: &str) -> std::result
         .into_iter()
         .filter_map(|iat| es256::mint(role, signer, iat))
         .find(|key| key.expose() != current)
-        .ok_or_else(|| format!("the signing key of {JWT_KEYS} cannot sign"))
+        .ok_or(MintError::CannotSign)
 }
 
 /// The plan as lines for the terminal: names and how, never a value.

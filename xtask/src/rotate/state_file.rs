@@ -7,23 +7,24 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::no_follow;
 use crate::private_file;
 
 /// The state at `path`, `None` when there is none; `what` names it in the
 /// one-line error a damaged file gets.
-pub fn load<T: DeserializeOwned>(path: &Path, what: &str) -> Result<Option<T>> {
+pub fn load<T: DeserializeOwned>(path: &Path, what: &'static str) -> Result<Option<T>> {
     let Some(bytes) = no_follow::read_if_exists(path)? else {
         return Ok(None);
     };
     serde_json::from_slice(&bytes).map(Some).map_err(|err| {
-        Error::Usage(format!(
-            "{}: line {}: not {what} ({}); move it away to start over",
-            path.display(),
-            err.line(),
-            classify(&err)
-        ))
+        super::RotateError::BadState {
+            path: path.to_path_buf(),
+            line: err.line(),
+            what,
+            category: classify(&err),
+        }
+        .into()
     })
 }
 

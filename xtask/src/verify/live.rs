@@ -9,12 +9,13 @@
 
 use std::path::Path;
 
+use super::CouldNotRun;
 use super::finding::{Check, Finding, Outcome, Where};
 use super::project::Target;
 use crate::compose::{Compose, Redactor, ServiceState};
 use crate::config::SetupConf;
 use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::live::{self, ApiKeys, Expectation, LiveCheck};
 use crate::project::Project;
 use crate::secrets::{Secret, name};
@@ -57,22 +58,19 @@ pub static CHECKS: &[&Check] = &[&DRIFT, &GATEWAY, &FOREIGN, &FUNCTIONS, &OPAQUE
 /// running means verify could not look (exit 2), not a finding.
 pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&str>) -> Result<Vec<Outcome>> {
     let project = Project::new(root, &target.name)?;
-    let env = EnvFile::load(&project.env_file()).map_err(|e| Error::CouldNotRun(e.to_string()))?;
+    let env = EnvFile::load(&project.env_file()).map_err(CouldNotRun::from)?;
     let redactor = Redactor::of([&env], conf);
-    let database = conf.stack.database_service().map_err(Error::CouldNotRun)?;
+    let database = conf.stack.database_service().map_err(CouldNotRun::from)?;
     let compose = Compose::new(&project.name, &project.dir, redactor)
-        .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?
+        .map_err(CouldNotRun::from)?
         .with_database_service(database);
-    let states = compose
-        .ps()
-        .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?;
+    let states = compose.ps().map_err(CouldNotRun::from)?;
     if !states.iter().any(ServiceState::is_running) {
-        return Err(Error::CouldNotRun(format!(
-            "the stack of {} is not running; start it with: cargo xtask setup --env {} --project-name {} --up",
-            project.name,
-            target.env.name(),
-            project.name
-        )));
+        return Err(CouldNotRun::NotRunning {
+            project: project.name.clone(),
+            stage: target.env,
+        }
+        .into());
     }
     let up = format!(
         "cargo xtask setup --env {} --project-name {} --up",
@@ -102,7 +100,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
         )),
     }
 
-    let gateway = live::gateway_for(&env, gateway_url).map_err(Error::CouldNotRun)?;
+    let gateway = live::gateway_for(&env, gateway_url).map_err(CouldNotRun::from)?;
     let expect = Expectation {
         keys: ApiKeys {
             anon: env.secret(name::ANON_KEY).unwrap_or_else(Secret::empty),
@@ -121,7 +119,7 @@ pub fn run(root: &Path, conf: &SetupConf, target: &Target, gateway_url: Option<&
                 &env,
                 &[env.secret(name::POSTGRES_PASSWORD).unwrap_or_else(Secret::empty)],
             )
-            .map_err(|e| Error::CouldNotRun(format!("cannot check the running stack: {e}")))?,
+            .map_err(CouldNotRun::from)?,
         ),
         settle: std::time::Duration::from_secs(2),
     };

@@ -6,6 +6,7 @@
 //! print. No value is ever printed: findings name variables and file:line.
 
 pub mod assign;
+mod error;
 pub mod finding;
 pub mod json;
 pub mod junit;
@@ -20,8 +21,10 @@ use std::path::Path;
 
 use crate::cli::ProjectArgs;
 use crate::config::SetupConf;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use finding::Report;
+
+pub use error::{CouldNotRun, VerifyError};
 
 /// What to look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -101,12 +104,9 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
     }
     if matches!(scope, Scope::Project | Scope::All) {
         scopes.push("project");
-        let conf = SetupConf::load(&root.join("setup.conf")).map_err(|err| {
-            let text = std::fs::read_to_string(root.join("setup.conf")).unwrap_or_default();
-            Error::CouldNotRun(redact_values(
-                &format!("{err}; fix setup.conf first (cargo xtask verify checks it)"),
-                &text,
-            ))
+        let conf = SetupConf::load(&root.join("setup.conf")).map_err(|error| CouldNotRun::SetupConf {
+            error,
+            text: crate::secrets::Secret::new(std::fs::read_to_string(root.join("setup.conf")).unwrap_or_default()),
         })?;
         let target = project::Target::resolve(&conf, &options.project);
         outcomes.extend(project::run(root, &conf, &target)?);
@@ -115,9 +115,7 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
             outcomes.extend(live::run(root, &conf, &target, options.gateway_url.as_deref())?);
         }
     } else if options.live {
-        return Err(Error::Usage(
-            "--live checks a project: drop --scope repo, or add --env or --project-name".into(),
-        ));
+        return Err(VerifyError::LiveNeedsProject.into());
     }
     Ok(Report::new(scopes, options.strict, outcomes))
 }

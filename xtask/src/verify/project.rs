@@ -17,7 +17,7 @@ use crate::cli::ProjectArgs;
 use crate::compose::files;
 use crate::config::{Env, Reference, SetupConf};
 use crate::envfile::{EnvError, EnvFile};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::project::Project;
 use crate::rotate::overlap;
 use crate::secrets::jwt::{self, KeyCheck, KeyFault};
@@ -151,11 +151,11 @@ impl Context<'_> {
 pub fn run(root: &Path, conf: &SetupConf, target: &Target) -> Result<Vec<Outcome>> {
     let project = Project::new(root, &target.name)?;
     if !project.check_folder()? {
-        return Err(Error::CouldNotRun(format!(
-            "project folder {} does not exist; lay it out with: cargo xtask setup --env {}",
-            target.name,
-            target.env.name()
-        )));
+        return Err(super::CouldNotRun::NoProjectFolder {
+            name: target.name.clone(),
+            stage: target.env,
+        }
+        .into());
     }
     let cx = Context {
         conf,

@@ -146,7 +146,7 @@ pub fn run(root: &Path, options: &Options) -> Result<Vec<Outcome>> {
 }
 
 fn could_not_run(err: git::GitError) -> Error {
-    Error::CouldNotRun(err.to_string())
+    super::CouldNotRun::Git(err).into()
 }
 
 /// The project names of `setup.conf` (its defaults when it cannot be read).

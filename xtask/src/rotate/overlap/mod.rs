@@ -11,6 +11,7 @@
 //! applied like any rotation: backup, write, recreate, health, client checks,
 //! undo on failure; the audit log records it without values.
 
+mod error;
 mod state;
 
 use std::path::Path;
@@ -26,8 +27,9 @@ use super::plan::{self, Row, Selection};
 use super::signing::Stage;
 use super::signing::timing;
 use super::source::Sources;
-use super::{Options, apply, compose_for, running};
+use super::{Options, RotateError, apply, compose_for, running};
 
+pub use error::{OverlapError, Refusal};
 pub use state::{FILE as STATE_FILE, State, Window};
 
 /// The keys that can overlap, each with the variable that holds its previous value.
@@ -53,37 +55,25 @@ pub fn wanted(options: &Options) -> bool {
 pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options: &Options) -> Result<()> {
     let args = &options.signing;
     if let Some(bad) = options.names.iter().find(|n| previous_of(n).is_none()) {
-        let can: Vec<&str> = pairs().map(|(of, _)| of).collect();
-        return Err(Error::Usage(format!(
-            "{bad} cannot overlap: --overlap and --stage revoke apply to {} only",
-            can.join(", ")
-        )));
+        return Err(OverlapError::CannotOverlap { name: bad.clone() }.into());
     }
     if options.names.is_empty() {
-        return Err(Error::Usage(
-            "name the keys: cargo xtask rotate SUPABASE_SECRET_KEY --overlap 1h".into(),
-        ));
+        return Err(OverlapError::NoNames.into());
     }
     if args.no_external_verifiers || args.margin.is_some() {
-        return Err(Error::Usage(
-            "--no-external-verifiers and --margin belong to cargo xtask rotate signing-key only".into(),
-        ));
+        return Err(OverlapError::SigningFlags.into());
     }
     if args.stage.is_some_and(|s| s != Stage::Revoke) {
-        return Err(Error::Usage(
-            "an API-key overlap has one stage: --stage revoke (standby and switch belong to rotate signing-key)".into(),
-        ));
+        return Err(OverlapError::OneStage.into());
     }
     if options.overlap.is_some() && (args.stage.is_some() || args.now) {
-        return Err(Error::Usage(
-            "--overlap starts an overlap and --stage revoke ends it: one at a time".into(),
-        ));
+        return Err(OverlapError::OneAtATime.into());
     }
     if args.now && args.stage.is_none() {
-        return Err(Error::Usage("--now applies to --stage revoke only".into()));
+        return Err(RotateError::NowWithoutRevoke.into());
     }
     if args.status {
-        let env = load_env(project)?;
+        let env = super::load_env(project)?;
         print!("{}", status(&env, &State::load(project)?, &options.names));
         return Ok(());
     }
@@ -91,7 +81,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     if leftovers > 0 {
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
-    let env = load_env(project)?;
+    let env = super::load_env(project)?;
     let mut state = State::load(project)?;
     let now = timing::now();
     let names: Vec<&str> = options.names.iter().map(String::as_str).collect();
@@ -124,17 +114,17 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     // A compose file that gives no service the previous key would make the
     // overlap a hard cut-over in disguise.
     if stage == "overlap" {
-        let unread: Vec<String> = names
+        let unread: Vec<Refusal> = names
             .iter()
             .map(|n| previous_of(n).expect("checked above"))
             .filter(|previous| map.services_reading([*previous]).is_empty())
-            .map(|previous| format!(
-                "no service of {}'s compose files reads {previous}, so the gateway would refuse the old key at once: pass {previous} to the kong service as docker/docker-compose.yml does, then run again; nothing changed",
-                project.name
-            ))
+            .map(|previous| Refusal::PreviousUnread {
+                project: project.name.clone(),
+                previous,
+            })
             .collect();
         if !unread.is_empty() {
-            return Err(Error::Refused(unread));
+            return Err(Error::refused(unread));
         }
     }
     let consumers = map.services_reading(changed.iter().map(String::as_str));
@@ -206,12 +196,6 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     }
 }
 
-fn load_env(project: &Project) -> Result<EnvFile> {
-    project
-        .load_env()?
-        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))
-}
-
 /// The `.env` of a new overlap: new values for `names`, the old ones in their `…_PREVIOUS`.
 fn start(
     env: &EnvFile,
@@ -224,17 +208,16 @@ fn start(
     for name in names {
         let previous = previous_of(name).expect("checked by the caller");
         if env.get(name).unwrap_or_default().is_empty() {
-            refused.push(format!(
-                "{name} is not set: there is no old key to keep; rotate it without --overlap"
-            ));
+            refused.push(Refusal::NotSet { name: name.to_string() });
         } else if !env.get(previous).unwrap_or_default().is_empty() {
-            refused.push(format!(
-                "{name} is in an overlap already ({previous} is set): end it first with cargo xtask rotate {name} --stage revoke"
-            ));
+            refused.push(Refusal::InOverlap {
+                name: name.to_string(),
+                previous,
+            });
         }
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
     let (opaque, minted): (Vec<&str>, Vec<&str>) = names
         .iter()
@@ -252,10 +235,7 @@ fn start(
         // Re-minted keys are only as sound as the secret that signs them.
         let spec = catalog::find(name::JWT_SECRET).expect("in the catalog");
         if let Err(why) = rules::check(spec, secret.expose(), &|n| env.get(n)) {
-            return Err(Error::Refused(vec![format!(
-                "{}: {why}: the re-minted keys would be no safer; rotate JWT_SECRET first (sessions end) and overlap nothing",
-                name::JWT_SECRET
-            )]));
+            return Err(Error::refused([Refusal::WeakJwtSecret { why }]));
         }
     }
     for name in minted {
@@ -298,17 +278,19 @@ fn revoke(env: &EnvFile, state: &State, names: &[&str], now_flag: bool, now: u64
     for name in names {
         let previous = previous_of(name).expect("checked by the caller");
         if env.get(previous).unwrap_or_default().is_empty() {
-            refused.push(format!(
-                "{name} has no overlap to revoke ({previous} is empty); start one with cargo xtask rotate {name} --overlap DURATION"
-            ));
+            refused.push(Refusal::NoOverlap {
+                name: name.to_string(),
+                previous,
+            });
             continue;
         }
         let due = state.overlaps.get(*name).map_or(now, |w| w.ends_at);
         if now < due && !now_flag {
-            refused.push(format!(
-                "revoke of {name} is not due before {}: clients still on the old key would get 401; --now revokes anyway; nothing changed",
-                timing::when(due, now)
-            ));
+            refused.push(Refusal::NotDue {
+                name: name.to_string(),
+                due_at: due,
+                now,
+            });
             continue;
         }
         if now < due {
@@ -320,7 +302,7 @@ fn revoke(env: &EnvFile, state: &State, names: &[&str], now_flag: bool, now: u64
         after.set(previous, "")?;
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
     Ok(after)
 }

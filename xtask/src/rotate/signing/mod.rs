@@ -19,6 +19,7 @@
 //! stage's previous `.env` accepts every token the stage could have issued),
 //! then goes on as asked.
 
+mod error;
 mod plan;
 mod sets;
 mod state;
@@ -36,10 +37,12 @@ use crate::project::Project;
 use crate::secrets::name;
 
 use super::source::Sources;
-use super::{Options, apply, compose_for, rollback, running};
+use super::{Options, RotateError, apply, compose_for, rollback, running};
 
+pub use error::SigningError;
+pub use sets::SetsError;
 pub use state::{FILE as STATE_FILE, State};
-pub use timing::{Stage, parse_duration};
+pub use timing::{DurationError, Stage, parse_duration};
 
 use plan::StagePlan;
 use timing::{Next, Rules};
@@ -79,7 +82,7 @@ impl Args {
 pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options: &Options) -> Result<()> {
     let args = &options.signing;
     if args.status {
-        let env = load_env(project)?;
+        let env = super::load_env(project)?;
         let state = State::load(project)?;
         print!("{}", status(project, which, &env, state.as_ref(), &rules(&env, args)?)?);
         return Ok(());
@@ -89,7 +92,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
         println!("removed {leftovers} temporary file(s) left by an interrupted run");
     }
     let sources = Sources::new(conf, which, options.non_interactive);
-    let mut env = load_env(project)?;
+    let mut env = super::load_env(project)?;
     let mut state = State::load(project)?;
 
     // An interrupted stage is rolled back to the backup taken for it first.
@@ -113,7 +116,7 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
             back.save(project)?;
             log(project, which, Outcome::InterruptedRolledBack, running.stage, &back)?;
             state = Some(back);
-            env = load_env(project)?;
+            env = super::load_env(project)?;
         }
     }
 
@@ -139,16 +142,10 @@ pub fn run(root: &Path, project: &Project, which: Env, conf: &SetupConf, options
     execute(root, project, which, conf, options, env, state, plan, &rules)
 }
 
-fn load_env(project: &Project) -> Result<EnvFile> {
-    project
-        .load_env()?
-        .ok_or_else(|| Error::Usage(format!("{}/.env disappeared", project.name)))
-}
-
 fn rules(env: &EnvFile, args: &Args) -> Result<Rules> {
-    let jwt_expiry = timing::jwt_expiry(env.get("JWT_EXPIRY").as_deref()).map_err(|why| {
-        let line = env.line_of("JWT_EXPIRY").unwrap_or(0);
-        Error::Usage(format!("{}:{line}: {why}", env.path().display()))
+    let jwt_expiry = timing::jwt_expiry(env.get("JWT_EXPIRY").as_deref()).map_err(|why| SigningError::JwtExpiry {
+        at: env.at("JWT_EXPIRY"),
+        why,
     })?;
     Ok(Rules {
         no_external_verifiers: args.no_external_verifiers,
@@ -162,32 +159,28 @@ fn rules(env: &EnvFile, args: &Args) -> Result<Rules> {
 fn pick_stage(args: &Args, state: Option<&State>, next: Next, now: u64) -> Result<Option<Stage>> {
     let legacy_done = state.is_some_and(|s| s.legacy() && s.done() == Some(Stage::Switch));
     if args.stage == Some(Stage::Revoke) && legacy_done {
-        return Err(Error::Usage(format!(
-            "nothing to revoke: the old key of this rotation is the legacy HS256 key, which stays verify-only while ANON_KEY and SERVICE_ROLE_KEY are in use. {}",
-            plan::LEGACY_RETIRE.join(" ")
-        )));
+        return Err(SigningError::LegacyStaysVerifying.into());
     }
     if args.now && args.stage.is_some_and(|s| s != Stage::Revoke) {
-        return Err(Error::Usage("--now applies to --stage revoke only".into()));
+        return Err(RotateError::NowWithoutRevoke.into());
     }
     let wanted = args.stage.unwrap_or(next.stage);
     if wanted != next.stage {
         let why = match (wanted, next.stage) {
-            (Stage::Standby, _) => format!(
-                "a signing-key rotation is under way (its next stage is {}, due {}): finish it first",
-                next.stage.name(),
-                timing::when(next.due_at, now)
-            ),
-            (_, Stage::Standby) => format!("{} needs a standby first: run --stage standby", wanted.name()),
-            _ => format!(
-                "{} comes after {}: run --stage {} first (due {})",
-                wanted.name(),
-                next.stage.name(),
-                next.stage.name(),
-                timing::when(next.due_at, now)
-            ),
+            (Stage::Standby, _) => SigningError::UnderWay {
+                next: next.stage,
+                due_at: next.due_at,
+                now,
+            },
+            (_, Stage::Standby) => SigningError::NeedsStandby { wanted },
+            _ => SigningError::OutOfOrder {
+                wanted,
+                next: next.stage,
+                due_at: next.due_at,
+                now,
+            },
         };
-        return Err(Error::Usage(why));
+        return Err(why.into());
     }
     if now >= next.due_at || (wanted == Stage::Revoke && args.now) {
         return Ok(Some(wanted));
@@ -195,15 +188,12 @@ fn pick_stage(args: &Args, state: Option<&State>, next: Next, now: u64) -> Resul
     if args.stage.is_none() {
         return Ok(None);
     }
-    let hint = match wanted {
-        Stage::Switch => "; if no service outside this stack caches the JWKS, --no-external-verifiers switches now",
-        _ => "; --now revokes anyway (tokens signed by the old key stop working)",
-    };
-    Err(Error::Usage(format!(
-        "{} is not due before {}{hint}; nothing changed",
-        wanted.name(),
-        timing::when(next.due_at, now)
-    )))
+    Err(SigningError::NotDue {
+        stage: wanted,
+        due_at: next.due_at,
+        now,
+    }
+    .into())
 }
 
 /// Appends one audit line for the rotation (outside a change: a rollback of an interrupted stage).

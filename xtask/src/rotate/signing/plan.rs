@@ -11,7 +11,8 @@ use crate::secrets::asymmetric::Flaw;
 use crate::secrets::jwk::Jwk;
 use crate::secrets::{Role, Secret, es256, jwt};
 
-use super::sets::{OldKey, Sets};
+use super::error::SigningError;
+use super::sets::{OldKey, Sets, SetsError};
 use super::state::{Running, State};
 use super::timing::Stage;
 
@@ -43,7 +44,7 @@ pub struct StagePlan {
 
 /// The old key of `state`.
 pub fn old_of(state: Option<&State>) -> Result<OldKey> {
-    let state = state.ok_or_else(|| Error::Usage("no signing-key rotation is under way".into()))?;
+    let state = state.ok_or(SigningError::NoRotation)?;
     Ok(match &state.old_kid {
         Some(kid) => OldKey::Ec(kid.clone()),
         None => OldKey::Legacy,
@@ -55,8 +56,12 @@ pub fn kids(state: &State) -> Vec<String> {
     state.old_kid.iter().chain(&state.new_kid).cloned().collect()
 }
 
-fn refused(why: impl std::fmt::Display, env: &EnvFile) -> Error {
-    Error::Usage(format!("{}: {why}; nothing changed", env.path().display()))
+fn refused(why: SetsError, env: &EnvFile) -> Error {
+    SigningError::Sets {
+        env: env.path().to_path_buf(),
+        why,
+    }
+    .into()
 }
 
 impl StagePlan {
@@ -72,7 +77,7 @@ impl StagePlan {
             Stage::Standby => {
                 let old = before.old_key().map_err(|e| refused(e, env))?;
                 if old == OldKey::Legacy && jwt_secret.is_empty() {
-                    return Err(refused("JWT_SECRET is empty and JWT_KEYS has no signing key", env));
+                    return Err(refused(SetsError::NoSecretToSignWith, env));
                 }
                 let new = Jwk::generate_es256();
                 sets.standby(&new, &jwt_secret).map_err(|e| refused(e, env))?;
@@ -88,9 +93,7 @@ impl StagePlan {
             }
             Stage::Switch | Stage::Revoke => {
                 let old = old_of(state)?;
-                let kid = state
-                    .and_then(|s| s.new_kid.clone())
-                    .ok_or_else(|| Error::Usage("the rotation's state names no new key: run --stage standby".into()))?;
+                let kid = state.and_then(|s| s.new_kid.clone()).ok_or(SigningError::NoNewKey)?;
                 if stage == Stage::Switch {
                     sets.switch(&kid).map_err(|e| refused(e, env))?;
                     notes.push(format!(
@@ -98,17 +101,14 @@ impl StagePlan {
                         old.phrase()
                     ));
                 } else {
-                    let a = old
-                        .kid()
-                        .ok_or_else(|| Error::Usage("the old key is the legacy HS256 key: nothing to revoke".into()))?;
+                    let a = old.kid().ok_or(SigningError::RevokeLegacy)?;
                     sets.revoke(a, &kid).map_err(|e| refused(e, env))?;
                     notes.push(format!("{JWT_KEYS}, {JWT_JWKS}: {} removed", old.phrase()));
                 }
                 (old, kid.clone(), sets.find_private(&kid).cloned())
             }
         };
-        let new_key =
-            new_key.ok_or_else(|| refused(format!("key {new_kid} of JWT_KEYS lacks its private part"), env))?;
+        let new_key = new_key.ok_or_else(|| refused(SetsError::NoPrivatePart(new_kid.clone()), env))?;
 
         // No flaw the sets did not have before (a legacy standby signs with its oct key on purpose).
         let had = before.flaws();
@@ -117,10 +117,7 @@ impl StagePlan {
                 || (stage == Stage::Standby && old == OldKey::Legacy && *flaw == Flaw::SigningKeyNotEs256)
         };
         if let Some(flaw) = sets.flaws().into_iter().find(|f| !allowed(f)) {
-            return Err(refused(
-                format!("the {} stage would leave a key set that {flaw}", stage.name()),
-                env,
-            ));
+            return Err(refused(SetsError::WouldLeave { stage, flaw }, env));
         }
         let set = |after: &mut EnvFile, name: &str, text: &str| after.set(name, text).map_err(Error::Env);
         set(&mut after, JWT_KEYS, &sets.render_keys())?;
@@ -128,7 +125,7 @@ impl StagePlan {
         if stage == Stage::Switch {
             let iat = jwt::now();
             for (name, role) in [(ANON_ASYMMETRIC, Role::Anon), (SERVICE_ASYMMETRIC, Role::ServiceRole)] {
-                let key = es256::mint(role, &new_key, iat).ok_or_else(|| refused("key B cannot sign", env))?;
+                let key = es256::mint(role, &new_key, iat).ok_or_else(|| refused(SetsError::NewKeyCannotSign, env))?;
                 set(&mut after, name, key.expose())?;
             }
             notes.push(format!("{ANON_ASYMMETRIC}, {SERVICE_ASYMMETRIC}: re-minted with B"));

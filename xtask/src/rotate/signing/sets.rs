@@ -9,8 +9,48 @@
 //! `SERVICE_ROLE_KEY` verify under it.
 
 use crate::secrets::asymmetric::{self, Flaw};
+use crate::secrets::jwk::SetError;
 use crate::secrets::jwk::{Jwk, KeySet, SIGN, Shape, VERIFY};
 use crate::secrets::{Secret, name};
+
+use super::timing::Stage;
+
+/// Why a stage cannot edit the key sets: names and key ids, never a key.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SetsError {
+    /// `name`'s text is not a key set.
+    #[error("{name} {why}")]
+    Broken { name: &'static str, why: SetError },
+    #[error("JWT_KEYS has a signing key without a kid")]
+    SignerWithoutKid,
+    #[error("JWT_KEYS has a signing key that is neither a sound ES256 key nor the HS256 oct key")]
+    UnsoundSigner,
+    #[error("JWT_KEYS has no key with key_ops sign")]
+    NoSigner,
+    #[error("JWT_KEYS has {0} keys with key_ops sign")]
+    ManySigners(usize),
+    #[error("JWT_SECRET is empty and JWT_KEYS has no signing key")]
+    NoSecretToSignWith,
+    #[error("key B cannot sign")]
+    NewKeyCannotSign,
+    #[error("the new key has no kid")]
+    NewKeyWithoutKid,
+    #[error("a key {0} is already in JWT_KEYS or JWT_JWKS")]
+    KidTaken(String),
+    #[error("key {0} does not sign in JWT_KEYS: run the switch stage first")]
+    NotSigning(String),
+    #[error("key {0} is in neither JWT_KEYS nor JWT_JWKS")]
+    InNeither(String),
+    #[error("key {0} is not in JWT_KEYS (was .env edited?)")]
+    NotInKeys(String),
+    #[error("key {0} is not in JWT_JWKS (was .env edited?)")]
+    NotInJwks(String),
+    #[error("key {0} of JWT_KEYS lacks its private part")]
+    NoPrivatePart(String),
+    /// The edit would leave a flaw the sets did not have.
+    #[error("the {} stage would leave a key set that {flaw}", .stage.name())]
+    WouldLeave { stage: Stage, flaw: Flaw },
+}
 
 /// The key that signs before the rotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,12 +87,12 @@ pub struct Sets {
 
 impl Sets {
     /// Reads both texts; a broken one is named in the error (never its value).
-    pub fn parse(keys: &str, jwks: &str) -> Result<Sets, String> {
-        let read = |text: &str, shape: Shape, name: &str| {
+    pub fn parse(keys: &str, jwks: &str) -> Result<Sets, SetsError> {
+        let read = |text: &str, shape: Shape, name: &'static str| {
             if text.trim().is_empty() {
                 Ok(KeySet::default())
             } else {
-                KeySet::parse(text, shape).map_err(|err| format!("{name} {err}"))
+                KeySet::parse(text, shape).map_err(|why| SetsError::Broken { name, why })
             }
         };
         Ok(Sets {
@@ -71,7 +111,7 @@ impl Sets {
 
     /// The key that signs now: the ES256 signing key, or the legacy `oct`
     /// key when `JWT_KEYS` is empty or signs with it. `Err` says why neither.
-    pub fn old_key(&self) -> Result<OldKey, String> {
+    pub fn old_key(&self) -> Result<OldKey, SetsError> {
         if self.keys.keys.is_empty() {
             return Ok(OldKey::Legacy);
         }
@@ -79,11 +119,11 @@ impl Sets {
             [key] if key.is_oct() => Ok(OldKey::Legacy),
             [key] if key.is_ec() && key.private_matches_public() => match &key.kid {
                 Some(kid) => Ok(OldKey::Ec(kid.clone())),
-                None => Err("JWT_KEYS has a signing key without a kid".into()),
+                None => Err(SetsError::SignerWithoutKid),
             },
-            [_] => Err("JWT_KEYS has a signing key that is neither a sound ES256 key nor the HS256 oct key".into()),
-            [] => Err("JWT_KEYS has no key with key_ops sign".into()),
-            many => Err(format!("JWT_KEYS has {} keys with key_ops sign", many.len())),
+            [_] => Err(SetsError::UnsoundSigner),
+            [] => Err(SetsError::NoSigner),
+            many => Err(SetsError::ManySigners(many.len())),
         }
     }
 
@@ -92,10 +132,10 @@ impl Sets {
     /// the `oct` key of `jwt_secret` in both sets, signing in `JWT_KEYS`
     /// (GoTrue signs with exactly one key, and `JWT_SECRET` signs until the
     /// switch); an `oct` key already there is kept as it is.
-    pub fn standby(&mut self, new: &Jwk, jwt_secret: &Secret) -> Result<(), String> {
-        let kid = new.kid.clone().ok_or("the new key has no kid")?;
+    pub fn standby(&mut self, new: &Jwk, jwt_secret: &Secret) -> Result<(), SetsError> {
+        let kid = new.kid.clone().ok_or(SetsError::NewKeyWithoutKid)?;
         if self.keys.find(&kid).is_some() || self.jwks.find(&kid).is_some() {
-            return Err(format!("a key {kid} is already in JWT_KEYS or JWT_JWKS"));
+            return Err(SetsError::KidTaken(kid));
         }
         let old = self.old_key()?;
         if old == OldKey::Legacy {
@@ -117,7 +157,7 @@ impl Sets {
     }
 
     /// Switch: key `new` signs (and verifies); every other key only verifies.
-    pub fn switch(&mut self, new: &str) -> Result<(), String> {
+    pub fn switch(&mut self, new: &str) -> Result<(), SetsError> {
         self.require(new)?;
         for key in &mut self.keys.keys {
             if key.kid.as_deref() == Some(new) {
@@ -130,28 +170,26 @@ impl Sets {
     }
 
     /// Revoke: the ES256 key `old` leaves both sets; `new` must be signing.
-    pub fn revoke(&mut self, old: &str, new: &str) -> Result<(), String> {
+    pub fn revoke(&mut self, old: &str, new: &str) -> Result<(), SetsError> {
         self.require(new)?;
         if self.keys.signing_key().and_then(|k| k.kid.as_deref()) != Some(new) {
-            return Err(format!(
-                "key {new} does not sign in JWT_KEYS: run the switch stage first"
-            ));
+            return Err(SetsError::NotSigning(new.to_string()));
         }
         let in_keys = self.keys.remove(old);
         let in_jwks = self.jwks.remove(old);
         if !in_keys && !in_jwks {
-            return Err(format!("key {old} is in neither JWT_KEYS nor JWT_JWKS"));
+            return Err(SetsError::InNeither(old.to_string()));
         }
         Ok(())
     }
 
     /// Key `kid` is in both sets, an EC key with its private part in `JWT_KEYS`.
-    fn require(&self, kid: &str) -> Result<(), String> {
+    fn require(&self, kid: &str) -> Result<(), SetsError> {
         match (self.keys.find(kid), self.jwks.find(kid)) {
             (Some(key), Some(_)) if key.private_matches_public() => Ok(()),
-            (None, _) => Err(format!("key {kid} is not in JWT_KEYS (was .env edited?)")),
-            (_, None) => Err(format!("key {kid} is not in JWT_JWKS (was .env edited?)")),
-            _ => Err(format!("key {kid} of JWT_KEYS lacks its private part")),
+            (None, _) => Err(SetsError::NotInKeys(kid.to_string())),
+            (_, None) => Err(SetsError::NotInJwks(kid.to_string())),
+            _ => Err(SetsError::NoPrivatePart(kid.to_string())),
         }
     }
 
@@ -235,10 +273,20 @@ mod tests {
         let b = b_key.kid.clone().unwrap();
         sets.standby(&b_key, &secret()).unwrap();
         let before = sets.clone();
-        assert!(sets.revoke(&a, &b).unwrap_err().contains("switch stage first"));
+        assert!(
+            sets.revoke(&a, &b)
+                .unwrap_err()
+                .to_string()
+                .contains("switch stage first")
+        );
         assert!(sets.standby(&b_key, &secret()).is_err());
         assert_eq!(sets, before, "a refused edit changes nothing");
-        assert!(sets.switch("not-a-kid").unwrap_err().contains("not in JWT_KEYS"));
+        assert!(
+            sets.switch("not-a-kid")
+                .unwrap_err()
+                .to_string()
+                .contains("not in JWT_KEYS")
+        );
     }
 
     #[test]
@@ -271,12 +319,17 @@ mod tests {
 
     #[test]
     fn an_empty_or_broken_set_is_named_without_its_value() {
-        let err = Sets::parse("{\"keys\":[]}", "").unwrap_err();
+        let err = Sets::parse("{\"keys\":[]}", "").unwrap_err().to_string();
         assert!(err.starts_with("JWT_KEYS must be"), "{err}");
         let mut two = fresh();
         let mut extra = Jwk::generate_es256();
         extra.set_key_ops(&[SIGN]);
         two.keys.add(extra);
-        assert!(two.old_key().unwrap_err().contains("2 keys with key_ops sign"));
+        assert!(
+            two.old_key()
+                .unwrap_err()
+                .to_string()
+                .contains("2 keys with key_ops sign")
+        );
     }
 }

@@ -113,9 +113,21 @@ pub fn span(secs: u64) -> String {
     }
 }
 
+/// A duration that is not one (it is a flag's value, never a secret).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a duration: write seconds (900), or with units: 900s, 15m, 1h, 1h30m")]
+pub struct DurationError {
+    pub text: String,
+}
+
+/// `JWT_EXPIRY` is set and is not a number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("JWT_EXPIRY is not a number of seconds")]
+pub struct NotSeconds;
+
 /// Reads a duration: `900`, `900s`, `15m`, `1h`, `1h30m`.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let bad = || format!("{text:?} is not a duration: write seconds (900), or with units: 900s, 15m, 1h, 1h30m");
+pub fn parse_duration(text: &str) -> Result<u64, DurationError> {
+    let bad = || DurationError { text: text.to_string() };
     let mut total: u64 = 0;
     let mut digits = String::new();
     let mut any_unit = false;
@@ -147,12 +159,10 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 }
 
 /// `JWT_EXPIRY` from `.env`: seconds, else GoTrue's default.
-pub fn jwt_expiry(value: Option<&str>) -> Result<u64, String> {
+pub fn jwt_expiry(value: Option<&str>) -> Result<u64, NotSeconds> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(DEFAULT_JWT_EXPIRY),
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| "JWT_EXPIRY is not a number of seconds".to_string()),
+        Some(v) => v.parse::<u64>().map_err(|_| NotSeconds),
     }
 }
 
@@ -251,5 +261,9 @@ mod tests {
         assert_eq!(jwt_expiry(None), Ok(3600));
         assert_eq!(jwt_expiry(Some("120")), Ok(120));
         assert!(jwt_expiry(Some("1h")).is_err());
+        assert_eq!(
+            parse_duration("1d").unwrap_err().to_string(),
+            "\"1d\" is not a duration: write seconds (900), or with units: 900s, 15m, 1h, 1h30m"
+        );
     }
 }
