@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::envfile::{EnvError, EnvFile};
+use crate::envfile::{At, EnvError, EnvFile};
 use crate::secrets::Secret;
 
 /// What a task decided for one variable.
@@ -75,6 +75,14 @@ impl<D: Decision> Draft<D> {
     /// variable is appended at.
     pub fn line_of(&self, name: &str) -> Option<usize> {
         self.file.line_of(name).or_else(|| self.render().ok()?.line_of(name))
+    }
+
+    /// Where `name` will be declared, for a message.
+    pub fn at(&self, name: &str) -> At {
+        At {
+            path: self.path().to_path_buf(),
+            line: self.line_of(name).unwrap_or(0),
+        }
     }
 
     /// Adds `decision`. A value the `.env` cannot carry (a line break,

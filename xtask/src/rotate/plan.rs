@@ -16,6 +16,8 @@ use crate::secrets::name;
 use crate::secrets::{CATALOG, Make, Role, Secret, SecretSpec, Tier, catalog, es256, generate, jwt, opaque, rules};
 
 use super::source::{self, Found, Sources};
+use crate::sources::Nothing;
+use crate::sources::prompt::Unfit;
 
 /// The flag that lets a run replace a key that encrypts stored data.
 pub const ENCRYPTING_OVERRIDE: &str = "--i-understand-encrypted-data-becomes-unreadable";
@@ -85,7 +87,7 @@ pub fn plan(
     let primaries = select(before, selection, allow_encrypting, sources, &mut refused, &mut notes)?;
 
     let mut draft = Draft::new(before.clone());
-    let mut to_ask: Vec<(&'static SecretSpec, String)> = Vec::new();
+    let mut to_ask: Vec<(&'static SecretSpec, Nothing)> = Vec::new();
     for spec in &primaries {
         let current = before.get(spec.name).unwrap_or_default();
         let (value, how) = match (spec.make, env) {
@@ -117,7 +119,10 @@ pub fn plan(
                     continue;
                 }
                 Found::Nothing(why) => {
-                    missing.push(NoNewValue::InSource { name: spec.name, why });
+                    missing.push(NoNewValue::InSource {
+                        name: spec.name,
+                        why: why.to_string(),
+                    });
                     continue;
                 }
             },
@@ -139,16 +144,20 @@ pub fn plan(
         for (spec, why) in &to_ask {
             let check = |value: &str| {
                 if before.get(spec.name).as_deref() == Some(value) {
-                    return Err("is the current value; type the new one".to_string());
+                    return Err(Unfit::Current);
                 }
-                rules::check(spec, value, &|name| draft.get(name)).map_err(|why| why.to_string())
+                Ok(rules::check(spec, value, &|name| draft.get(name))?)
             };
             match sources.ask(spec, &check)? {
                 Found::Value(value, source) => typed.push((spec.name, value, source)),
-                Found::Nothing(_) => missing.push(NoNewValue::NoTerminal {
+                Found::Nothing(Nothing::NobodyToAsk(no_terminal)) => missing.push(NoNewValue::NoTerminal {
                     name: spec.name,
-                    why: why.clone(),
-                    no_terminal: sources.can_prompt().err().unwrap_or_default(),
+                    why: why.to_string(),
+                    no_terminal,
+                }),
+                Found::Nothing(other) => missing.push(NoNewValue::InSource {
+                    name: spec.name,
+                    why: other.to_string(),
                 }),
             }
         }

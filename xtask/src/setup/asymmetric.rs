@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::plan::{Draft, Resolution};
+use super::{Refusal, SetupError};
 use crate::error::{Error, Result};
 use crate::secrets::asymmetric::{self, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
@@ -21,21 +22,12 @@ use crate::summary::{Action, Source};
 pub(super) fn settle(draft: &mut Draft, generate: bool, injected: &BTreeMap<&'static str, Secret>) -> Result<()> {
     let mut refused = Vec::new();
     let secret = draft.secret(JWT_SECRET).unwrap_or_else(Secret::empty);
-    let at = |draft: &Draft, name: &str| {
-        format!(
-            "{}:{}: {name}",
-            draft.path().display(),
-            draft.line_of(name).unwrap_or(0)
-        )
-    };
 
     // 1. The signing set: kept when sound, its oct key rebuilt when JWT_SECRET moved.
     let current = draft.get(JWT_KEYS).unwrap_or_default();
     let mut keys = if current.is_empty() {
         if !generate {
-            return Err(Error::Missing(format!(
-                "{JWT_KEYS} is not set: inject it (a masked CI/CD variable) and run again"
-            )));
+            return Err(SetupError::NoSigningSet.into());
         }
         let keys = KeySet::new_signing_set(&secret);
         put(
@@ -52,12 +44,8 @@ pub(super) fn settle(draft: &mut Draft, generate: bool, injected: &BTreeMap<&'st
         match parsed {
             Some(keys) if flaws.is_empty() => keys,
             _ => {
-                let all: Vec<String> = flaws.iter().map(ToString::to_string).collect();
-                return Err(Error::Refused(vec![format!(
-                    "{} {}; fix the value (emptying it in dev generates a new signing key, and signs every user out)",
-                    at(draft, JWT_KEYS),
-                    all.join(", and ")
-                )]));
+                let at = draft.at(JWT_KEYS);
+                return Err(Error::refused([Refusal::SigningSet { at, flaws }]));
             }
         }
     };
@@ -104,8 +92,8 @@ pub(super) fn settle(draft: &mut Draft, generate: bool, injected: &BTreeMap<&'st
                 given_set
             }
             (_, flaws) => {
-                let flaw = flaws.first().map(ToString::to_string).unwrap_or_default();
-                refused.push(format!("{JWT_JWKS} from the environment {flaw}; inject the public set of the injected {JWT_KEYS}, or none to have it derived"));
+                let flaw = flaws.into_iter().next();
+                refused.push(Refusal::PublicSet { flaw });
                 expected
             }
         },
@@ -169,10 +157,7 @@ pub(super) fn settle(draft: &mut Draft, generate: bool, injected: &BTreeMap<&'st
         };
         if let Some(given) = injected.get(spec.name) {
             if let Err(flaw) = asymmetric::api_key(given.expose(), role, &jwks, Some(&keys)) {
-                refused.push(format!(
-                    "{} from the environment {flaw}; inject the matching key, or none to have it minted",
-                    spec.name
-                ));
+                refused.push(Refusal::ApiKey { name: spec.name, flaw });
                 continue;
             }
             let before = draft.get(spec.name).unwrap_or_default();
@@ -213,7 +198,7 @@ pub(super) fn settle(draft: &mut Draft, generate: bool, injected: &BTreeMap<&'st
         )?;
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
     Ok(())
 }

@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Refusal;
 use super::asymmetric;
 use super::plan::{Draft, Resolution};
 use crate::error::{Error, Result};
+use crate::secrets::rules::Violation;
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, name, rules};
 use crate::summary::{Action, Source};
 
@@ -37,14 +39,15 @@ pub(super) fn fill(draft: &mut Draft, read: Option<&BTreeSet<String>>) -> Result
         }
         match decide(spec, &current, draft) {
             Ok(decision) => decision.apply(spec, draft)?,
-            Err(why) => {
-                let line = draft.line_of(spec.name).unwrap_or(0);
-                refused.push(format!("{}:{line}: {} {why}", draft.path().display(), spec.name));
-            }
+            Err(why) => refused.push(Refusal::Breaks {
+                at: draft.at(spec.name),
+                name: spec.name,
+                why,
+            }),
         }
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
     // The asymmetric key model, when the stack's compose files use it.
     if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
@@ -95,7 +98,7 @@ fn keep() -> Decision {
 }
 
 /// What to do with one secret; `Err(why)` refuses the run.
-fn decide(spec: &SecretSpec, current: &str, draft: &Draft) -> std::result::Result<Decision, String> {
+fn decide(spec: &SecretSpec, current: &str, draft: &Draft) -> std::result::Result<Decision, Violation> {
     let others = |name: &str| draft.get(name);
     let is_default = defaults::is_known_default(current);
     match spec.make {
@@ -115,13 +118,7 @@ fn decide(spec: &SecretSpec, current: &str, draft: &Draft) -> std::result::Resul
                     value: generate::for_spec(spec),
                 });
             }
-            match rules::check(spec, current, &others) {
-                Ok(()) => Ok(keep()),
-                Err(why) => Err(format!(
-                    "{why}; fix the value, or replace it with: cargo xtask rotate {}",
-                    spec.name
-                )),
-            }
+            rules::check(spec, current, &others).map(|()| keep())
         }
         Make::Minted(role) => {
             let secret = draft.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);

@@ -11,13 +11,13 @@ type Read = BTreeSet<String>;
 
 use super::generated::{Decision, mint_unless_valid};
 use super::plan::{Draft, Resolution};
-use super::{Options, asymmetric, guard};
+use super::{Options, Refusal, SetupError, asymmetric, guard};
 use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, name, rules};
-use crate::sources::Source;
 use crate::sources::lookup::{Found, Sources};
 use crate::sources::prompt::PromptError;
+use crate::sources::{Nothing, Source};
 use crate::summary::Action;
 
 /// What can be decided without a terminal.
@@ -28,7 +28,7 @@ struct Plan {
     keys: BTreeMap<&'static str, Secret>,
     /// Required values nobody supplied, in catalog order.
     missing: Vec<&'static SecretSpec>,
-    refused: Vec<String>,
+    refused: Vec<error::Refusal>,
     /// Injected values that differ from the ones a stack in use has.
     changed: Vec<&'static str>,
 }
@@ -64,12 +64,12 @@ fn plan(env: &EnvFile, in_use: bool, sources: &mut Sources<'_>, force: bool, rea
         let current = env.get(spec.name).unwrap_or_default();
         let found = match sources.look_up(spec) {
             Ok(found) => found,
-            Err(Error::Refused(mut lines)) => {
+            Err(Error::Refusals(mut lines)) => {
                 plan.refused.append(&mut lines);
                 continue;
             }
             Err(other) => {
-                plan.refused.push(other.to_string());
+                plan.refused.push(other.into());
                 continue;
             }
         };
@@ -113,14 +113,15 @@ fn plan(env: &EnvFile, in_use: bool, sources: &mut Sources<'_>, force: bool, rea
                 plan.values.remove(name);
                 plan.missing.push(spec);
             }
-            Source::Kept => {
-                let line = env.line_of(name).unwrap_or(0);
-                plan.refused.push(format!(
-                    "{}:{line}: {name} {why}; inject a sound value and replace it with: cargo xtask rotate {name}",
-                    env.path().display()
-                ));
-            }
-            _ => plan.refused.push(format!("{name} from the environment {why}")),
+            Source::Kept => plan.refused.push(
+                Refusal::BreaksInUse {
+                    at: env.at(name),
+                    name,
+                    why,
+                }
+                .into(),
+            ),
+            _ => plan.refused.push(Refusal::Injected { name, why }.into()),
         }
     }
     plan.missing
@@ -129,7 +130,7 @@ fn plan(env: &EnvFile, in_use: bool, sources: &mut Sources<'_>, force: bool, rea
 }
 
 /// The injected keys that do not verify under `jwt_secret` with their role.
-fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec<String> {
+fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec<Refusal> {
     let secret = |name: &str| (name == name::JWT_SECRET).then(|| jwt_secret.expose().to_string());
     keys.iter()
         .filter_map(|(name, key)| {
@@ -139,17 +140,17 @@ fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec
             }
             rules::check(spec, key.expose(), &secret)
                 .err()
-                .map(|why| format!("{name} from the environment {why}"))
+                .map(|why| Refusal::Injected { name, why })
         })
         .collect()
 }
 
-fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
-    let names: Vec<&str> = missing.iter().map(|s| s.name).collect();
-    Error::Missing(format!(
-        "missing from the environment, and no terminal to ask on ({why}): {}; inject them as environment variables (in GitLab: masked, protected CI/CD variables) and run again",
-        names.join(", ")
-    ))
+fn missing_error(missing: &[&SecretSpec], why: Nothing) -> Error {
+    SetupError::Missing {
+        names: missing.iter().map(|s| s.name).collect(),
+        why,
+    }
+    .into()
 }
 
 /// The checks that need neither a terminal nor a lock, run before anything
@@ -162,10 +163,12 @@ pub(super) fn preflight(
     options: &Options,
     read: Option<&Read>,
 ) -> Result<()> {
-    let plan = plan(env, in_use, sources, options.force, read);
-    settled_checks(&plan, env, options)?;
+    let mut plan = plan(env, in_use, sources, options.force, read);
+    settled_checks(&mut plan, env, options)?;
     if !plan.missing.is_empty() {
-        return sources.can_prompt().map_err(|why| missing_error(&plan.missing, why));
+        return sources
+            .can_prompt()
+            .map_err(|why| missing_error(&plan.missing, Nothing::NobodyToAsk(why)));
     }
     match plan.values.get(name::JWT_SECRET) {
         Some((secret, _)) => {
@@ -187,16 +190,16 @@ pub(super) fn preflight(
     }
 }
 
-fn settled_checks(plan: &Plan, env: &EnvFile, options: &Options) -> Result<()> {
-    refused(plan.refused.clone())?;
+fn settled_checks(plan: &mut Plan, env: &EnvFile, options: &Options) -> Result<()> {
+    refused(std::mem::take(&mut plan.refused))?;
     guard::refuse_disguised_rotation(env.path(), &plan.changed, options.force)
 }
 
-fn refused(lines: Vec<String>) -> Result<()> {
+fn refused<R: Into<error::Refusal>>(lines: Vec<R>) -> Result<()> {
     if lines.is_empty() {
         Ok(())
     } else {
-        Err(Error::Refused(lines))
+        Err(Error::refused(lines))
     }
 }
 
@@ -209,18 +212,19 @@ pub(super) fn fill(
     read: Option<&Read>,
 ) -> Result<()> {
     let mut plan = plan(draft.file(), in_use, sources, options.force, read);
-    settled_checks(&plan, draft.file(), options)?;
+    settled_checks(&mut plan, draft.file(), options)?;
     for spec in plan.missing.clone() {
         let settled = plan.settled();
         let others = |name: &str| settled.get(name).cloned();
-        let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
+        let check = |value: &str| Ok(rules::check(spec, value, &others)?);
         match sources.ask(spec, &check) {
             Ok(Found::Value(value, source)) => {
                 plan.values.insert(spec.name, (value, source));
             }
-            Ok(Found::Nothing(why)) => return Err(missing_error(&plan.missing, &why)),
+            Ok(Found::Nothing(why)) => return Err(missing_error(&plan.missing, why)),
             Err(Error::Prompt(PromptError::NoTerminal)) => {
-                return Err(missing_error(&plan.missing, "no controlling terminal"));
+                let why = Nothing::NobodyToAsk("no controlling terminal");
+                return Err(missing_error(&plan.missing, why));
             }
             Err(other) => return Err(other),
         }

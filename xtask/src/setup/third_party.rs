@@ -5,13 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use super::Refusal;
 use super::plan::{Draft, Resolution};
 use crate::config::{Env, SetupConf};
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::secrets::{CATALOG, Secret, Tier, catalog, defaults, rules};
-use crate::sources::Source;
 use crate::sources::lookup::describe;
 use crate::sources::refs::Resolved;
+use crate::sources::{self, Source};
 use crate::summary::Action;
 
 /// Every Tier 2 secret (the catalog's, then any other `[secrets]` name), then
@@ -38,7 +39,7 @@ pub(super) fn fill(
             .map(String::from),
     );
 
-    let mut refused = Vec::new();
+    let mut refused: Vec<error::Refusal> = Vec::new();
     for name in names {
         let current = draft.get(&name).unwrap_or_default();
         let row = |action, source, note: String, value: Option<Secret>| {
@@ -47,31 +48,26 @@ pub(super) fn fill(
         let emptied = || Some(Secret::empty());
         let decided = match resolved.get(&name) {
             Some(Resolved::Value(value, source)) => {
-                let from = describe(*source);
-                let text = value.expose();
+                let (from, text) = (*source, value.expose());
                 if text.contains(['\n', '\r']) {
-                    refused.push(format!(
-                        "{name}: the value {from} holds a line break, which a .env cannot carry; store it on one line"
-                    ));
+                    refused.push(Refusal::LineBreak { name, from }.into());
                     continue;
                 }
                 if defaults::is_known_default(text) {
                     if strict {
-                        refused.push(format!(
-                            "{name} {from} is a published default value, known to anybody; supply the real one"
-                        ));
+                        refused.push(Refusal::PublishedDefault { name, from }.into());
                         continue;
                     }
                     row(
                         Action::LeftEmpty,
                         Source::Nothing,
-                        format!("the value {from} is a published placeholder: left empty"),
+                        format!("the value {} is a published placeholder: left empty", describe(from)),
                         emptied(),
                     )
                 } else if let Some(spec) = catalog::find(&name)
                     && let Err(why) = rules::check(spec, text, &|_| None)
                 {
-                    refused.push(format!("{name} {from} {why}"));
+                    refused.push(Refusal::SourceBreaks { name, from, why }.into());
                     continue;
                 } else {
                     row(
@@ -91,13 +87,14 @@ pub(super) fn fill(
                     Keep::Note(note) => row(Action::Kept, Source::Kept, note, None),
                     Keep::Drop => row(Action::LeftEmpty, Source::Nothing, DROPPED.into(), emptied()),
                     Keep::Refuse(why) => {
-                        refused.push(why);
+                        refused.push(why.into());
                         continue;
                     }
                 }
             }
             Some(Resolved::NotUnicode(var)) => {
-                refused.push(format!("{name}: environment variable {var} is not valid UTF-8"));
+                let var = var.clone();
+                refused.push(sources::Refusal::ReferenceNotUnicode { name, var }.into());
                 continue;
             }
             None if current.is_empty() => row(
@@ -110,7 +107,7 @@ pub(super) fn fill(
                 Keep::Note(note) => row(Action::Kept, Source::Kept, note, None),
                 Keep::Drop => row(Action::LeftEmpty, Source::Nothing, DROPPED.into(), emptied()),
                 Keep::Refuse(why) => {
-                    refused.push(why);
+                    refused.push(why.into());
                     continue;
                 }
             },
@@ -118,7 +115,7 @@ pub(super) fn fill(
         draft.decide(decided)?;
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::Refusals(refused));
     }
 
     for (name, value) in conf.settings.iter() {
@@ -142,7 +139,7 @@ enum Keep {
     Note(String),
     /// A published placeholder that came with the template: emptied.
     Drop,
-    Refuse(String),
+    Refuse(Refusal),
 }
 
 /// Keeps the `.env`'s value of `name`, unless it is a published placeholder,
@@ -154,10 +151,9 @@ fn keep(draft: &Draft, name: &str, strict: bool, fresh: bool, note: String) -> K
     } else if !strict || fresh {
         Keep::Drop
     } else {
-        let line = draft.line_of(name).unwrap_or(0);
-        Keep::Refuse(format!(
-            "{}:{line}: {name} is a published default value, known to anybody; supply the real one",
-            draft.path().display()
-        ))
+        Keep::Refuse(Refusal::KeptDefault {
+            at: draft.at(name),
+            name: name.to_string(),
+        })
     }
 }

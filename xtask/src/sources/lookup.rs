@@ -16,6 +16,7 @@ use std::rc::Rc;
 
 use super::env::Lookup;
 use super::prompt::Prompt;
+use super::prompt::Unfit;
 use super::refs::{self, Resolved};
 use super::{Environment, Source};
 use crate::config::{Env, SetupConf};
@@ -25,12 +26,37 @@ use crate::secrets::{Secret, SecretSpec, Tier};
 /// What a source had for a variable.
 pub enum Found {
     Value(Secret, Source),
-    /// Nothing; the text says where the value was looked for.
-    Nothing(String),
+    /// Nothing, and where the value was looked for.
+    Nothing(Nothing),
+}
+
+/// Where a value was looked for and not found, as a plan says it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Nothing {
+    #[error("{name} is not set in the environment")]
+    Unset { name: String },
+    #[error("setup.conf's reference ${{{var}}} is unset")]
+    ReferenceUnset { var: String },
+    #[error("setup.conf's reference gave nothing")]
+    NoReference,
+    /// Nobody can be asked, and why (`--non-interactive`, `CI is set`, …).
+    #[error("{0}")]
+    NobodyToAsk(&'static str),
+}
+
+/// A value a source has and cannot give (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Set, but not valid UTF-8: it cannot be written to a `.env` faithfully.
+    #[error("environment variable {name} is not valid UTF-8")]
+    NotUnicode { name: String },
+    /// The same, for the `${VAR}` a reference of `name` names.
+    #[error("{name}: environment variable {var} is not valid UTF-8")]
+    ReferenceNotUnicode { name: String, var: String },
 }
 
 /// What a typed value must pass; `Err` says why not, after the variable's name.
-pub type Check<'a> = dyn Fn(&str) -> std::result::Result<(), String> + 'a;
+pub type Check<'a> = dyn Fn(&str) -> std::result::Result<(), Unfit> + 'a;
 
 /// What a source is asked for.
 pub struct Query<'a> {
@@ -70,10 +96,8 @@ impl ValueSource for OwnName<'_> {
         let name = query.key;
         match self.0.lookup(name) {
             Lookup::Value(value) => Ok(Found::Value(value, Source::Environment)),
-            Lookup::Unset => Ok(Found::Nothing(format!("{name} is not set in the environment"))),
-            Lookup::NotUnicode => Err(Error::Refused(vec![format!(
-                "environment variable {name} is not valid UTF-8"
-            )])),
+            Lookup::Unset => Ok(Found::Nothing(Nothing::Unset { name: name.into() })),
+            Lookup::NotUnicode => Err(Error::refused([Refusal::NotUnicode { name: name.into() }])),
         }
     }
 }
@@ -119,13 +143,14 @@ impl ValueSource for References<'_> {
         let name = query.key;
         Ok(match self.all()?.get(name) {
             Some(Resolved::Value(value, source)) => Found::Value(value.clone(), *source),
-            Some(Resolved::Unset(var)) => Found::Nothing(format!("setup.conf's reference ${{{var}}} is unset")),
+            Some(Resolved::Unset(var)) => Found::Nothing(Nothing::ReferenceUnset { var: var.clone() }),
             Some(Resolved::NotUnicode(var)) => {
-                return Err(Error::Refused(vec![format!(
-                    "{name}: environment variable {var} is not valid UTF-8"
-                )]));
+                return Err(Error::refused([Refusal::ReferenceNotUnicode {
+                    name: name.into(),
+                    var: var.clone(),
+                }]));
             }
-            None => Found::Nothing("setup.conf's reference gave nothing".into()),
+            None => Found::Nothing(Nothing::NoReference),
         })
     }
 }
@@ -227,7 +252,7 @@ impl<'a> Sources<'a> {
             key: spec.name,
             ask: check.map(|check| (spec, check)),
         };
-        let mut nothing = String::new();
+        let mut nothing = Nothing::NobodyToAsk("no source asks for it");
         for source in order.into_iter().filter(|s| s.asks() == check.is_some()) {
             match source.get(&query)? {
                 Found::Nothing(why) => nothing = why,

@@ -12,10 +12,11 @@ use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use super::lookup::{Check, Found, Query, ValueSource};
+use super::lookup::{Check, Found, Nothing, Query, ValueSource};
 use super::{Environment, Source};
 use crate::error::Result as TaskResult;
 use crate::secrets::Secret;
+use crate::secrets::rules::Violation;
 
 /// How many times a value may be refused before the prompt gives up.
 pub const TRIES: usize = 3;
@@ -77,13 +78,13 @@ impl ValueSource for Prompt {
     /// `Found::Nothing` says why nobody can be asked.
     fn get(&mut self, query: &Query<'_>) -> TaskResult<Found> {
         let Some((spec, check)) = query.ask else {
-            return Ok(Found::Nothing("nobody is asked".into()));
+            return Ok(Found::Nothing(Nothing::NobodyToAsk("nobody is asked")));
         };
         let terminal = match &mut self.terminal {
             Some(terminal) => terminal,
             None => {
                 if let Err(why) = self.availability() {
-                    return Ok(Found::Nothing(why.into()));
+                    return Ok(Found::Nothing(Nothing::NobodyToAsk(why)));
                 }
                 let opened = Terminal::open().map_err(|_| PromptError::NoTerminal)?;
                 self.terminal.insert(opened)
@@ -95,6 +96,22 @@ impl ValueSource for Prompt {
 
     fn asks(&self) -> bool {
         true
+    }
+}
+
+/// Why a typed value is refused and asked for again; said after the variable's name.
+#[derive(Debug, thiserror::Error)]
+pub enum Unfit {
+    #[error("{0}")]
+    Breaks(Violation),
+    /// A new value was asked for, and the current one typed.
+    #[error("is the current value; type the new one")]
+    Current,
+}
+
+impl From<Violation> for Unfit {
+    fn from(why: Violation) -> Unfit {
+        Unfit::Breaks(why)
     }
 }
 

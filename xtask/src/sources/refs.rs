@@ -44,12 +44,7 @@ impl<'a> Bitwarden<'a> {
     }
 
     fn project_id(&self) -> std::result::Result<&'a str, VaultError> {
-        self.project_id.ok_or_else(|| {
-            VaultError::NotConfigured(format!(
-                "bws: references need a project: set project_id under [vaults.bws] or [vaults.bws.{}]",
-                self.env.name()
-            ))
-        })
+        self.project_id.ok_or(VaultError::NoProject { stage: self.env })
     }
 }
 
