@@ -17,7 +17,7 @@ pub trait Decision {
 }
 
 /// A `.env` and the decisions made for it, in the order made.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Draft<D> {
     file: EnvFile,
     decisions: Vec<D>,

@@ -1,7 +1,8 @@
 //! The Receptor xtask library: the tasks and the secrets core they share.
 //!
 //! A task orchestrates its run over peer modules that never know which task
-//! called them (no module imports `setup`, `rotate` or `verify`):
+//! called them (no module imports `setup`, `rotate` or `verify` but `error`,
+//! where their error types meet):
 //!
 //! - `sources::lookup` looks values up the one way setup and rotate share:
 //!   each secret's sources walked in the documented order, `setup.conf`'s
