@@ -42,9 +42,10 @@ pub fn find() -> Option<PathBuf> {
 
 /// Why this machine cannot reach the database, naming what to do.
 pub fn missing(host: &str, port: &str) -> PsqlError {
-    PsqlError::NoHostPsql(format!(
-        "the database is not a Compose service (no service of the compose file runs a postgres image), and this machine has no psql to reach POSTGRES_HOST:POSTGRES_PORT ({host}:{port}): install the PostgreSQL client (apt-get install postgresql-client), or name the service with database_service in setup.conf"
-    ))
+    PsqlError::NoHostPsql {
+        host: host.to_string(),
+        port: port.to_string(),
+    }
 }
 
 /// Runs psql with `args` against `host:port`: `-h 127.0.0.1` in `args` (the
@@ -60,9 +61,10 @@ pub fn exec(
     env: &[(&str, &Secret)],
 ) -> Result<ExecOutput, PsqlError> {
     if host.starts_with('-') || port.starts_with('-') || host.is_empty() {
-        return Err(PsqlError::NoHostPsql(format!(
-            "POSTGRES_HOST:POSTGRES_PORT ({host}:{port}) is not a host and port psql can be given"
-        )));
+        return Err(PsqlError::BadHostPort {
+            host: host.to_string(),
+            port: port.to_string(),
+        });
     }
     let psql = find().ok_or_else(|| missing(host, port))?;
     let mut kept: Vec<&str> = Vec::new();
@@ -120,4 +122,25 @@ pub fn exec(
         }
     }
     last.ok_or_else(|| missing(host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_host_database_is_named_by_host_and_port() {
+        assert_eq!(
+            missing("db.internal", "5432").to_string(),
+            "the database is not a Compose service (no service of the compose file runs a postgres image), and this machine has no psql to reach POSTGRES_HOST:POSTGRES_PORT (db.internal:5432): install the PostgreSQL client (apt-get install postgresql-client), or name the service with database_service in setup.conf"
+        );
+        let bad = PsqlError::BadHostPort {
+            host: "-oProxyCommand".into(),
+            port: "5432".into(),
+        };
+        assert_eq!(
+            bad.to_string(),
+            "POSTGRES_HOST:POSTGRES_PORT (-oProxyCommand:5432) is not a host and port psql can be given"
+        );
+    }
 }

@@ -51,8 +51,13 @@ pub enum PsqlError {
     #[error("psql cannot reach database {database}: {message}")]
     Unreachable { database: String, message: String },
     /// The database is not a Compose service and this machine has no psql.
-    #[error("{0}")]
-    NoHostPsql(String),
+    #[error(
+        "the database is not a Compose service (no service of the compose file runs a postgres image), and this machine has no psql to reach POSTGRES_HOST:POSTGRES_PORT ({host}:{port}): install the PostgreSQL client (apt-get install postgresql-client), or name the service with database_service in setup.conf"
+    )]
+    NoHostPsql { host: String, port: String },
+    /// `POSTGRES_HOST` / `POSTGRES_PORT` would not reach psql as a host and a port.
+    #[error("POSTGRES_HOST:POSTGRES_PORT ({host}:{port}) is not a host and port psql can be given")]
+    BadHostPort { host: String, port: String },
 }
 
 /// Where the database is reached.

@@ -45,6 +45,13 @@ impl fmt::Display for BadUpstream {
 
 impl std::error::Error for BadUpstream {}
 
+impl BadUpstream {
+    /// The refusal of a value `what` gave.
+    fn as_given(what: &'static str, hint: &'static str) -> impl Fn(Refused) -> BadUpstream {
+        move |why| BadUpstream { what, hint, why }
+    }
+}
+
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -107,11 +114,7 @@ impl TryFrom<String> for UpstreamRef {
     type Error = BadUpstream;
 
     fn try_from(text: String) -> Result<UpstreamRef, BadUpstream> {
-        UpstreamRef::parse(&text).map_err(|why| BadUpstream {
-            what: "stack.upstream_ref",
-            hint: REF_HINT,
-            why,
-        })
+        UpstreamRef::parse(&text).map_err(BadUpstream::as_given("stack.upstream_ref", REF_HINT))
     }
 }
 
@@ -120,11 +123,7 @@ impl FromStr for UpstreamRef {
     type Err = BadUpstream;
 
     fn from_str(text: &str) -> Result<UpstreamRef, BadUpstream> {
-        UpstreamRef::parse(text).map_err(|why| BadUpstream {
-            what: "the ref",
-            hint: REF_HINT,
-            why,
-        })
+        UpstreamRef::parse(text).map_err(BadUpstream::as_given("the ref", REF_HINT))
     }
 }
 
@@ -263,11 +262,7 @@ impl TryFrom<String> for UpstreamUrl {
     type Error = BadUpstream;
 
     fn try_from(text: String) -> Result<UpstreamUrl, BadUpstream> {
-        UpstreamUrl::parse(&text).map_err(|why| BadUpstream {
-            what: "stack.upstream_url",
-            hint: URL_HINT,
-            why,
-        })
+        UpstreamUrl::parse(&text).map_err(BadUpstream::as_given("stack.upstream_url", URL_HINT))
     }
 }
 
