@@ -14,6 +14,7 @@ use crate::psql::PsqlError;
 use crate::rotate::overlap::OverlapError;
 use crate::rotate::signing::SigningError;
 use crate::rotate::{RollbackFailed, RolledBack, RotateError};
+use crate::setup::SetupError;
 use crate::sources::VaultError;
 use crate::sources::prompt::PromptError;
 use crate::verify::{CouldNotRun, VerifyError};
@@ -117,6 +118,8 @@ pub enum Error {
     #[error(transparent)]
     Backup(#[from] BackupError),
     #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error(transparent)]
     Rotate(#[from] RotateError),
     #[error(transparent)]
     Signing(#[from] SigningError),
@@ -137,6 +140,10 @@ pub enum Error {
 /// its own, rendered there; they meet here.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
+    #[error(transparent)]
+    Sources(#[from] crate::sources::Refusal),
+    #[error(transparent)]
+    Setup(#[from] crate::setup::Refusal),
     #[error(transparent)]
     Rotate(#[from] crate::rotate::Refusal),
     #[error(transparent)]
@@ -205,6 +212,8 @@ impl Error {
             | Error::Signing(_)
             | Error::Overlap(_)
             | Error::Verify(_) => 2,
+            Error::Setup(SetupError::Missing { .. } | SetupError::NoSigningSet) => 3,
+            Error::Setup(_) => 2,
             Error::Rotate(RotateError::Unconfirmed { .. } | RotateError::NoNewValues(_)) => 3,
             Error::Rotate(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,

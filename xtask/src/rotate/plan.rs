@@ -4,6 +4,7 @@
 //! ES256 signing key stays). Refusals come before any change.
 
 use crate::config::Env;
+use crate::draft::{Decision, Draft};
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 
@@ -15,7 +16,8 @@ use crate::secrets::name;
 use crate::secrets::{CATALOG, Make, Role, Secret, SecretSpec, Tier, catalog, es256, generate, jwt, opaque, rules};
 
 use super::source::{self, Found, Sources};
-use crate::sources::Source;
+use crate::sources::Nothing;
+use crate::sources::prompt::Unfit;
 
 /// The flag that lets a run replace a key that encrypts stored data.
 pub const ENCRYPTING_OVERRIDE: &str = "--i-understand-encrypted-data-becomes-unreadable";
@@ -30,11 +32,23 @@ pub enum Selection {
     All,
 }
 
-/// One variable that changes, and how its new value was made. Never the value.
+/// One variable that changes: its new value, and how it was made (what is
+/// shown, never the value).
 #[derive(Debug, Clone)]
 pub struct Row {
     pub name: &'static str,
     pub how: String,
+    pub value: Secret,
+}
+
+impl Decision for Row {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn value(&self) -> Option<&Secret> {
+        Some(&self.value)
+    }
 }
 
 /// The new `.env` and what changed in it.
@@ -72,9 +86,8 @@ pub fn plan(
     let mut notes = Vec::new();
     let primaries = select(before, selection, allow_encrypting, sources, &mut refused, &mut notes)?;
 
-    let mut after = before.clone();
-    let mut rows = Vec::new();
-    let mut to_ask: Vec<(&'static SecretSpec, String)> = Vec::new();
+    let mut draft = Draft::new(before.clone());
+    let mut to_ask: Vec<(&'static SecretSpec, Nothing)> = Vec::new();
     for spec in &primaries {
         let current = before.get(spec.name).unwrap_or_default();
         let (value, how) = match (spec.make, env) {
@@ -99,14 +112,17 @@ pub fn plan(
                     continue;
                 }
             },
-            _ => match sources.new_value_from_source(spec)? {
+            _ => match sources.look_up(spec)? {
                 Found::Value(value, source) => (value, source::describe(source).to_string()),
                 Found::Nothing(why) if spec.tier == Tier::One => {
                     to_ask.push((spec, why));
                     continue;
                 }
                 Found::Nothing(why) => {
-                    missing.push(NoNewValue::InSource { name: spec.name, why });
+                    missing.push(NoNewValue::InSource {
+                        name: spec.name,
+                        why: why.to_string(),
+                    });
                     continue;
                 }
             },
@@ -115,54 +131,57 @@ pub fn plan(
             refused.push(Refusal::SourceUnchanged { name: spec.name });
             continue;
         }
-        after.set(spec.name, value.expose())?;
-        rows.push(Row { name: spec.name, how });
+        draft.decide(Row {
+            name: spec.name,
+            how,
+            value,
+        })?;
     }
 
     // Tier 1 values the environment lacks: typed at a terminal, else missing.
     if !to_ask.is_empty() && refused.is_empty() {
-        match sources.can_prompt() {
-            Ok(()) => {
-                let specs: Vec<&SecretSpec> = to_ask.iter().map(|(spec, _)| *spec).collect();
-                let check = |spec: &SecretSpec, value: &str| {
-                    if before.get(spec.name).as_deref() == Some(value) {
-                        return Err("is the current value; type the new one".to_string());
-                    }
-                    rules::check(spec, value, &|name| after.get(name)).map_err(|why| why.to_string())
-                };
-                let values = sources.ask(&specs, &check)?;
-                for (spec, value) in specs.iter().zip(values) {
-                    after.set(spec.name, value.expose())?;
-                    rows.push(Row {
-                        name: spec.name,
-                        how: source::describe(Source::Prompt).to_string(),
-                    });
+        let mut typed = Vec::new();
+        for (spec, why) in &to_ask {
+            let check = |value: &str| {
+                if before.get(spec.name).as_deref() == Some(value) {
+                    return Err(Unfit::Current);
                 }
-                rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
+                Ok(rules::check(spec, value, &|name| draft.get(name))?)
+            };
+            match sources.ask(spec, &check)? {
+                Found::Value(value, source) => typed.push((spec.name, value, source)),
+                Found::Nothing(Nothing::NobodyToAsk(no_terminal)) => missing.push(NoNewValue::NoTerminal {
+                    name: spec.name,
+                    why: why.to_string(),
+                    no_terminal,
+                }),
+                Found::Nothing(other) => missing.push(NoNewValue::InSource {
+                    name: spec.name,
+                    why: other.to_string(),
+                }),
             }
-            Err(no_terminal) => {
-                for (spec, why) in to_ask {
-                    missing.push(NoNewValue::NoTerminal {
-                        name: spec.name,
-                        why,
-                        no_terminal,
-                    });
-                }
-            }
+        }
+        for (name, value, source) in typed {
+            let how = source::describe(source).to_string();
+            draft.decide(Row { name, how, value })?;
         }
     }
 
-    if rows.iter().any(|r| r.name == name::JWT_SECRET) {
+    // The variables asked for, in catalog order, then those that follow from them.
+    let asked_for = draft.decisions().len();
+    if draft.decisions().iter().any(|r| r.name == name::JWT_SECRET) {
         let injected = env != Env::Dev;
-        derive_from_jwt_secret(before, &mut after, &mut rows, &mut refused, injected.then_some(sources))?;
+        derive_from_jwt_secret(&mut draft, &mut refused, injected.then_some(sources))?;
     }
+    let mut rows = draft.decisions().to_vec();
+    rows[..asked_for].sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name));
     for row in &rows {
         let spec = catalog::find(row.name).expect("rows come from the catalog");
-        let value = after.get(row.name).unwrap_or_default();
+        let value = draft.get(row.name).unwrap_or_default();
         if spec.is_derived() || value.is_empty() {
             continue;
         }
-        if let Err(why) = rules::check(spec, &value, &|name| after.get(name)) {
+        if let Err(why) = rules::check(spec, &value, &|name| draft.get(name)) {
             refused.push(Refusal::NewValueBreaks { name: row.name, why });
         }
     }
@@ -172,6 +191,7 @@ pub fn plan(
     if !missing.is_empty() {
         return Err(RotateError::NoNewValues(missing).into());
     }
+    let after = draft.render()?;
     Ok(Plan { rows, notes, after })
 }
 
@@ -229,7 +249,7 @@ fn select(
             if *selection == Selection::All {
                 for spec in CATALOG.iter().filter(|s| s.tier == Tier::Two) {
                     let empty = before.get(spec.name).unwrap_or_default().is_empty();
-                    if empty && matches!(sources.new_value_from_source(spec)?, Found::Nothing(_)) {
+                    if empty && matches!(sources.look_up(spec)?, Found::Nothing(_)) {
                         notes.push(format!("{} skipped: not set, and no new value", spec.name));
                     } else {
                         wanted.push(spec.name);
@@ -245,13 +265,11 @@ fn select(
 /// injected with it are taken when they verify under it) and rebuilds the key
 /// sets that embed it.
 fn derive_from_jwt_secret(
-    before: &EnvFile,
-    after: &mut EnvFile,
-    rows: &mut Vec<Row>,
+    draft: &mut Draft<Row>,
     refused: &mut Vec<Refusal>,
     mut injected: Option<&mut Sources<'_>>,
 ) -> Result<()> {
-    let new = after.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
+    let new = draft.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
     let now = jwt::now();
     let minted = [
         (name::ANON_KEY, Role::Anon),
@@ -260,7 +278,7 @@ fn derive_from_jwt_secret(
     for (name, role) in minted {
         let spec = catalog::find(name).expect("in the catalog");
         let given = match injected.as_deref_mut() {
-            Some(sources) => match sources.new_value_from_source(spec)? {
+            Some(sources) => match sources.look_up(spec)? {
                 Found::Value(key, source) => Some((key, source)),
                 Found::Nothing(_) => None,
             },
@@ -287,22 +305,25 @@ fn derive_from_jwt_secret(
                 ),
             ),
         };
-        after.set(name, key.expose())?;
-        rows.push(Row { name: spec.name, how });
+        draft.decide(Row {
+            name: spec.name,
+            how,
+            value: key,
+        })?;
     }
     for (name, shape) in [(JWT_KEYS, Shape::Array), (JWT_JWKS, Shape::Jwks)] {
-        let text = before.get(name).unwrap_or_default();
+        let text = draft.file().get(name).unwrap_or_default();
         if text.trim().is_empty() {
             continue;
         }
         match KeySet::parse(&text, shape) {
             Ok(mut set) => {
                 set.set_oct(&new);
-                after.set(name, &set.render(shape))?;
-                rows.push(Row {
+                draft.decide(Row {
                     name: catalog::find(name).expect("in the catalog").name,
                     how: "rebuilt: its HS256 oct key now holds the new JWT_SECRET; the ES256 keys are kept".to_string(),
-                });
+                    value: Secret::new(set.render(shape)),
+                })?;
             }
             Err(why) => refused.push(Refusal::BrokenKeySet { name, why }),
         }

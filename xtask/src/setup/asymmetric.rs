@@ -7,71 +7,60 @@
 
 use std::collections::BTreeMap;
 
-use crate::envfile::EnvFile;
+use super::plan::{Draft, Resolution};
+use super::{Refusal, SetupError};
 use crate::error::{Error, Result};
 use crate::secrets::asymmetric::{self, JWT_JWKS, JWT_KEYS};
 use crate::secrets::jwk::{KeySet, Shape};
 use crate::secrets::name::JWT_SECRET;
 use crate::secrets::{CATALOG, Make, Secret, Tier, defaults, es256, jwt};
-use crate::summary::{Action, Row, Source};
+use crate::summary::{Action, Source};
 
-/// Settles `JWT_KEYS`, `JWT_JWKS` and the ES256 API keys in `env`, updating
+/// Settles `JWT_KEYS`, `JWT_JWKS` and the ES256 API keys in `draft`, updating
 /// or adding their rows. `generate`: dev, where a missing `JWT_KEYS` is made;
 /// `injected`: derived values injected in staging and prod, which must match.
-pub(super) fn settle(
-    env: &mut EnvFile,
-    rows: &mut Vec<Row>,
-    generate: bool,
-    injected: &BTreeMap<&'static str, Secret>,
-) -> Result<()> {
+pub(super) fn settle(draft: &mut Draft, generate: bool, injected: &BTreeMap<&'static str, Secret>) -> Result<()> {
     let mut refused = Vec::new();
-    let secret = env.secret(JWT_SECRET).unwrap_or_else(Secret::empty);
-    let at = |env: &EnvFile, name: &str| format!("{}:{}: {name}", env.path().display(), env.line_of(name).unwrap_or(0));
+    let secret = draft.secret(JWT_SECRET).unwrap_or_else(Secret::empty);
 
     // 1. The signing set: kept when sound, its oct key rebuilt when JWT_SECRET moved.
-    let current = env.get(JWT_KEYS).unwrap_or_default();
+    let current = draft.get(JWT_KEYS).unwrap_or_default();
     let mut keys = if current.is_empty() {
         if !generate {
-            return Err(Error::Missing(format!(
-                "{JWT_KEYS} is not set: inject it (a masked CI/CD variable) and run again"
-            )));
+            return Err(SetupError::NoSigningSet.into());
         }
         let keys = KeySet::new_signing_set(&secret);
-        env.set(JWT_KEYS, &keys.render(Shape::Array))?;
         put(
-            rows,
+            draft,
             JWT_KEYS,
             Action::Generated,
             Source::Generated,
             "EC P-256 signing key (ES256) with a new kid, and the HS256 oct key of JWT_SECRET",
-        );
+            Some(keys.render(Shape::Array)),
+        )?;
         keys
     } else {
         let (parsed, flaws) = asymmetric::signing_set(&current);
         match parsed {
             Some(keys) if flaws.is_empty() => keys,
             _ => {
-                let all: Vec<String> = flaws.iter().map(ToString::to_string).collect();
-                return Err(Error::Refused(vec![format!(
-                    "{} {}; fix the value (emptying it in dev generates a new signing key, and signs every user out)",
-                    at(env, JWT_KEYS),
-                    all.join(", and ")
-                )]));
+                let at = draft.at(JWT_KEYS);
+                return Err(Error::refused([Refusal::SigningSet { at, flaws }]));
             }
         }
     };
     if !keys.octs_hold(&secret) {
         keys.set_oct(&secret);
-        env.set(JWT_KEYS, &keys.render(Shape::Array))?;
         put(
-            rows,
+            draft,
             JWT_KEYS,
             Action::Rebuilt,
             Source::Minted,
             "its HS256 oct key now holds JWT_SECRET; the signing key is kept",
-        );
-    } else if !rows.iter().any(|r| r.name == JWT_KEYS) {
-        put(rows, JWT_KEYS, Action::Kept, Source::Kept, "");
+            Some(keys.render(Shape::Array)),
+        )?;
+    } else if position(draft, JWT_KEYS).is_none() {
+        put(draft, JWT_KEYS, Action::Kept, Source::Kept, "", None)?;
     }
 
     // 2. The public set: injected and matching, kept when sound, else derived.
@@ -86,30 +75,30 @@ pub(super) fn settle(
                 } else {
                     given.expose().to_string()
                 };
-                let before = env.get(JWT_JWKS).unwrap_or_default();
-                env.set(JWT_JWKS, &value)?;
+                let before = draft.get(JWT_JWKS).unwrap_or_default();
                 let note = if rebuilt {
                     "its HS256 oct key now holds JWT_SECRET"
                 } else {
                     ""
                 };
                 put(
-                    rows,
+                    draft,
                     JWT_JWKS,
                     Action::for_value(&before, &value),
                     Source::Environment,
                     note,
-                );
+                    Some(value),
+                )?;
                 given_set
             }
             (_, flaws) => {
-                let flaw = flaws.first().map(ToString::to_string).unwrap_or_default();
-                refused.push(format!("{JWT_JWKS} from the environment {flaw}; inject the public set of the injected {JWT_KEYS}, or none to have it derived"));
+                let flaw = flaws.into_iter().next();
+                refused.push(Refusal::PublicSet { flaw });
                 expected
             }
         },
         None => {
-            let current = env.get(JWT_JWKS).unwrap_or_default();
+            let current = draft.get(JWT_JWKS).unwrap_or_default();
             let (parsed, flaws) = if current.is_empty() {
                 (None, Vec::new())
             } else {
@@ -117,29 +106,35 @@ pub(super) fn settle(
             };
             match parsed {
                 Some(set) if flaws.is_empty() && set.octs_hold(&secret) => {
-                    put(rows, JWT_JWKS, Action::Kept, Source::Kept, "");
+                    put(draft, JWT_JWKS, Action::Kept, Source::Kept, "", None)?;
                     set
                 }
                 Some(mut set) if flaws.is_empty() => {
                     set.set_oct(&secret);
-                    env.set(JWT_JWKS, &set.render(Shape::Jwks))?;
                     put(
-                        rows,
+                        draft,
                         JWT_JWKS,
                         Action::Rebuilt,
                         Source::Minted,
                         "its HS256 oct key now holds JWT_SECRET",
-                    );
+                        Some(set.render(Shape::Jwks)),
+                    )?;
                     set
                 }
                 _ => {
-                    env.set(JWT_JWKS, &expected.render(Shape::Jwks))?;
                     let (action, note) = if current.is_empty() {
                         (Action::Derived, "the public part of JWT_KEYS")
                     } else {
                         (Action::Rebuilt, "did not match JWT_KEYS: derived from it again")
                     };
-                    put(rows, JWT_JWKS, action, Source::Minted, note);
+                    put(
+                        draft,
+                        JWT_JWKS,
+                        action,
+                        Source::Minted,
+                        note,
+                        Some(expected.render(Shape::Jwks)),
+                    )?;
                     expected
                 }
             }
@@ -162,30 +157,26 @@ pub(super) fn settle(
         };
         if let Some(given) = injected.get(spec.name) {
             if let Err(flaw) = asymmetric::api_key(given.expose(), role, &jwks, Some(&keys)) {
-                refused.push(format!(
-                    "{} from the environment {flaw}; inject the matching key, or none to have it minted",
-                    spec.name
-                ));
+                refused.push(Refusal::ApiKey { name: spec.name, flaw });
                 continue;
             }
-            let before = env.get(spec.name).unwrap_or_default();
-            env.set(spec.name, given.expose())?;
+            let before = draft.get(spec.name).unwrap_or_default();
             put(
-                rows,
+                draft,
                 spec.name,
                 Action::for_value(&before, given.expose()),
                 Source::Environment,
                 "",
-            );
+                Some(given.expose().to_string()),
+            )?;
             continue;
         }
-        let current = env.get(spec.name).unwrap_or_default();
+        let current = draft.get(spec.name).unwrap_or_default();
         if sound(&current) {
-            put(rows, spec.name, Action::Kept, Source::Kept, "");
+            put(draft, spec.name, Action::Kept, Source::Kept, "", None)?;
             continue;
         }
         let token = es256::mint(role, &signer, jwt::now()).expect("a sound signing key signs");
-        env.set(spec.name, token.expose())?;
         let (action, note) = if current.is_empty() {
             (
                 Action::Minted,
@@ -197,30 +188,51 @@ pub(super) fn settle(
                 "did not verify under JWT_JWKS with the signing key's kid and its role".to_string(),
             )
         };
-        put(rows, spec.name, action, Source::Minted, &note);
+        put(
+            draft,
+            spec.name,
+            action,
+            Source::Minted,
+            &note,
+            Some(token.expose().to_string()),
+        )?;
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
-    rows.sort_by_key(|row| CATALOG.iter().position(|s| s.name == row.name).unwrap_or(usize::MAX));
     Ok(())
 }
 
-/// Sets the row of `name`, replacing one already there.
-fn put(rows: &mut Vec<Row>, name: &str, action: Action, source: Source, note: &str) {
-    let row = Row {
-        name: name.to_string(),
-        tier: Some(Tier::One),
-        action,
-        source,
-        note: note.to_string(),
-    };
-    match rows.iter_mut().find(|r| r.name == name) {
+/// Decides `name`, in the place of a decision already made for it.
+fn put(
+    draft: &mut Draft,
+    name: &str,
+    mut action: Action,
+    mut source: Source,
+    note: &str,
+    value: Option<String>,
+) -> Result<()> {
+    let at = position(draft, name);
+    let existing = at.map(|at| &draft.decisions()[at]);
+    if let Some(existing) = existing.map(|e| &e.row)
+        && action == Action::Rebuilt
+        && existing.action.changes_file()
+    {
         // A value set from a source and then rebuilt keeps its source.
-        Some(existing) if action == Action::Rebuilt && existing.action.changes_file() => {
-            existing.note = row.note;
-        }
-        Some(existing) => *existing = row,
-        None => rows.push(row),
+        (action, source) = (existing.action, existing.source);
     }
+    // No new value leaves the one decided before.
+    let value = value
+        .map(Secret::new)
+        .or_else(|| existing.and_then(|e| e.value.clone()));
+    let resolution = Resolution::new(name, Some(Tier::One), action, source, note, value);
+    match at {
+        Some(at) => draft.replace(at, resolution)?,
+        None => draft.decide(resolution)?,
+    }
+    Ok(())
+}
+
+fn position(draft: &Draft, name: &str) -> Option<usize> {
+    draft.decisions().iter().position(|r| r.row.name == name)
 }

@@ -26,7 +26,7 @@ pub(super) enum Template<'a> {
 pub(super) fn show(
     root: &Path,
     project: &Project,
-    sources: &Sources<'_>,
+    sources: &mut Sources<'_>,
     inputs: &Inputs<'_>,
     template: &Path,
     stack: Template<'_>,

@@ -4,53 +4,56 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Refusal;
 use super::asymmetric;
-use crate::envfile::EnvFile;
+use super::plan::{Draft, Resolution};
 use crate::error::{Error, Result};
+use crate::secrets::rules::Violation;
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, defaults, generate, jwt, name, rules};
-use crate::summary::{Action, Row, Source};
+use crate::summary::{Action, Source};
 
 /// Every Tier 1 secret, in catalog order: kept when sound, made when missing.
 /// `read` holds the variables the project's compose files read, when known:
 /// a missing secret none of them reads is reported unused, not made.
-pub(super) fn fill(env: &mut EnvFile, read: Option<&BTreeSet<String>>) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
+pub(super) fn fill(draft: &mut Draft, read: Option<&BTreeSet<String>>) -> Result<()> {
     let mut refused = Vec::new();
     // The asymmetric model is settled apart; a previous key belongs to an overlap, which setup leaves alone.
     let by_model = |spec: &SecretSpec| {
         (spec.is_asymmetric() && !matches!(spec.make, Make::Opaque(_))) || matches!(spec.make, Make::Previous(_))
     };
     for spec in CATALOG.iter().filter(|s| s.tier == Tier::One && !by_model(s)) {
-        if spec.when_declared && env.line_of(spec.name).is_none() {
+        if spec.when_declared && !draft.declares(spec.name) {
             continue; // not part of this stack
         }
-        let current = env.get(spec.name).unwrap_or_default();
+        let current = draft.get(spec.name).unwrap_or_default();
         if current.is_empty() && read.is_some_and(|read| !read.contains(spec.name)) {
-            rows.push(Row {
-                name: spec.name.to_string(),
-                tier: Some(Tier::One),
-                action: Action::Unused,
-                source: Source::Nothing,
-                note: "no service of the compose files reads it".into(),
-            });
+            draft.decide(Resolution::new(
+                spec.name,
+                Some(Tier::One),
+                Action::Unused,
+                Source::Nothing,
+                "no service of the compose files reads it",
+                None,
+            ))?;
             continue;
         }
-        match decide(spec, &current, env) {
-            Ok(decision) => decision.apply(spec, env, &mut rows)?,
-            Err(why) => {
-                let line = env.line_of(spec.name).unwrap_or(0);
-                refused.push(format!("{}:{line}: {} {why}", env.path().display(), spec.name));
-            }
+        match decide(spec, &current, draft) {
+            Ok(decision) => decision.apply(spec, draft)?,
+            Err(why) => refused.push(Refusal::Breaks {
+                at: draft.at(spec.name),
+                name: spec.name,
+                why,
+            }),
         }
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::refused(refused));
     }
     // The asymmetric key model, when the stack's compose files use it.
     if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
-        asymmetric::settle(env, &mut rows, true, &BTreeMap::new())?;
+        asymmetric::settle(draft, true, &BTreeMap::new())?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 pub(super) struct Decision {
@@ -62,19 +65,16 @@ pub(super) struct Decision {
 }
 
 impl Decision {
-    /// Writes the new value, when there is one, into `env`, and adds `spec`'s row.
-    pub(super) fn apply(self, spec: &SecretSpec, env: &mut EnvFile, rows: &mut Vec<Row>) -> Result<()> {
-        if let Some(value) = self.value {
-            env.set(spec.name, value.expose())?;
-        }
-        rows.push(Row {
-            name: spec.name.to_string(),
-            tier: Some(spec.tier),
-            action: self.action,
-            source: self.source,
-            note: self.note,
-        });
-        Ok(())
+    /// Decides `spec` this way in `draft`.
+    pub(super) fn apply(self, spec: &SecretSpec, draft: &mut Draft) -> Result<()> {
+        Ok(draft.decide(Resolution::new(
+            spec.name,
+            Some(spec.tier),
+            self.action,
+            self.source,
+            self.note,
+            self.value,
+        ))?)
     }
 }
 
@@ -98,8 +98,8 @@ fn keep() -> Decision {
 }
 
 /// What to do with one secret; `Err(why)` refuses the run.
-fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Result<Decision, String> {
-    let others = |name: &str| env.get(name);
+fn decide(spec: &SecretSpec, current: &str, draft: &Draft) -> std::result::Result<Decision, Violation> {
+    let others = |name: &str| draft.get(name);
     let is_default = defaults::is_known_default(current);
     match spec.make {
         Make::Random { .. } | Make::Opaque(_) => {
@@ -118,16 +118,10 @@ fn decide(spec: &SecretSpec, current: &str, env: &EnvFile) -> std::result::Resul
                     value: generate::for_spec(spec),
                 });
             }
-            match rules::check(spec, current, &others) {
-                Ok(()) => Ok(keep()),
-                Err(why) => Err(format!(
-                    "{why}; fix the value, or replace it with: cargo xtask rotate {}",
-                    spec.name
-                )),
-            }
+            rules::check(spec, current, &others).map(|()| keep())
         }
         Make::Minted(role) => {
-            let secret = env.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
+            let secret = draft.secret(name::JWT_SECRET).unwrap_or_else(Secret::empty);
             Ok(mint_unless_valid(role, current, &secret).unwrap_or_else(keep))
         }
         Make::SigningKeys | Make::PublicKeys | Make::MintedAsymmetric(_) => {

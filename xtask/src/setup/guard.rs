@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::Refusal;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::project::Project;
@@ -17,19 +18,12 @@ pub(super) fn in_use(_project: &Project, existing: Option<&EnvFile>) -> bool {
 }
 
 /// Refuses `changed` values on a stack in use, unless `force` says it is fresh.
-pub(super) fn refuse_disguised_rotation(env_path: &Path, changed: &[&str], force: bool) -> Result<()> {
+pub(super) fn refuse_disguised_rotation(env_path: &Path, changed: &[&'static str], force: bool) -> Result<()> {
     if changed.is_empty() || force {
         return Ok(());
     }
-    let (differ, ones) = if changed.len() == 1 {
-        ("differs", "the one")
-    } else {
-        ("differ", "the ones")
-    };
-    Err(Error::Refused(vec![format!(
-        "{}: the injected {} {differ} from {ones} in use, which makes this a rotation: run cargo xtask rotate {}, or pass --force for a stack known to be fresh",
-        env_path.display(),
-        changed.join(", "),
-        changed.join(" "),
-    )]))
+    Err(Error::refused([Refusal::DisguisedRotation {
+        path: env_path.to_path_buf(),
+        names: changed.to_vec(),
+    }]))
 }

@@ -10,14 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 type Read = BTreeSet<String>;
 
 use super::generated::{Decision, mint_unless_valid};
-use super::{Options, asymmetric, guard};
+use super::plan::{Draft, Resolution};
+use super::{Options, Refusal, SetupError, asymmetric, guard};
 use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::secrets::{CATALOG, Make, Secret, SecretSpec, Tier, catalog, defaults, jwt, name, rules};
-use crate::sources::Source;
 use crate::sources::lookup::{Found, Sources};
-use crate::sources::prompt::Terminal;
-use crate::summary::{Action, Row};
+use crate::sources::prompt::PromptError;
+use crate::sources::{Nothing, Source};
+use crate::summary::Action;
 
 /// What can be decided without a terminal.
 struct Plan {
@@ -27,7 +28,7 @@ struct Plan {
     keys: BTreeMap<&'static str, Secret>,
     /// Required values nobody supplied, in catalog order.
     missing: Vec<&'static SecretSpec>,
-    refused: Vec<String>,
+    refused: Vec<error::Refusal>,
     /// Injected values that differ from the ones a stack in use has.
     changed: Vec<&'static str>,
 }
@@ -51,7 +52,7 @@ fn tier_one() -> impl Iterator<Item = &'static SecretSpec> {
 
 /// `read` holds the variables the project's compose files read, when known:
 /// a secret none of them reads is not asked for.
-fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: Option<&Read>) -> Plan {
+fn plan(env: &EnvFile, in_use: bool, sources: &mut Sources<'_>, force: bool, read: Option<&Read>) -> Plan {
     let mut plan = Plan {
         values: BTreeMap::new(),
         keys: BTreeMap::new(),
@@ -61,14 +62,14 @@ fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: O
     };
     for spec in tier_one() {
         let current = env.get(spec.name).unwrap_or_default();
-        let found = match sources.own_name(spec.name) {
+        let found = match sources.look_up(spec) {
             Ok(found) => found,
-            Err(Error::Refused(mut lines)) => {
+            Err(Error::Refusals(mut lines)) => {
                 plan.refused.append(&mut lines);
                 continue;
             }
             Err(other) => {
-                plan.refused.push(other.to_string());
+                plan.refused.push(other.into());
                 continue;
             }
         };
@@ -112,14 +113,15 @@ fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: O
                 plan.values.remove(name);
                 plan.missing.push(spec);
             }
-            Source::Kept => {
-                let line = env.line_of(name).unwrap_or(0);
-                plan.refused.push(format!(
-                    "{}:{line}: {name} {why}; inject a sound value and replace it with: cargo xtask rotate {name}",
-                    env.path().display()
-                ));
-            }
-            _ => plan.refused.push(format!("{name} from the environment {why}")),
+            Source::Kept => plan.refused.push(
+                Refusal::BreaksInUse {
+                    at: env.at(name),
+                    name,
+                    why,
+                }
+                .into(),
+            ),
+            _ => plan.refused.push(Refusal::Injected { name, why }.into()),
         }
     }
     plan.missing
@@ -128,7 +130,7 @@ fn plan(env: &EnvFile, in_use: bool, sources: &Sources<'_>, force: bool, read: O
 }
 
 /// The injected keys that do not verify under `jwt_secret` with their role.
-fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec<String> {
+fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec<Refusal> {
     let secret = |name: &str| (name == name::JWT_SECRET).then(|| jwt_secret.expose().to_string());
     keys.iter()
         .filter_map(|(name, key)| {
@@ -138,17 +140,17 @@ fn check_keys(keys: &BTreeMap<&'static str, Secret>, jwt_secret: &Secret) -> Vec
             }
             rules::check(spec, key.expose(), &secret)
                 .err()
-                .map(|why| format!("{name} from the environment {why}"))
+                .map(|why| Refusal::Injected { name, why })
         })
         .collect()
 }
 
-fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
-    let names: Vec<&str> = missing.iter().map(|s| s.name).collect();
-    Error::Missing(format!(
-        "missing from the environment, and no terminal to ask on ({why}): {}; inject them as environment variables (in GitLab: masked, protected CI/CD variables) and run again",
-        names.join(", ")
-    ))
+fn missing_error(missing: &[&SecretSpec], why: Nothing) -> Error {
+    SetupError::Missing {
+        names: missing.iter().map(|s| s.name).collect(),
+        why,
+    }
+    .into()
 }
 
 /// The checks that need neither a terminal nor a lock, run before anything
@@ -157,25 +159,29 @@ fn missing_error(missing: &[&SecretSpec], why: &str) -> Error {
 pub(super) fn preflight(
     env: &EnvFile,
     in_use: bool,
-    sources: &Sources<'_>,
+    sources: &mut Sources<'_>,
     options: &Options,
     read: Option<&Read>,
 ) -> Result<()> {
-    let plan = plan(env, in_use, sources, options.force, read);
-    settled_checks(&plan, env, options)?;
+    let mut plan = plan(env, in_use, sources, options.force, read);
+    settled_checks(&mut plan, env, options)?;
     if !plan.missing.is_empty() {
-        return sources.can_prompt().map_err(|why| missing_error(&plan.missing, why));
+        return sources
+            .can_prompt()
+            .map_err(|why| missing_error(&plan.missing, Nothing::NobodyToAsk(why)));
     }
     match plan.values.get(name::JWT_SECRET) {
         Some((secret, _)) => {
             refused(check_keys(&plan.keys, secret))?;
-            // The asymmetric model as it will be, settled on a copy held in memory.
-            let mut copy = env.clone();
-            for (name, (value, _)) in &plan.values {
-                copy.set(name, value.expose())?;
+            // The asymmetric model as it will be, settled on a draft of its own:
+            // only the values count here, not how the rows put them.
+            let mut draft = Draft::new(env.clone());
+            for (name, (value, source)) in &plan.values {
+                let settled = Resolution::new(name, Some(Tier::One), Action::Set, *source, "", Some(value.clone()));
+                draft.decide(settled)?;
             }
             if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
-                asymmetric::settle(&mut copy, &mut Vec::new(), false, &plan.keys)
+                asymmetric::settle(&mut draft, false, &plan.keys)
             } else {
                 Ok(())
             }
@@ -184,38 +190,43 @@ pub(super) fn preflight(
     }
 }
 
-fn settled_checks(plan: &Plan, env: &EnvFile, options: &Options) -> Result<()> {
-    refused(plan.refused.clone())?;
+fn settled_checks(plan: &mut Plan, env: &EnvFile, options: &Options) -> Result<()> {
+    refused(std::mem::take(&mut plan.refused))?;
     guard::refuse_disguised_rotation(env.path(), &plan.changed, options.force)
 }
 
-fn refused(lines: Vec<String>) -> Result<()> {
+fn refused<R: Into<error::Refusal>>(lines: Vec<R>) -> Result<()> {
     if lines.is_empty() {
         Ok(())
     } else {
-        Err(Error::Refused(lines))
+        Err(Error::refused(lines))
     }
 }
 
-/// Every Tier 1 secret of `env`, in catalog order: injected, kept, typed or minted.
+/// Every Tier 1 secret of the draft, in catalog order: injected, kept, typed or minted.
 pub(super) fn fill(
-    env: &mut EnvFile,
+    draft: &mut Draft,
     in_use: bool,
-    sources: &Sources<'_>,
+    sources: &mut Sources<'_>,
     options: &Options,
     read: Option<&Read>,
-) -> Result<Vec<Row>> {
-    let mut plan = plan(env, in_use, sources, options.force, read);
-    settled_checks(&plan, env, options)?;
-    if !plan.missing.is_empty() {
-        sources.can_prompt().map_err(|why| missing_error(&plan.missing, why))?;
-        let mut terminal = Terminal::open().map_err(|_| missing_error(&plan.missing, "no controlling terminal"))?;
-        for spec in plan.missing.clone() {
-            let settled = plan.settled();
-            let others = |name: &str| settled.get(name).cloned();
-            let check = |value: &str| rules::check(spec, value, &others).map_err(|why| why.to_string());
-            let value = terminal.ask_new(spec.name, &spec.rule.describe(), &check)?;
-            plan.values.insert(spec.name, (value, Source::Prompt));
+) -> Result<()> {
+    let mut plan = plan(draft.file(), in_use, sources, options.force, read);
+    settled_checks(&mut plan, draft.file(), options)?;
+    for spec in plan.missing.clone() {
+        let settled = plan.settled();
+        let others = |name: &str| settled.get(name).cloned();
+        let check = |value: &str| Ok(rules::check(spec, value, &others)?);
+        match sources.ask(spec, &check) {
+            Ok(Found::Value(value, source)) => {
+                plan.values.insert(spec.name, (value, source));
+            }
+            Ok(Found::Nothing(why)) => return Err(missing_error(&plan.missing, why)),
+            Err(Error::Prompt(PromptError::NoTerminal)) => {
+                let why = Nothing::NobodyToAsk("no controlling terminal");
+                return Err(missing_error(&plan.missing, why));
+            }
+            Err(other) => return Err(other),
         }
     }
     let jwt_secret = plan
@@ -225,10 +236,9 @@ pub(super) fn fill(
         .expect("JWT_SECRET is injected, kept or typed by now");
     refused(check_keys(&plan.keys, &jwt_secret))?;
 
-    let mut rows = Vec::new();
     for spec in tier_one().filter(|spec| !(spec.is_asymmetric() && spec.is_derived())) {
-        let current = env.get(spec.name).unwrap_or_default();
-        if spec.when_declared && env.line_of(spec.name).is_none() && !plan.values.contains_key(spec.name) {
+        let current = draft.get(spec.name).unwrap_or_default();
+        if spec.when_declared && !draft.declares(spec.name) && !plan.values.contains_key(spec.name) {
             continue; // not part of this stack
         }
         let (action, source, note, value) = match spec.make {
@@ -278,13 +288,13 @@ pub(super) fn fill(
             note,
             value,
         }
-        .apply(spec, env, &mut rows)?;
+        .apply(spec, draft)?;
     }
     // The asymmetric key model, when the stack's compose files use it.
     if read.is_none_or(|r| r.contains(name::JWT_KEYS)) {
-        asymmetric::settle(env, &mut rows, false, &plan.keys)?;
+        asymmetric::settle(draft, false, &plan.keys)?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 fn asymmetric_same(spec: &SecretSpec, current: &str, injected: &str) -> bool {

@@ -5,6 +5,7 @@
 
 mod asymmetric;
 mod dry_run;
+mod error;
 mod generated;
 mod guard;
 mod injected;
@@ -26,6 +27,8 @@ use crate::project::Project;
 use crate::provenance::{self, Origin};
 use crate::sources::lookup::Sources;
 use crate::{git, layout};
+
+pub use error::{Refusal, SetupError};
 
 // What the command line asked for: `cargo xtask setup`'s flags.
 #[derive(clap::Args, Debug, Default)]
@@ -104,10 +107,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         }
     };
     if !template.join(".env.example").is_file() {
-        return Err(Error::Usage(format!(
-            "{}: no .env.example in the stack template",
-            shown.display()
-        )));
+        return Err(SetupError::NoExample { template: shown }.into());
     }
     let example = EnvFile::load_as(&template.join(".env.example"), &shown.join(".env.example"))?;
 
@@ -121,10 +121,12 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         && *old != origin
         && !options.upgrade
     {
-        return Err(Error::Usage(format!(
-            "{}: its stack template came from {old}, this run's from {origin}; run setup again with --upgrade to move it (modified files are kept, the new version next to each as FILE.new), or use the source it came from",
-            project.name
-        )));
+        return Err(SetupError::OtherTemplate {
+            project: project.name.clone(),
+            old: old.clone(),
+            new: origin,
+        }
+        .into());
     }
 
     // 2. Staging and prod: what was injected is checked before anything is written.
@@ -135,7 +137,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         injected::preflight(
             &env,
             in_use,
-            &sources,
+            &mut sources,
             options,
             read_by_stack(&template, &project).as_ref(),
         )?;
@@ -160,7 +162,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
             Some(_) => dry_run::Template::Same,
             None => dry_run::Template::Record,
         };
-        return dry_run::show(root, &project, &sources, &inputs, &template, stack);
+        return dry_run::show(root, &project, &mut sources, &inputs, &template, stack);
     }
 
     // 4. The project folder, private and ignored by git, locked against a concurrent run.
@@ -187,7 +189,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         read: read.as_ref(),
         ..inputs
     };
-    let plan = plan::make(&project, &sources, &inputs)?;
+    let plan = plan::make(&project, &mut sources, &inputs)?;
 
     // 6. Written only when something changed, after a backup of what was there.
     let env_path = project.env_file();
@@ -255,10 +257,10 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
 /// Without git, or outside a work tree, there is nothing to hide.
 fn refuse_tracked(root: &Path, project: &Project) -> Result<()> {
     match git::tracks(root, &project.name) {
-        Ok(true) => Err(Error::Usage(format!(
-            "project name {} is tracked by this repository: setup would write a .gitignore of `*` into {}/; choose another --project-name",
-            project.name, project.name
-        ))),
+        Ok(true) => Err(SetupError::Tracked {
+            project: project.name.clone(),
+        }
+        .into()),
         Ok(false) | Err(git::GitError::NotInstalled) => Ok(()),
         Err(err) => Err(err.into()),
     }
@@ -411,10 +413,10 @@ fn adopt(root: &Path, dir: &Path, project: &Project) -> Result<()> {
     let source = dir.join(".env");
     let env = EnvFile::load(&source)?;
     if std::fs::symlink_metadata(project.env_file()).is_ok() {
-        return Err(Error::Usage(format!(
-            "{} already has a .env; adopt into a new project (--project-name NAME), or run setup without --adopt",
-            display(root, &project.dir)
-        )));
+        return Err(SetupError::AdoptOverEnv {
+            dir: display(root, &project.dir).into(),
+        }
+        .into());
     }
     private_file::create_private_dir(&project.dir)?;
     let (_lock, _) = project.lock(LOCK_WAIT)?;

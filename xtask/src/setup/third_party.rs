@@ -3,27 +3,28 @@
 //! Tier 2 values are never generated, and may change freely: they are the
 //! operator's to update as services change.
 
-use crate::config::{Env, SetupConf};
-use crate::envfile::EnvFile;
-use crate::error::{Error, Result};
-use crate::secrets::{CATALOG, Tier, catalog, defaults, rules};
 use std::collections::BTreeMap;
 
-use crate::sources::Source;
+use super::Refusal;
+use super::plan::{Draft, Resolution};
+use crate::config::{Env, SetupConf};
+use crate::error::{self, Error, Result};
+use crate::secrets::{CATALOG, Secret, Tier, catalog, defaults, rules};
 use crate::sources::lookup::describe;
 use crate::sources::refs::Resolved;
-use crate::summary::{Action, Row};
+use crate::sources::{self, Source};
+use crate::summary::Action;
 
 /// Every Tier 2 secret (the catalog's, then any other `[secrets]` name), then
 /// every setting. `resolved` holds what `setup.conf`'s references gave;
 /// `fresh` says the `.env` is being made from the template right now.
 pub(super) fn fill(
-    env: &mut EnvFile,
+    draft: &mut Draft,
     conf: &SetupConf,
     which: Env,
     resolved: &BTreeMap<String, Resolved>,
     fresh: bool,
-) -> Result<Vec<Row>> {
+) -> Result<()> {
     // Staging and prod refuse published placeholders; dev only points them out.
     let strict = !which.generates_secrets();
     let mut names: Vec<String> = CATALOG
@@ -38,102 +39,97 @@ pub(super) fn fill(
             .map(String::from),
     );
 
-    let mut rows = Vec::new();
-    let mut refused = Vec::new();
+    let mut refused: Vec<error::Refusal> = Vec::new();
     for name in names {
-        let current = env.get(&name).unwrap_or_default();
-        let mut row = |action, source, note: String| {
-            rows.push(Row {
-                name: name.clone(),
-                tier: Some(Tier::Two),
-                action,
-                source,
-                note,
-            })
+        let current = draft.get(&name).unwrap_or_default();
+        let row = |action, source, note: String, value: Option<Secret>| {
+            Resolution::new(&name, Some(Tier::Two), action, source, note, value)
         };
-        match resolved.get(&name) {
+        let emptied = || Some(Secret::empty());
+        let decided = match resolved.get(&name) {
             Some(Resolved::Value(value, source)) => {
-                let from = describe(*source);
-                let value = value.expose();
-                if value.contains(['\n', '\r']) {
-                    refused.push(format!(
-                        "{name}: the value {from} holds a line break, which a .env cannot carry; store it on one line"
-                    ));
+                let (from, text) = (*source, value.expose());
+                if text.contains(['\n', '\r']) {
+                    refused.push(Refusal::LineBreak { name, from }.into());
                     continue;
                 }
-                if defaults::is_known_default(value) {
+                if defaults::is_known_default(text) {
                     if strict {
-                        refused.push(format!(
-                            "{name} {from} is a published default value, known to anybody; supply the real one"
-                        ));
+                        refused.push(Refusal::PublishedDefault { name, from }.into());
                         continue;
                     }
-                    env.set(&name, "")?;
                     row(
                         Action::LeftEmpty,
                         Source::Nothing,
-                        format!("the value {from} is a published placeholder: left empty"),
-                    );
-                    continue;
+                        format!("the value {} is a published placeholder: left empty", describe(from)),
+                        emptied(),
+                    )
                 } else if let Some(spec) = catalog::find(&name)
-                    && let Err(why) = rules::check(spec, value, &|_| None)
+                    && let Err(why) = rules::check(spec, text, &|_| None)
                 {
-                    refused.push(format!("{name} {from} {why}"));
+                    refused.push(Refusal::SourceBreaks { name, from, why }.into());
                     continue;
+                } else {
+                    row(
+                        Action::for_value(&current, text),
+                        *source,
+                        String::new(),
+                        Some(value.clone()),
+                    )
                 }
-                env.set(&name, value)?;
-                row(Action::for_value(&current, value), *source, String::new());
             }
             Some(Resolved::Unset(var)) if current.is_empty() => {
-                row(Action::LeftEmpty, Source::Nothing, format!("${{{var}}} is unset"));
+                row(Action::LeftEmpty, Source::Nothing, format!("${{{var}}} is unset"), None)
             }
             Some(Resolved::Unset(var)) => {
                 let note = format!("${{{var}}} is unset: the value in .env is kept");
-                match keep(env, &name, strict, fresh, note) {
-                    Keep::Note(note) => row(Action::Kept, Source::Kept, note),
-                    Keep::Drop => {
-                        env.set(&name, "")?;
-                        row(Action::LeftEmpty, Source::Nothing, DROPPED.into());
+                match keep(draft, &name, strict, fresh, note) {
+                    Keep::Note(note) => row(Action::Kept, Source::Kept, note, None),
+                    Keep::Drop => row(Action::LeftEmpty, Source::Nothing, DROPPED.into(), emptied()),
+                    Keep::Refuse(why) => {
+                        refused.push(why.into());
+                        continue;
                     }
-                    Keep::Refuse(why) => refused.push(why),
                 }
             }
             Some(Resolved::NotUnicode(var)) => {
-                refused.push(format!("{name}: environment variable {var} is not valid UTF-8"));
+                let var = var.clone();
+                refused.push(sources::Refusal::ReferenceNotUnicode { name, var }.into());
+                continue;
             }
-            None if current.is_empty() => {
-                row(
-                    Action::LeftEmpty,
-                    Source::Nothing,
-                    "supplied by you: never generated".into(),
-                );
-            }
-            None => match keep(env, &name, strict, fresh, String::new()) {
-                Keep::Note(note) => row(Action::Kept, Source::Kept, note),
-                Keep::Drop => {
-                    env.set(&name, "")?;
-                    row(Action::LeftEmpty, Source::Nothing, DROPPED.into());
+            None if current.is_empty() => row(
+                Action::LeftEmpty,
+                Source::Nothing,
+                "supplied by you: never generated".into(),
+                None,
+            ),
+            None => match keep(draft, &name, strict, fresh, String::new()) {
+                Keep::Note(note) => row(Action::Kept, Source::Kept, note, None),
+                Keep::Drop => row(Action::LeftEmpty, Source::Nothing, DROPPED.into(), emptied()),
+                Keep::Refuse(why) => {
+                    refused.push(why.into());
+                    continue;
                 }
-                Keep::Refuse(why) => refused.push(why),
             },
-        }
+        };
+        draft.decide(decided)?;
     }
     if !refused.is_empty() {
-        return Err(Error::Refused(refused));
+        return Err(Error::Refusals(refused));
     }
 
     for (name, value) in conf.settings.iter() {
-        let current = env.get(name).unwrap_or_default();
-        env.set(name, value)?;
-        rows.push(Row {
-            name: name.to_string(),
-            tier: None,
-            action: Action::for_value(&current, value),
-            source: Source::SetupConf,
-            note: String::new(),
-        });
+        let current = draft.get(name).unwrap_or_default();
+        draft.decide(Resolution::new(
+            name,
+            None,
+            Action::for_value(&current, value),
+            Source::SetupConf,
+            "",
+            Some(Secret::new(value)),
+        ))?;
     }
-    Ok(rows)
+    Ok(())
 }
 
 const DROPPED: &str = "the template's published placeholder was dropped";
@@ -143,22 +139,21 @@ enum Keep {
     Note(String),
     /// A published placeholder that came with the template: emptied.
     Drop,
-    Refuse(String),
+    Refuse(Refusal),
 }
 
 /// Keeps the `.env`'s value of `name`, unless it is a published placeholder,
 /// which is never kept as if it were real: dropped in dev and from a fresh
 /// staging or prod `.env`, refused in one the operator already has.
-fn keep(env: &EnvFile, name: &str, strict: bool, fresh: bool, note: String) -> Keep {
-    if !defaults::is_known_default(&env.get(name).unwrap_or_default()) {
+fn keep(draft: &Draft, name: &str, strict: bool, fresh: bool, note: String) -> Keep {
+    if !defaults::is_known_default(&draft.get(name).unwrap_or_default()) {
         Keep::Note(note)
     } else if !strict || fresh {
         Keep::Drop
     } else {
-        let line = env.line_of(name).unwrap_or(0);
-        Keep::Refuse(format!(
-            "{}:{line}: {name} is a published default value, known to anybody; supply the real one",
-            env.path().display()
-        ))
+        Keep::Refuse(Refusal::KeptDefault {
+            at: draft.at(name),
+            name: name.to_string(),
+        })
     }
 }

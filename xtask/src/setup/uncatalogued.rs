@@ -2,6 +2,7 @@
 //! (the Supabase CLI's fixed `sb_` keys, a published JWT secret, a key set of
 //! one): setup cannot make them, so it names them; staging and prod refuse them.
 
+use super::Refusal;
 use crate::envfile::EnvFile;
 use crate::error::{Error, Result};
 use crate::secrets::defaults;
@@ -12,18 +13,15 @@ pub fn check(env: &EnvFile, strict: bool) -> Result<()> {
         let value = env.get(&name).unwrap_or_default();
         (name, value)
     });
-    let lines: Vec<String> = defaults::outside_catalog(vars)
-        .iter()
-        .map(|name| {
-            format!(
-                "{}:{}: {name} is a published default value, known to anybody; replace it with a value of your own",
-                env.path().display(),
-                env.line_of(name).unwrap_or(0)
-            )
+    let lines: Vec<Refusal> = defaults::outside_catalog(vars)
+        .into_iter()
+        .map(|name| Refusal::Uncatalogued {
+            at: env.at(&name),
+            name,
         })
         .collect();
     if strict && !lines.is_empty() {
-        return Err(Error::Refused(lines));
+        return Err(Error::refused(lines));
     }
     for line in lines {
         eprintln!("warning: {line}");

@@ -18,6 +18,7 @@ pub mod vault;
 use std::fmt;
 
 pub use env::Environment;
+pub use lookup::{Nothing, Refusal};
 pub use vault::VaultError;
 
 /// Where the value a variable holds after a run came from.

@@ -1,17 +1,22 @@
 //! Asking an operator at a terminal for a missing secret: on `/dev/tty`,
 //! with echo off, typed twice, checked against its rule. Never without a
 //! terminal: in CI, with `--non-interactive` or with no terminal on
-//! standard input the caller fails at once instead of waiting.
+//! standard input the caller fails at once instead of waiting. [`Prompt`]
+//! is the terminal as a source of values, the last of a Tier 1 secret's.
 
 use std::cell::UnsafeCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use super::Environment;
+use super::lookup::{Check, Found, Nothing, Query, ValueSource};
+use super::{Environment, Source};
+use crate::error::Result as TaskResult;
 use crate::secrets::Secret;
+use crate::secrets::rules::Violation;
 
 /// How many times a value may be refused before the prompt gives up.
 pub const TRIES: usize = 3;
@@ -31,8 +36,90 @@ pub fn availability(non_interactive: bool, env: &Environment) -> Result<(), &'st
     }
 }
 
+/// The terminal prompt as a source: asks for each value on the one
+/// terminal of the run, opened on the first question.
+pub struct Prompt {
+    environment: Rc<Environment>,
+    non_interactive: bool,
+    /// Why nobody may be asked whatever the terminal (`--dry-run`).
+    never: Option<&'static str>,
+    terminal: Option<Terminal>,
+}
+
+impl Prompt {
+    pub fn new(environment: Rc<Environment>, non_interactive: bool) -> Prompt {
+        Prompt {
+            environment,
+            non_interactive,
+            never: None,
+            terminal: None,
+        }
+    }
+
+    /// A prompt that never asks, for the reason given (a flag).
+    pub fn never(self, why: &'static str) -> Prompt {
+        Prompt {
+            never: Some(why),
+            ..self
+        }
+    }
+
+    /// Whether somebody can be asked; else why not.
+    pub fn availability(&self) -> Result<(), &'static str> {
+        match self.never {
+            Some(why) => Err(why),
+            None => availability(self.non_interactive, &self.environment),
+        }
+    }
+}
+
+impl ValueSource for Prompt {
+    /// Asks for `query.key`, refusing what the query's check objects to;
+    /// `Found::Nothing` says why nobody can be asked.
+    fn get(&mut self, query: &Query<'_>) -> TaskResult<Found> {
+        let Some((spec, check)) = query.ask else {
+            return Ok(Found::Nothing(Nothing::NobodyToAsk("nobody is asked")));
+        };
+        let terminal = match &mut self.terminal {
+            Some(terminal) => terminal,
+            None => {
+                if let Err(why) = self.availability() {
+                    return Ok(Found::Nothing(Nothing::NobodyToAsk(why)));
+                }
+                let opened = Terminal::open().map_err(|_| PromptError::NoTerminal)?;
+                self.terminal.insert(opened)
+            }
+        };
+        let value = terminal.ask_new(query.key, &spec.rule.describe(), check)?;
+        Ok(Found::Value(value, Source::Prompt))
+    }
+
+    fn asks(&self) -> bool {
+        true
+    }
+}
+
+/// Why a typed value is refused and asked for again; said after the variable's name.
+#[derive(Debug, thiserror::Error)]
+pub enum Unfit {
+    #[error("{0}")]
+    Breaks(Violation),
+    /// A new value was asked for, and the current one typed.
+    #[error("is the current value; type the new one")]
+    Current,
+}
+
+impl From<Violation> for Unfit {
+    fn from(why: Violation) -> Unfit {
+        Unfit::Breaks(why)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
+    /// The terminal was there when asked about, and could not be opened.
+    #[error("no controlling terminal to ask for the new values on")]
+    NoTerminal,
     #[error("{name}: no value entered (interrupted)")]
     Interrupted { name: String },
     #[error("{name}: no acceptable value after {TRIES} tries")]
@@ -54,12 +141,7 @@ impl Terminal {
 
     /// Asks for a new value of `name`: typed twice, unseen, and refused
     /// (then asked again) while `check` objects. `rule` is shown first.
-    pub fn ask_new(
-        &mut self,
-        name: &str,
-        rule: &str,
-        check: &dyn Fn(&str) -> Result<(), String>,
-    ) -> Result<Secret, PromptError> {
+    pub fn ask_new(&mut self, name: &str, rule: &str, check: &Check<'_>) -> Result<Secret, PromptError> {
         let terminal = |err: io::Error| PromptError::Terminal {
             name: name.into(),
             kind: err.kind(),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::lookup::{Found, OwnName, ValueSource};
+use super::lookup::{Found, OwnName, Query, ValueSource};
 use super::vault::VaultError;
 use super::{Environment, Source, bws, doppler};
 use crate::config::{Env, Reference, SetupConf};
@@ -44,18 +44,14 @@ impl<'a> Bitwarden<'a> {
     }
 
     fn project_id(&self) -> std::result::Result<&'a str, VaultError> {
-        self.project_id.ok_or_else(|| {
-            VaultError::NotConfigured(format!(
-                "bws: references need a project: set project_id under [vaults.bws] or [vaults.bws.{}]",
-                self.env.name()
-            ))
-        })
+        self.project_id.ok_or(VaultError::NoProject { stage: self.env })
     }
 }
 
 impl ValueSource for Bitwarden<'_> {
-    /// The secret `key` names: its key, else its id.
-    fn get(&mut self, key: &str) -> Result<Found> {
+    /// The secret `query.key` names: its key, else its id.
+    fn get(&mut self, query: &Query<'_>) -> Result<Found> {
+        let key = query.key;
         let (program, project_id) = (self.program, self.project_id().map_err(|e| Error::Vault(vec![e]))?);
         let listing = self.listing().map_err(|e| Error::Vault(vec![e]))?;
         match bws::pick(listing, key, program, project_id) {
@@ -90,7 +86,8 @@ impl Doppler<'_> {
 }
 
 impl ValueSource for Doppler<'_> {
-    fn get(&mut self, name: &str) -> Result<Found> {
+    fn get(&mut self, query: &Query<'_>) -> Result<Found> {
+        let name = query.key;
         let (program, scope) = (self.program, self.scope);
         let download = self.download().map_err(|e| Error::Vault(vec![e]))?;
         match doppler::pick(download, name, program, scope) {
@@ -141,13 +138,13 @@ pub fn resolve(
     let mut not_found: Vec<VaultError> = Vec::new();
     for (name, reference) in references {
         let found = match reference {
-            Reference::Env(var) => match OwnName(environment).get(var) {
+            Reference::Env(var) => match OwnName(environment).get(&Query::key(var)) {
                 Ok(Found::Value(value, source)) => Ok(Resolved::Value(value, source)),
                 Ok(Found::Nothing(_)) => Ok(Resolved::Unset(var.clone())),
                 Err(_) => Ok(Resolved::NotUnicode(var.clone())),
             },
-            Reference::Bitwarden(key) => bitwarden.get(key).map(resolved),
-            Reference::Doppler(secret) => doppler.get(secret).map(resolved),
+            Reference::Bitwarden(key) => bitwarden.get(&Query::key(key)).map(resolved),
+            Reference::Doppler(secret) => doppler.get(&Query::key(secret)).map(resolved),
         };
         match found {
             Ok(value) => {

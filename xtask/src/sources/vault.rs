@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::Environment;
+use crate::config::Env;
 use crate::process::{self, Finished, ProcessError, Program};
 use crate::secrets::Secret;
 
@@ -64,8 +65,12 @@ pub enum VaultError {
     TimedOut { program: String, timeout: Duration },
     #[error("{program} failed with exit code {code}; run `{retry}` yourself to see why")]
     Failed { program: String, code: i32, retry: String },
-    #[error("setup.conf: {0}")]
-    NotConfigured(String),
+    /// `bws:` references, and no project to look them up in.
+    #[error(
+        "setup.conf: bws: references need a project: set project_id under [vaults.bws] or [vaults.bws.{}]",
+        .stage.name()
+    )]
+    NoProject { stage: Env },
 }
 
 /// Runs a vault's CLI the one safe way: `args` as argv (never a secret among

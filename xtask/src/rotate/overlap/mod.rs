@@ -284,16 +284,15 @@ fn start(
         let Make::Minted(role) = spec.make else {
             unreachable!("the keys that overlap are sb_ keys or HS256 API keys")
         };
-        after.set(
-            name,
-            re_mint(role, &secret, &env.get(name).unwrap_or_default()).expose(),
-        )?;
+        let key = re_mint(role, &secret, &env.get(name).unwrap_or_default());
+        after.set(name, key.expose())?;
         rows.push(Row {
             name: spec.name,
             how: format!(
                 "re-minted: HS256 JWT, role {}, signed with the same JWT_SECRET (no session ends)",
                 role.claim()
             ),
+            value: key,
         });
     }
     for name in names {
