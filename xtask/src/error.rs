@@ -95,17 +95,9 @@ pub enum Error {
     Path(#[from] PathError),
     #[error(transparent)]
     Compose(#[from] ComposeError),
-    /// Values that break their rule; one line each, naming file, line and variable.
-    #[error("{}", .0.join("\n"))]
-    Refused(Vec<String>),
     /// Values or requests refused, one [`Refusal`] a line, naming file, line and variable.
     #[error("{}", lines(.0))]
     Refusals(Vec<Refusal>),
-    #[error("{0}")]
-    Usage(String),
-    /// Required secrets nobody supplied, and no terminal to ask on.
-    #[error("{0}")]
-    Missing(String),
     #[error(transparent)]
     Prompt(#[from] PromptError),
     /// A vault's command-line tool failed, or lacks secrets; one line each.
@@ -204,9 +196,7 @@ impl Error {
             | Error::DatabaseService(_)
             | Error::Env(_)
             | Error::ProjectName(_)
-            | Error::Refused(_)
             | Error::Refusals(_)
-            | Error::Usage(_)
             | Error::Gateway(_)
             | Error::Backup(_)
             | Error::Signing(_)
@@ -217,7 +207,7 @@ impl Error {
             Error::Rotate(RotateError::Unconfirmed { .. } | RotateError::NoNewValues(_)) => 3,
             Error::Rotate(_) => 2,
             Error::Prompt(PromptError::GaveUp { .. }) => 2,
-            Error::Missing(_) | Error::Prompt(_) => 3,
+            Error::Prompt(_) => 3,
             Error::Git(_)
             | Error::UpstreamRefNotFound { .. }
             | Error::Compose(_)
@@ -247,10 +237,13 @@ mod tests {
     #[test]
     fn refusals_are_one_line_each_and_exit_2() {
         let err = Error::refused([
-            Error::Usage("first".into()),
-            Error::Refused(vec!["second".into(), "third".into()]),
+            Error::Rotate(crate::rotate::RotateError::NothingNamed),
+            Error::refused([Error::Rotate(crate::rotate::RotateError::NowWithoutRevoke)]),
         ]);
-        assert_eq!(err.to_string(), "first\nsecond\nthird");
+        assert_eq!(
+            err.to_string(),
+            "name the variables to rotate, or pass --tier 1 or --all\n--now applies to --stage revoke only"
+        );
         assert_eq!(err.exit_code(), 2);
     }
 }

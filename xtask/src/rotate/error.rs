@@ -13,6 +13,7 @@ use crate::secrets::jwk::SetError;
 use crate::secrets::rules::Violation;
 use crate::secrets::{Role, catalog};
 use crate::sources::Source;
+use crate::sources::lookup::Nothing;
 use crate::step::Step;
 
 use super::plan::ENCRYPTING_OVERRIDE;
@@ -164,13 +165,13 @@ pub enum MintError {
 pub enum NoNewValue {
     /// `why` says where the value was looked for.
     #[error("{name}: no new value ({why}): put the new value in its source, then run again")]
-    InSource { name: &'static str, why: String },
+    InSource { name: &'static str, why: Nothing },
     #[error(
         "{name}: no new value ({why}) and no terminal to ask on ({no_terminal}): put the new value in the vault and export {name}, then run again"
     )]
     NoTerminal {
         name: &'static str,
-        why: String,
+        why: Nothing,
         no_terminal: &'static str,
     },
 }
@@ -361,11 +362,15 @@ mod tests {
                 RotateError::NoNewValues(vec![
                     NoNewValue::InSource {
                         name: "SMTP_PASS",
-                        why: "SMTP_PASS is not set in the environment".into()
+                        why: Nothing::Unset {
+                            name: "SMTP_PASS".into()
+                        }
                     },
                     NoNewValue::NoTerminal {
                         name: "JWT_SECRET",
-                        why: "JWT_SECRET is not set in the environment".into(),
+                        why: Nothing::Unset {
+                            name: "JWT_SECRET".into()
+                        },
                         no_terminal: "--non-interactive"
                     },
                 ]),

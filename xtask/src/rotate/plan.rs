@@ -119,10 +119,7 @@ pub fn plan(
                     continue;
                 }
                 Found::Nothing(why) => {
-                    missing.push(NoNewValue::InSource {
-                        name: spec.name,
-                        why: why.to_string(),
-                    });
+                    missing.push(NoNewValue::InSource { name: spec.name, why });
                     continue;
                 }
             },
@@ -152,12 +149,12 @@ pub fn plan(
                 Found::Value(value, source) => typed.push((spec.name, value, source)),
                 Found::Nothing(Nothing::NobodyToAsk(no_terminal)) => missing.push(NoNewValue::NoTerminal {
                     name: spec.name,
-                    why: why.to_string(),
+                    why: why.clone(),
                     no_terminal,
                 }),
                 Found::Nothing(other) => missing.push(NoNewValue::InSource {
                     name: spec.name,
-                    why: other.to_string(),
+                    why: other,
                 }),
             }
         }
