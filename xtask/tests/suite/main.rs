@@ -7,6 +7,7 @@ mod common;
 mod compose_stack;
 mod output_snapshots;
 mod rotate_external_db;
+mod rotate_gateway_cache;
 mod rotate_paths;
 mod rotate_rollback;
 mod rotate_terminal;
