@@ -20,6 +20,7 @@ mod setup_upstream;
 mod setup_upstream_layouts;
 mod setup_vaults;
 mod stack_keys;
+mod stand_in_front;
 mod tidy;
 mod verify_live;
 mod verify_output;
