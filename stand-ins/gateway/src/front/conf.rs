@@ -629,14 +629,17 @@ fn resolver(args: &[String]) -> Result<ResolverConf, String> {
 
 /// A resolver's address, port 53 unless given.
 fn name_server(text: &str) -> Result<SocketAddr, String> {
-    let with_port = if text.starts_with('[') && !text.contains("]:") || !text.starts_with('[') && !text.contains(':') {
-        format!("{text}:53")
-    } else {
+    let has_port = match text.strip_prefix('[') {
+        Some(v6) => v6.contains("]:"),
+        None => text.contains(':'),
+    };
+    let with_port = if has_port {
         text.to_owned()
+    } else {
+        format!("{text}:53")
     };
     let (host, port) = host_port(&with_port).map_err(|why| format!("{why} in resolver \"{text}\""))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    (host, port)
+    (host.as_str(), port)
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
