@@ -3,8 +3,9 @@
 # machine, without any registry:
 #
 #   receptor-test/gateway:<tag>   the stand-ins for Kong (driven by the project's kong.yml,
-#                                 rendered by its kong-entrypoint.sh), GoTrue, PostgREST and
-#                                 the edge runtime: the static stand-in-gateway binary and
+#                                 rendered by its kong-entrypoint.sh), its TCP front (the
+#                                 nginx.conf rendered from kong-front.conf.template), GoTrue,
+#                                 PostgREST and the edge runtime: the static binary and
 #                                 Debian's busybox-static (sh, awk) in a FROM scratch image
 #   receptor-test/postgres:<tag>  a real PostgreSQL 15, its root filesystem assembled from
 #                                 the host's /usr/lib/postgresql/15 and `docker import`ed

@@ -1,5 +1,5 @@
-# receptor-test/gateway: the stand-ins for Kong, GoTrue, PostgREST and the edge runtime
-# (stand-ins/gateway), built by tests/stack/build-images.sh around a static binary, plus
+# receptor-test/gateway: the stand-ins for Kong, its TCP front, GoTrue, PostgREST and the
+# edge runtime (stand-ins/gateway), built by tests/stack/build-images.sh around a static binary, plus
 # Debian's static BusyBox for the POSIX sh and awk that run the project's own
 # kong-entrypoint.sh. Nothing here is pulled. The compose file names the role
 # (`command: ["auth"]`), or, for kong, runs the entrypoint script as the template does;
@@ -7,9 +7,10 @@
 FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "ln", "-s", "busybox", "/bin/sh"]
-RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/usr/local/kong", "/var/lib/stand-in-auth", "/tmp"]
+RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/usr/local/kong", "/var/lib/stand-in-auth", "/tmp", "/etc/nginx"]
 RUN ["/bin/busybox", "ln", "-s", "/bin/busybox", "/usr/bin/awk"]
-RUN ["/bin/busybox", "chown", "65534:65534", "/usr/local/kong", "/var/lib/stand-in-auth"]
+# The front renders nginx.conf into /etc/nginx as the nginx image's entrypoint does.
+RUN ["/bin/busybox", "chown", "65534:65534", "/usr/local/kong", "/var/lib/stand-in-auth", "/etc/nginx"]
 RUN ["/bin/busybox", "chmod", "1777", "/tmp"]
 COPY stand-in-gateway /stand-in-gateway
 COPY entrypoint.sh /entrypoint.sh

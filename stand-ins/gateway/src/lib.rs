@@ -4,7 +4,8 @@
 //! its error bodies), never what the tool under test happens to send.
 //!
 //! - [`kong`]: Kong in DB-less mode, driven by the project's own `kong.yml`
-//! - [`front`]: the TCP front (nginx's stream module) that publishes Kong's port
+//! - [`front`]: the TCP front (nginx's stream module) that publishes Kong's ports, from
+//!   the `nginx.conf` the nginx image renders from the template
 //! - [`services`]: GoTrue, PostgREST and the edge runtime, each checking JWTs its way
 //! - [`keys`]: every key decision, in one place
 //!
@@ -62,7 +63,8 @@ impl Role {
     }
 
     /// Where it listens: Kong on `LISTEN` (default `0.0.0.0:8000`), the services on the
-    /// port their own configuration names.
+    /// port their own configuration names; the front where its healthcheck asks, port
+    /// 8000 (the template's `nc -z 127.0.0.1 8000`: its `nginx.conf` names its ports).
     pub fn listen(self, env: Env<'_>) -> Result<SocketAddr, String> {
         let any = |port| SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
         Ok(match self {
@@ -77,14 +79,7 @@ impl Role {
             Role::Auth => any(services::gotrue::port(env)),
             Role::Rest => any(services::postgrest::port(env)),
             Role::Functions => any(services::edge::port(env)),
-            Role::Front => {
-                let value = env("FRONT_LISTEN")
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(|| "0.0.0.0:8000".into());
-                value
-                    .parse()
-                    .map_err(|_| format!("FRONT_LISTEN is not an address like 0.0.0.0:8000: {value}"))?
-            }
+            Role::Front => any(8000),
         })
     }
 
@@ -98,7 +93,7 @@ impl Role {
             Role::Auth => Arc::new(services::gotrue::GoTrue::from_env(env)?),
             Role::Rest => Arc::new(services::postgrest::PostgRest::from_env(env)?),
             Role::Functions => Arc::new(services::edge::EdgeRuntime::from_env(env)?),
-            Role::Front => return Err("the front passes TCP connections on: see front::serve".into()),
+            Role::Front => return Err("the front passes TCP connections on: see front::boot".into()),
         })
     }
 }

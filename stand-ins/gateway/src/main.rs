@@ -22,6 +22,8 @@ const USAGE: &str = "usage: stand-in-gateway ROLE [--health]
              port PGRST_SERVER_PORT (3000)
   functions  the edge runtime: JWT_SECRET and SUPABASE_JWKS when VERIFY_JWT=true,
              STAND_IN_FUNCTIONS (hello); port 9000
+  front      nginx's stream module, as the nginx image starts it: the templates of
+             /etc/nginx/templates rendered (NGINX_ENVSUBST_*), then /etc/nginx/nginx.conf
   --health   ask the running ROLE for its health path; exit 0 when it answers below 500, else 1";
 
 fn env(name: &str) -> Option<String> {
@@ -44,6 +46,9 @@ fn main() -> ExitCode {
         eprintln!("error: name one role\n{USAGE}");
         return ExitCode::from(2);
     };
+    if role == Role::Front && !health {
+        return serve_front();
+    }
     let addr = match role.listen(&env) {
         Ok(addr) => addr,
         Err(message) => {
@@ -53,9 +58,6 @@ fn main() -> ExitCode {
     };
     if health {
         return check_health(role, addr);
-    }
-    if role == Role::Front {
-        return serve_front(addr);
     }
     let handler = match role.build(&env) {
         Ok(handler) => handler,
@@ -75,23 +77,18 @@ fn main() -> ExitCode {
     server::serve(listener, handler, role.name())
 }
 
-fn serve_front(addr: SocketAddr) -> ExitCode {
-    let front = match stand_in_gateway::front::Front::from_env(&env) {
-        Ok(front) => front,
+/// The front as the nginx image starts: templates, then `nginx.conf`; it serves until stopped.
+fn serve_front() -> ExitCode {
+    let environ: Vec<(String, String)> = std::env::vars().collect();
+    match stand_in_gateway::front::boot(std::path::Path::new("/"), &environ) {
+        Ok(_) => loop {
+            std::thread::park();
+        },
         Err(message) => {
-            eprintln!("error: stand-in front: {message}");
-            return ExitCode::from(2);
+            eprintln!("stand-in front: {message}");
+            ExitCode::from(2)
         }
-    };
-    let listener = match TcpListener::bind(addr) {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: stand-in front: cannot listen on {addr}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    eprintln!("stand-in front: listening on {addr}");
-    stand_in_gateway::front::serve(listener, front)
+    }
 }
 
 /// The exec-form healthcheck: the server answers its health path below 500.

@@ -4,6 +4,7 @@
 
 use crate::http::{self, Request, Response};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -22,7 +23,7 @@ pub trait Handler: Send + Sync {
 /// Serves until the process is stopped ([`crate::stop`]).
 pub fn serve(listener: TcpListener, handler: Arc<dyn Handler>, name: &'static str) -> ! {
     let active = Arc::new(AtomicUsize::new(0));
-    crate::stop::drain_on_signal(&listener, Arc::clone(&active), name);
+    crate::stop::drain_on_signal(vec![listener.as_raw_fd()], Arc::clone(&active), name);
     loop {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,

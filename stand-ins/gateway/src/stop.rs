@@ -1,10 +1,10 @@
 //! A graceful stop on SIGTERM or SIGQUIT, as the real programs do it (Kong's image
 //! stops nginx with SIGQUIT, which finishes the requests in flight; GoTrue and PostgREST
-//! shut their HTTP servers down on SIGTERM): the listening socket is shut at once, so a
+//! shut their HTTP servers down on SIGTERM): the listening sockets are shut at once, so a
 //! new connection is refused (a proxy passes it to another address), and the process
 //! exits once no connection is being served, or after [`GRACE`].
 
-use std::os::fd::AsRawFd;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
@@ -35,10 +35,9 @@ pub fn stopping() -> bool {
     STOPPING.load(Ordering::SeqCst)
 }
 
-/// From now on, SIGTERM and SIGQUIT shut `listener` and stop the process once `active`
-/// (the connections being served) is zero.
-pub fn drain_on_signal(listener: &impl AsRawFd, active: Arc<AtomicUsize>, name: &'static str) {
-    let fd = listener.as_raw_fd();
+/// From now on, SIGTERM and SIGQUIT shut the listening sockets `fds` and stop the
+/// process once `active` (the connections being served) is zero.
+pub fn drain_on_signal(fds: Vec<RawFd>, active: Arc<AtomicUsize>, name: &'static str) {
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         signal(SIGTERM, on_stop);
@@ -48,9 +47,11 @@ pub fn drain_on_signal(listener: &impl AsRawFd, active: Arc<AtomicUsize>, name: 
         while !STOPPING.load(Ordering::SeqCst) {
             thread::sleep(Duration::from_millis(10));
         }
-        // SAFETY: `fd` is the listener, open for the life of the process (serve never returns).
-        unsafe {
-            shutdown(fd, SHUT_RDWR);
+        for fd in fds {
+            // SAFETY: each fd is a listener, open for the life of the process (serve never returns).
+            unsafe {
+                shutdown(fd, SHUT_RDWR);
+            }
         }
         let asked = Instant::now();
         while active.load(Ordering::SeqCst) > 0 && asked.elapsed() < GRACE {

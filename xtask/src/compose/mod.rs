@@ -9,6 +9,7 @@ mod drift;
 mod errors;
 pub mod files;
 mod flavour;
+pub mod gateway_cache;
 pub mod interpolation;
 mod redact;
 pub mod start_first;
@@ -307,6 +308,39 @@ impl Compose {
             services,
             database.as_deref(),
         ))
+    }
+
+    /// Whether Kong must be recreated after `services` because it caches their
+    /// addresses too long ([`gateway_cache`]). With `before` (the containers before
+    /// the recreate), only those that got a new container count; without, all of
+    /// them (a plan). A Kong that does not run resolves afresh when it starts.
+    pub fn gateway_refresh(
+        &self,
+        services: &[String],
+        before: Option<&[ServiceState]>,
+    ) -> Result<Option<gateway_cache::Refresh>, ComposeError> {
+        let now = self.ps()?;
+        if !now.iter().any(|s| s.service == start_first::GATEWAY && s.is_running()) {
+            return Ok(None);
+        }
+        let renewed: Vec<String> = match before {
+            None => services.to_vec(),
+            Some(before) => services
+                .iter()
+                .filter(|service| {
+                    let ids = |states: &[ServiceState]| -> Vec<String> {
+                        states
+                            .iter()
+                            .filter(|s| &&s.service == service)
+                            .map(|s| s.container_id.clone())
+                            .collect()
+                    };
+                    ids(before) != ids(&now)
+                })
+                .cloned()
+                .collect(),
+        };
+        Ok(gateway_cache::refresh(&self.uninterpolated_config()?, &renewed))
     }
 
     /// `up --no-deps --wait` of `services`: Compose stops each old container

@@ -13,8 +13,9 @@
 //! `KONG_DNS_VALID_TTL` (Kong caches a record that long instead of the TTL of
 //! Docker's embedded DNS, 600 seconds). Without a short one, waiting it out
 //! would take longer than the outage it avoids, so the service is recreated
-//! the plain way. Kong itself is in the same place behind `kong-front`, the
-//! TCP front that publishes its port, with the front's `FRONT_DNS_VALID`.
+//! the plain way, and Kong after it ([`super::gateway_cache`]). Kong itself is
+//! in the same place behind `kong-front`, the TCP front that publishes its
+//! port, with the front's `FRONT_DNS_VALID`.
 
 use std::time::Duration;
 
@@ -84,21 +85,27 @@ pub fn method(config: &Value, services: &[String], database: Option<&str>) -> Me
 /// How long to keep `service`'s old container after the new one is healthy:
 /// the DNS cache time of whoever resolves its name (the front for Kong, Kong
 /// for the others) plus its refresh; `None` when that one is absent or caches
-/// longer than [`MAX_DNS_TTL_SECS`].
+/// longer than [`MAX_DNS_TTL_SECS`]. The front's `FRONT_DNS_VALID` becomes
+/// nginx's `resolver … valid=`, where 0 is no value: nginx then keeps each
+/// answer for its TTL, Docker's 600 seconds.
 pub fn drain(config: &Value, service: &str) -> Option<Duration> {
-    let (resolver, variable) = if service == GATEWAY {
-        (FRONT, "FRONT_DNS_VALID")
+    let ttl = if service == GATEWAY {
+        cache_secs(config, FRONT, "FRONT_DNS_VALID").filter(|valid| *valid > 0)?
     } else {
-        (GATEWAY, "KONG_DNS_VALID_TTL")
+        cache_secs(config, GATEWAY, "KONG_DNS_VALID_TTL")?
     };
-    let ttl = config
+    (ttl <= MAX_DNS_TTL_SECS).then(|| Duration::from_secs(ttl) + REFRESH_MARGIN)
+}
+
+/// The seconds `variable` of `resolver`'s environment sets, when it is a plain
+/// number (uninterpolated `config`: a `${…}` is no number).
+pub fn cache_secs(config: &Value, resolver: &str, variable: &str) -> Option<u64> {
+    config
         .pointer(&format!("/services/{resolver}/environment/{variable}"))?
         .as_str()?
         .trim()
         .parse::<u64>()
         .ok()
-        .filter(|ttl| *ttl <= MAX_DNS_TTL_SECS)?;
-    Some(Duration::from_secs(ttl) + REFRESH_MARGIN)
 }
 
 /// Whether two containers of `service` can run at once: a known stateless
@@ -146,6 +153,12 @@ mod tests {
         assert_eq!(drain(&interpolated, "rest"), None);
         let front = json!({"services": {"kong-front": {"environment": {"FRONT_DNS_VALID": "1"}}}});
         assert_eq!(drain(&front, "kong"), Some(Duration::from_secs(2)));
+        let answers_ttl = json!({"services": {"kong-front": {"environment": {"FRONT_DNS_VALID": "0"}}}});
+        assert_eq!(
+            drain(&answers_ttl, "kong"),
+            None,
+            "valid=0s: nginx keeps the answer's 600 s"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Applies a change of `.env` to a running stack, and undoes it when any
-//! step fails: back up, write, change the database, recreate the consumers,
-//! wait for health, check as a client. On failure the previous `.env` and
+//! step fails: back up, write, change the database, recreate the consumers
+//! (and Kong after them when it would keep their old addresses), wait for
+//! health, check as a client. On failure the previous `.env` and
 //! database values come back, the services are recreated on them and checked
 //! again: the stack ends on one consistent set of keys either way.
 
@@ -129,6 +130,8 @@ impl Failure {
 struct Touched {
     database: bool,
     services: bool,
+    /// Kong was recreated after the services, to resolve their new addresses.
+    gateway: bool,
 }
 
 /// The gateway to check `env` against.
@@ -269,10 +272,10 @@ pub fn apply(ctx: &Context<'_>, change: &Change) -> Result<()> {
                 } else {
                     change.names.join(", ")
                 },
-                if all_services.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} recreated", all_services.join(", "))
+                match (all_services.is_empty(), touched.gateway) {
+                    (true, _) => String::new(),
+                    (false, false) => format!(", {} recreated", all_services.join(", ")),
+                    (false, true) => format!(", {} recreated, then kong", all_services.join(", ")),
                 },
                 backup.name,
                 ctx.env.name(),
@@ -336,24 +339,19 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         touched.services = true;
         let (compose, _hook) =
             hook!(recreate(&ctx.compose, &all_services)).map_err(|e| Failure::at(Step::Recreate, e))?;
+        let before = ctx.compose.ps().map_err(|e| Failure::at(Step::Recreate, e))?;
         for group in [&change.services, &change.later].into_iter().filter(|g| !g.is_empty()) {
             println!("recreating {}…", order(&ctx.compose, group));
-            if let Ok(method) = ctx.compose.recreate_method(group)
-                && !method.start_first.is_empty()
-            {
-                println!(
-                    "  start-first (the new container up before the old one stops): {}",
-                    method.start_first_names().join(", ")
-                );
-            }
-            compose
-                .recreate(group, change.force_recreate, WAIT_SECS)
-                .map_err(|e| match e {
-                    ComposeError::Unhealthy { .. } => Failure::at(Step::Health, e),
-                    other => Failure::at(Step::Recreate, other),
-                })?;
-            healthy(&ctx.compose, group).map_err(|cause| Failure::at(Step::Health, cause))?;
-            println!("{} recreated and healthy", group.join(", "));
+            recreate(ctx, &compose, group, change.force_recreate)?;
+        }
+        let refresh = ctx
+            .compose
+            .gateway_refresh(&all_services, Some(&before))
+            .map_err(|e| Failure::at(Step::Recreate, e))?;
+        if let Some(refresh) = refresh {
+            println!("recreating {}: {}…", refresh.gateway, refresh.why());
+            recreate(ctx, &compose, std::slice::from_ref(&refresh.gateway), true)?;
+            touched.gateway = true;
         }
         hook!(pause "rotate-before-check");
     }
@@ -388,6 +386,25 @@ fn forward(ctx: &Context<'_>, change: &Change, touched: &mut Touched) -> std::re
         return Err(Failure::at(Step::Check, Cause::FailPoint));
     }
     Ok(report)
+}
+
+/// Recreates `group` with `compose` and waits until it is healthy.
+fn recreate(ctx: &Context<'_>, compose: &Compose, group: &[String], force: bool) -> std::result::Result<(), Failure> {
+    if let Ok(method) = ctx.compose.recreate_method(group)
+        && !method.start_first.is_empty()
+    {
+        println!(
+            "  start-first (the new container up before the old one stops): {}",
+            method.start_first_names().join(", ")
+        );
+    }
+    compose.recreate(group, force, WAIT_SECS).map_err(|e| match e {
+        ComposeError::Unhealthy { .. } => Failure::at(Step::Health, e),
+        other => Failure::at(Step::Recreate, other),
+    })?;
+    healthy(&ctx.compose, group).map_err(|e| Failure::at(Step::Health, e))?;
+    println!("{} recreated and healthy", group.join(", "));
+    Ok(())
 }
 
 /// `services` in the order they are recreated: "kong, then functions, then db".
@@ -452,7 +469,20 @@ fn restore(
 
     if touched.services {
         println!("recreating what differs from the previous .env…");
-        if let Err(err) = ctx.compose.recreate(&change.all_services(), false, WAIT_SECS) {
+        let before = ctx.compose.ps().unwrap_or_default();
+        let recreated = ctx
+            .compose
+            .recreate(&change.all_services(), false, WAIT_SECS)
+            .and_then(
+                |()| match ctx.compose.gateway_refresh(&change.all_services(), Some(&before))? {
+                    Some(refresh) => {
+                        println!("recreating {}: {}…", refresh.gateway, refresh.why());
+                        ctx.compose.recreate(&[refresh.gateway], true, WAIT_SECS)
+                    }
+                    None => Ok(()),
+                },
+            );
+        if let Err(err) = recreated {
             return Err(Box::new(Unrestored::Services {
                 err,
                 services: change.all_services(),

@@ -414,6 +414,9 @@ fn show_steps(
             println!("  {line}");
         }
     }
+    if let Some(refresh) = ctx.compose.gateway_refresh(services, None)? {
+        println!("then {} is recreated too: {}", refresh.gateway, refresh.why());
+    }
     println!(
         "then: wait for health, and check as a client at {}",
         apply::gateway(ctx, after)?.url()

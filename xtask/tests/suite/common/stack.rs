@@ -130,6 +130,17 @@ impl Stack {
         )
     }
 
+    /// The test stack as Supabase's own compose file lays out the gateway: kong
+    /// publishes its port, no front, no `KONG_DNS_VALID_TTL`; with a `one-off`
+    /// container to remove ([`Stack::remove`]) before the stack is judged.
+    pub fn up_kong_published() -> Stack {
+        Stack::up_with(
+            "tests/stack/compose.kong-published.yaml",
+            &["auth", "db", "functions", "kong", "rest"],
+            false,
+        )
+    }
+
     fn up_with(file: &str, services: &'static [&'static str], external: bool) -> Stack {
         let images = images();
         let sb = Sandbox::new();
@@ -234,6 +245,18 @@ impl Stack {
         self.sb.xtask(all)
     }
 
+    /// Stops and removes `service`'s containers (`docker compose rm --stop --force`).
+    pub fn remove(&self, service: &str) {
+        let out = self
+            .docker_compose(&["rm", "--stop", "--force", service])
+            .expect("docker compose runs");
+        assert!(
+            out.status.success(),
+            "docker compose rm: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Service → container id.
     pub fn container_ids(&self) -> BTreeMap<String, String> {
         self.compose()
@@ -244,20 +267,26 @@ impl Stack {
             .collect()
     }
 
-    /// The host port `service`'s `port` is published on, from `docker compose port`.
-    pub fn published_port(&self, service: &str, port: u16) -> Option<String> {
+    /// `docker compose ARGS` on this project, with nothing of the caller's environment
+    /// but PATH and HOME.
+    fn docker_compose(&self, args: &[&str]) -> Option<std::process::Output> {
         let dir = self.sb.path(&self.project);
-        let out = Command::new("docker")
+        Command::new("docker")
             .args(["compose", "-p", &self.project, "--project-directory"])
             .arg(&dir)
             .arg("--env-file")
             .arg(dir.join(".env"))
-            .args(["port", service, &port.to_string()])
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", std::env::var("HOME").unwrap_or_default())
             .output()
-            .ok()?;
+            .ok()
+    }
+
+    /// The host port `service`'s `port` is published on, from `docker compose port`.
+    pub fn published_port(&self, service: &str, port: u16) -> Option<String> {
+        let out = self.docker_compose(&["port", service, &port.to_string()])?;
         let text = String::from_utf8_lossy(&out.stdout);
         let port = text.trim().rsplit(':').next().unwrap_or("").to_string();
         (out.status.success() && !port.is_empty()).then_some(port)
