@@ -36,12 +36,6 @@ fn no_secret(out: &common::Outcome, envs: &[&BTreeMap<String, String>]) {
     out.never_shows(&refs);
 }
 
-fn dev_project() -> (Sandbox, String) {
-    let sb = Sandbox::new();
-    sb.xtask(["setup", "--env", "dev", "--project-name", "p"]).succeeds();
-    (sb, "p".to_string())
-}
-
 fn rotate(sb: &Sandbox, p: &str, args: &[&str]) -> common::Run {
     let mut all = vec!["rotate"];
     all.extend_from_slice(args);
@@ -53,7 +47,7 @@ fn rotate(sb: &Sandbox, p: &str, args: &[&str]) -> common::Run {
 
 #[test]
 fn overlap_flags_are_checked_and_dry_run_and_status_change_nothing() {
-    let (sb, p) = dev_project();
+    let (sb, p) = common::dev_project();
     let env = sb.env_values(&p);
     let before = faults::files(&sb.path(&p));
 
@@ -90,7 +84,7 @@ fn overlap_flags_are_checked_and_dry_run_and_status_change_nothing() {
 
 #[test]
 fn an_overlap_the_compose_file_cannot_carry_is_refused() {
-    let (sb, p) = dev_project();
+    let (sb, p) = common::dev_project();
     // A compose file from before the overlap: Kong is not given the previous keys.
     let compose = sb.read(&format!("{p}/docker-compose.yml"));
     let old: String = compose
@@ -107,7 +101,7 @@ fn an_overlap_the_compose_file_cannot_carry_is_refused() {
 
 #[test]
 fn legacy_keys_are_not_re_minted_under_a_weak_jwt_secret() {
-    let (sb, p) = dev_project();
+    let (sb, p) = common::dev_project();
     let env_path = format!("{p}/.env");
     let weak = "WeakCanary0";
     let text: String = sb
@@ -444,10 +438,9 @@ fn settled(stack: &Stack, context: &str) -> serde_json::Value {
 
 /// How many interrupted steps of `step` the audit log says were rolled back.
 fn rolled_back_in_audit(stack: &Stack, step: &str) -> usize {
-    std::fs::read_to_string(stack.project_path("audit.log"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    stack
+        .audit_lines()
+        .iter()
         .filter(|l| l["stage"] == step && l["outcome"] == "rolled back the interrupted stage")
         .count()
 }

@@ -43,11 +43,7 @@ fn fails_at(step: &str, expected: &str) {
         "the hook leaves no file behind"
     );
 
-    let audit: Vec<serde_json::Value> = std::fs::read_to_string(stack.project_path("audit.log"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let audit = stack.audit_lines();
     let last = audit.last().unwrap();
     assert_eq!(last["outcome"], "rolled back");
     assert_eq!(last["step"], step);

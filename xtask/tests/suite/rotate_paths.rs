@@ -14,14 +14,6 @@ fn values(env: &BTreeMap<String, String>) -> Vec<&str> {
     env.values().map(String::as_str).filter(|v| v.len() >= 16).collect()
 }
 
-fn audit_lines(stack: &Stack) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(stack.project_path("audit.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each audit line is JSON"))
-        .collect()
-}
-
 fn sql(stack: &Stack, database: &str, query: &str) -> String {
     stack
         .compose()
@@ -90,7 +82,7 @@ fn jwt_secret_re_mints_both_keys_and_the_gateway_accepts_only_the_new_ones() {
         .collect();
     assert_eq!(backups.len(), 1);
     assert_eq!(std::fs::read_to_string(&backups[0]).unwrap(), old_text);
-    let audit = audit_lines(&stack);
+    let audit = stack.audit_lines();
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[0]["outcome"], "started");
     assert_eq!(audit[1]["outcome"], "succeeded");

@@ -9,13 +9,10 @@ use std::process::Stdio;
 use common::stack::{LOGIN_ROLES, Stack};
 
 fn audit_outcomes(stack: &Stack) -> Vec<String> {
-    std::fs::read_to_string(stack.project_path("audit.log"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            format!("{} {}", v["action"].as_str().unwrap(), v["outcome"].as_str().unwrap())
-        })
+    stack
+        .audit_lines()
+        .iter()
+        .map(|v| format!("{} {}", v["action"].as_str().unwrap(), v["outcome"].as_str().unwrap()))
         .collect()
 }
 

@@ -12,7 +12,6 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
-use common::Sandbox;
 use common::faults;
 use common::stack::Stack;
 
@@ -168,14 +167,6 @@ fn state(stack: &Stack) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(stack.project_path(STATE)).unwrap()).unwrap()
 }
 
-fn audit(stack: &Stack) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(stack.project_path("audit.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn secrets(env: &BTreeMap<String, String>) -> Vec<String> {
     env.iter()
         .filter(|(k, v)| v.len() >= 16 && !k.ends_with("_IMAGE"))
@@ -198,15 +189,9 @@ fn no_secret(out: &common::Outcome, envs: &[&BTreeMap<String, String>], tokens: 
 
 // ---- On a project folder ----------------------------------------------------
 
-fn dev_project() -> (Sandbox, String) {
-    let sb = Sandbox::new();
-    sb.xtask(["setup", "--env", "dev", "--project-name", "p"]).succeeds();
-    (sb, "p".to_string())
-}
-
 #[test]
 fn the_signing_key_flags_belong_to_rotate_signing_key_alone() {
-    let (sb, p) = dev_project();
+    let (sb, p) = common::dev_project();
     let before = sb.read(&format!("{p}/.env"));
     let out = sb
         .xtask([
@@ -260,7 +245,7 @@ fn the_signing_key_flags_belong_to_rotate_signing_key_alone() {
 
 #[test]
 fn status_of_a_project_with_no_rotation_names_the_signing_kid_only() {
-    let (sb, p) = dev_project();
+    let (sb, p) = common::dev_project();
     let env = sb.env_values(&p);
     let out = sb
         .xtask([
@@ -281,7 +266,7 @@ fn status_of_a_project_with_no_rotation_names_the_signing_kid_only() {
 
 #[test]
 fn dry_run_shows_the_plan_of_every_stage_and_changes_nothing() {
-    let (sb, p) = dev_project();
+    let (sb, p) = common::dev_project();
     let env = sb.env_values(&p);
     let before = faults::files(&sb.path(&p));
     let out = sb
@@ -425,7 +410,7 @@ fn standby_switch_revoke_on_the_stack_log_nobody_out_until_revoke() {
         .stdout_has("the rotation is complete");
 
     // The audit log: each stage started and succeeded, with key ids and no value.
-    let lines = audit(&stack);
+    let lines = stack.audit_lines();
     for stage in ["standby", "switch", "revoke"] {
         let of: Vec<_> = lines.iter().filter(|l| l["stage"] == stage).collect();
         let outcomes: Vec<_> = of.iter().map(|l| l["outcome"].as_str().unwrap()).collect();
@@ -489,7 +474,8 @@ fn a_stage_killed_midway_is_rolled_back_by_the_next_run_which_then_finishes_it()
         ACCEPTED,
         "A's sessions survived"
     );
-    let outcomes: Vec<String> = audit(&stack)
+    let outcomes: Vec<String> = stack
+        .audit_lines()
         .iter()
         .filter(|l| l["stage"] == "switch")
         .map(|l| l["outcome"].as_str().unwrap().to_string())

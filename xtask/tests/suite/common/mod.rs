@@ -99,6 +99,13 @@ impl Sandbox {
 
 /// Runs the real git in `dir` with a fixed identity and default branch,
 /// asserting success; returns its stdout without the final newline.
+/// A sandbox with one dev project, `p`, laid out by `setup --env dev`.
+pub fn dev_project() -> (Sandbox, String) {
+    let sb = Sandbox::new();
+    sb.xtask(["setup", "--env", "dev", "--project-name", "p"]).succeeds();
+    (sb, "p".to_string())
+}
+
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let sh = xshell::Shell::new().unwrap();
     sh.change_dir(dir);

@@ -237,6 +237,15 @@ impl Stack {
         self.sb.path(&format!("{}/{relative}", self.project))
     }
 
+    /// The project's `audit.log`, a JSON value a line (none before the first run).
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.project_path("audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each audit line is JSON"))
+            .collect()
+    }
+
     /// `cargo xtask rotate ARGS --env dev --project-name <project>`.
     pub fn rotate(&self, args: &[&str]) -> super::Run {
         let mut all = vec!["rotate"];
