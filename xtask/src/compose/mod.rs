@@ -422,7 +422,7 @@ impl Compose {
     /// Compose's hash of each of `services`' configuration, as their
     /// containers' label holds it.
     fn config_hashes(&self, services: &[&str]) -> Result<std::collections::BTreeMap<String, String>, ComposeError> {
-        let out = self.run(&["config", "--hash", &services.join(",")])?;
+        let out = self.run(&["config", &format!("--hash={}", services.join(","))])?;
         Ok(out
             .lines()
             .filter_map(|line| {

@@ -31,14 +31,16 @@ pub struct Gateway {
     prefix: String,
 }
 
-/// `url` as it may be shown: any user information (`user:password@`) before
-/// the host is replaced by `***@`.
+/// `url` as it may be shown: everything between the scheme and the last `@`
+/// (user information, which may hold a password, and may itself hold `/`,
+/// `?` or `#`) is replaced by `***`.
 fn shown(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) if scheme.is_empty() => format!("***{}", &rest[at..]),
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    match rest.rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
         None => url.to_string(),
     }
 }
@@ -104,6 +106,12 @@ impl Gateway {
             self.prefix, self.host
         );
         for (name, value) in headers {
+            // A value with a line break would end its header and start another.
+            if value.contains(['\r', '\n']) || name.contains(['\r', '\n', ':']) {
+                return Err(std::io::Error::other(format!(
+                    "the {name:?} header holds a line break: not sent"
+                )));
+            }
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
@@ -153,7 +161,15 @@ mod tests {
             assert_eq!(shown, want);
             assert!(!shown.contains("canary-pw"), "{shown}");
         }
-        assert_eq!(shown("http://x/a@b"), "http://x/a@b");
+        for url in [
+            "http://u:canary#pw@x:1",
+            "http://u:canary/pw@h:1",
+            "http://u:canary?pw@h:p",
+        ] {
+            let text = Gateway::parse(url).map(|g| g.url()).unwrap_or_else(|e| e.to_string());
+            assert!(!text.contains("canary"), "{text}");
+        }
+        assert_eq!(shown("http://kong.internal:8000/api"), "http://kong.internal:8000/api");
     }
 
     #[test]
