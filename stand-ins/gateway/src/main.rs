@@ -86,7 +86,8 @@ fn serve_front() -> ExitCode {
         },
         Err(message) => {
             eprintln!("stand-in front: {message}");
-            ExitCode::from(2)
+            // nginx exits 1 on an [emerg] error, and the image passes it on.
+            ExitCode::FAILURE
         }
     }
 }
@@ -99,13 +100,22 @@ fn check_health(role: Role, mut addr: SocketAddr) -> ExitCode {
             IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
         });
     }
+    // The template's kong-front check is `nc -z 127.0.0.1 8000`: the port is open.
+    if role == Role::Front {
+        return match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("unhealthy: nothing listens on {addr}: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let path = match role {
         Role::Kong => "/",
         Role::Auth => "/health",
         Role::Rest => "/",
         Role::Functions => "/_internal/health",
-        // Through to Kong, which answers `/` itself.
-        Role::Front => "/",
+        Role::Front => unreachable!("the front's check is a TCP connect"),
     };
     match status(addr, path) {
         Ok(code) if code < 500 => ExitCode::SUCCESS,

@@ -13,8 +13,9 @@
 //! A server takes what it does not set from `stream`. `proxy_pass` with a variable is
 //! evaluated for each connection and its name resolved by the `resolver`; without one
 //! the name is resolved once, at start, by the system's resolver. Anything else is
-//! refused with nginx's own wording, `unknown directive "x" in /etc/nginx/nginx.conf:LINE`
-//! for a directive outside this subset.
+//! refused, `unknown or unmodelled directive "x" in /etc/nginx/nginx.conf:LINE`: nginx
+//! itself may know it (`proxy_timeout`, `proxy_buffer_size`), but the stand-in would not
+//! do what it says, so it stops as nginx stops on an unknown one (exit 1).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -300,7 +301,7 @@ impl Builder {
             let line = lexer.line;
             let (name, args) = (words[0].as_str(), &words[1..]);
             let Some((_, contexts, arity, block)) = DIRECTIVES.iter().find(|d| d.0 == name) else {
-                return Err(at(line, format!("unknown directive \"{name}\"")));
+                return Err(at(line, format!("unknown or unmodelled directive \"{name}\"")));
             };
             if !contexts.contains(&context) {
                 return Err(at(line, format!("\"{name}\" directive is not allowed here")));
@@ -733,11 +734,11 @@ mod tests {
         let cases = [
             (
                 "events {}\nhttp {}\n",
-                "unknown directive \"http\" in /etc/nginx/nginx.conf:2",
+                "unknown or unmodelled directive \"http\" in /etc/nginx/nginx.conf:2",
             ),
             (
                 "events {}\nstream {\n  server {\n    listen 8000;\n    proxy_timeout 10m;\n  }\n}\n",
-                "unknown directive \"proxy_timeout\" in /etc/nginx/nginx.conf:5",
+                "unknown or unmodelled directive \"proxy_timeout\" in /etc/nginx/nginx.conf:5",
             ),
             (
                 "events {}\nlisten 80;\n",

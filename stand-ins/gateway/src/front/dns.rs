@@ -20,6 +20,8 @@ use rand::rngs::SysRng;
 
 /// nginx's `resolver_timeout` default.
 pub const RESOLVER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long nginx keeps a failed lookup without `valid=`.
+const NEGATIVE_VALID: Duration = Duration::from_secs(10);
 /// How long nginx waits for an answer before it sends the query again.
 const RESEND: Duration = Duration::from_secs(5);
 
@@ -40,6 +42,11 @@ pub struct ResolverConf {
     pub ipv6: bool,
 }
 
+fn not_found(host: &str) -> String {
+    format!("{host} could not be resolved (3: Host not found)")
+}
+
+/// A lookup's answer, kept until `until`; no address: it failed (NXDOMAIN).
 struct Cached {
     addresses: Vec<IpAddr>,
     until: Instant,
@@ -70,6 +77,9 @@ impl Resolver {
         if let Some(cached) = cache.get(&key)
             && Instant::now() < cached.until
         {
+            if cached.addresses.is_empty() {
+                return Err(not_found(host));
+            }
             return Ok(cached.addresses.clone());
         }
         // nginx holds other lookups of the same name until this one is answered.
@@ -82,8 +92,15 @@ impl Resolver {
             addresses.extend(answer.into_iter().map(|(address, _)| address));
         }
         if addresses.is_empty() {
-            cache.remove(&key);
-            return Err(format!("{host} could not be resolved (3: Host not found)"));
+            // nginx caches a failed lookup too: for `valid=`, else 10 seconds.
+            cache.insert(
+                key,
+                Cached {
+                    addresses: Vec::new(),
+                    until: Instant::now() + self.conf.valid.unwrap_or(NEGATIVE_VALID),
+                },
+            );
+            return Err(not_found(host));
         }
         let valid = self.conf.valid.unwrap_or(Duration::from_secs(u64::from(ttl)));
         cache.insert(

@@ -4,7 +4,7 @@
 //!
 //! 1. the image's entrypoint renders the templates ([`envsubst`]);
 //! 2. nginx reads `/etc/nginx/nginx.conf` ([`conf`]: the directives the template uses,
-//!    anything else refused as nginx refuses it), writes its `pid` file and listens on
+//!    anything else stops it, as an unknown directive stops nginx), writes its `pid` file and listens on
 //!    every `server`'s `listen`;
 //! 3. each connection goes to its server's `proxy_pass`: a name with a variable is
 //!    resolved per connection by the `resolver` ([`dns`]: cached for `valid=`, else the
@@ -359,7 +359,7 @@ mod tests {
         let error = boot(&root, &template_service_env()).unwrap_err();
         assert_eq!(
             error,
-            format!("[emerg] unknown directive \"proxy_timeout\" in /etc/nginx/nginx.conf:{line}")
+            format!("[emerg] unknown or unmodelled directive \"proxy_timeout\" in /etc/nginx/nginx.conf:{line}")
         );
         std::fs::remove_dir_all(&root).unwrap();
     }
